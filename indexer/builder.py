@@ -1,0 +1,352 @@
+"""Build (or incrementally rebuild) a snapshot from the seeds folder and publish it atomically."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import logging
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from tqdm import tqdm
+
+from indexer import __version__
+from indexer.chunking import Chunker, TokenLimit
+from indexer.config import Settings
+from indexer.documents import Document, SourceFile, discover, load_source, parse_document
+from indexer.embedder import Embedder, Vectors, load_embedder
+from indexer.encodings import get_encoding
+from indexer.errors import IndexerError, NoSnapshotError, SnapshotError, UnreadableDocumentError
+from indexer.manifest import (
+    SCHEMA_VERSION,
+    ChunkingInfo,
+    Counts,
+    DocumentEntry,
+    IndexInfo,
+    Manifest,
+    ModelInfo,
+    SkippedEntry,
+    file_entry,
+    read_manifest,
+    write_manifest,
+)
+from indexer.publish import build_lock, new_snapshot_id, publish, staging_dir
+from indexer.snapshot import DATA_FILES, VECTORS_NAME, Snapshot, current_dir
+from indexer.store import STORE_NAME, ChunkRecord, DocumentRecord, StoreWriter
+from indexer.vectors import INDEX_NAME, build_index
+
+log = logging.getLogger(__name__)
+
+EmbedderFactory = Callable[[], Embedder]
+_VERSIONED = ("faiss-cpu", "numpy", "sentence-transformers", "torch", "transformers", "tiktoken", "litestar")
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    snapshot_id: str
+    published: bool
+    """False when the current snapshot was already up to date and nothing was written."""
+    documents: int
+    chunks: int
+    embedded_documents: int = 0
+    embedded_chunks: int = 0
+    reused_documents: int = 0
+    deleted_documents: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    path: Path | None = None
+
+
+@dataclass
+class _Pending:
+    document: Document
+    chunks: list[ChunkRecord]
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "indexer": __version__}
+    for dist in _VERSIONED:
+        try:
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+class Builder:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder_factory: EmbedderFactory | None = None,
+        *,
+        progress: bool = False,
+    ) -> None:
+        self.settings = settings
+        self._embedder_factory = embedder_factory or (
+            lambda: load_embedder(settings.model.name, settings.model.device)
+        )
+        self._embedder: Embedder | None = None
+        self.progress = progress
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = self._embedder_factory()
+        return self._embedder
+
+    # -- public -------------------------------------------------------------------------------
+
+    def build(self, *, force: bool = False) -> BuildReport:
+        started = time.perf_counter()
+        seeds = self.settings.seeds_dir
+        if not seeds.is_dir():
+            raise IndexerError(f"seeds folder not found: {seeds}")
+        index_dir = self.settings.index_dir
+        with build_lock(index_dir):
+            previous = None if force else self._previous_manifest()
+            sources = [load_source(seeds, path) for path in discover(seeds)]
+            if previous is not None and self._up_to_date(previous, sources):
+                return BuildReport(
+                    snapshot_id=previous.snapshot_id,
+                    published=False,
+                    documents=previous.counts.documents,
+                    chunks=previous.counts.chunks,
+                    reused_documents=previous.counts.documents,
+                    skipped={k: v.reason for k, v in previous.skipped.items()},
+                    seconds=time.perf_counter() - started,
+                    path=current_dir(index_dir),
+                )
+            return self._build(sources, previous, started)
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def _previous_manifest(self) -> Manifest | None:
+        """The current snapshot's manifest if its chunks and vectors can be reused, else None."""
+        try:
+            manifest = read_manifest(current_dir(self.settings.index_dir))
+        except NoSnapshotError:
+            return None
+        except SnapshotError as exc:
+            log.warning("ignoring the current snapshot (%s): building from scratch", exc)
+            return None
+        chunking = self.settings.chunking
+        same = (
+            manifest.model.name.lower() == self.settings.model.name.lower()
+            and manifest.chunking.encoding == chunking.encoding
+            and manifest.chunking.max_tokens == chunking.max_tokens
+            and manifest.chunking.overlap_tokens == chunking.overlap_tokens
+            and manifest.index.type == self.settings.index.type
+        )
+        if not same:
+            log.info("model, chunking or index settings changed: re-embedding everything")
+            return None
+        return manifest
+
+    @staticmethod
+    def _up_to_date(previous: Manifest, sources: list[SourceFile]) -> bool:
+        known = {doc_id: entry.sha256 for doc_id, entry in previous.documents.items()}
+        known.update({doc_id: entry.sha256 for doc_id, entry in previous.skipped.items()})
+        return len(known) == len(sources) and all(known.get(s.doc_id) == s.sha256 for s in sources)
+
+    def _source_label(self, source: SourceFile) -> str:
+        try:
+            return source.path.relative_to(Path.cwd()).as_posix()
+        except ValueError:
+            return source.path.as_posix()
+
+    def _build(self, sources: list[SourceFile], previous: Manifest | None, started: float) -> BuildReport:
+        settings = self.settings
+        snapshot_id = new_snapshot_id()
+        staged = staging_dir(settings.index_dir, snapshot_id)
+        reuse: Snapshot | None = None
+        if previous is not None:
+            try:
+                reuse = Snapshot.open(current_dir(settings.index_dir))
+            except SnapshotError as exc:
+                log.warning("cannot reuse the current snapshot (%s): re-embedding everything", exc)
+        try:
+            return self._write(sources, reuse, staged, snapshot_id, started)
+        finally:
+            if reuse is not None:
+                reuse.close()
+
+    def _write(
+        self,
+        sources: list[SourceFile],
+        reuse: Snapshot | None,
+        staged: Path,
+        snapshot_id: str,
+        started: float,
+    ) -> BuildReport:
+        settings = self.settings
+        old_docs = reuse.manifest.documents if reuse is not None else {}
+        old_vectors = reuse.vectors() if reuse is not None else None
+        writer = StoreWriter(staged / STORE_NAME)
+        entries: dict[str, DocumentEntry] = {}
+        skipped: dict[str, SkippedEntry] = {}
+        vector_rows: list[npt.NDArray[np.float32]] = []  # per reused document, in row order
+        # (row offset, document) of documents that must be embedded, and their chunk texts
+        pending: list[_Pending] = []
+        row = 0
+        reused = 0
+        chunker: Chunker | None = None
+        layout: list[tuple[str, int, int]] = []  # (kind, start row, count): "reuse" or "new"
+
+        for source in tqdm(sources, desc="reading", unit="doc", disable=not self.progress):
+            old = old_docs.get(source.doc_id)
+            if reuse is not None and old_vectors is not None and old is not None and old.sha256 == source.sha256:
+                record = reuse.store.document(source.doc_id)
+                if record is not None:
+                    old_chunks = reuse.store.chunks_of(source.doc_id)
+                    writer.add_document(record)
+                    writer.add_chunks(_renumber(c, row + i) for i, c in enumerate(old_chunks))
+                    rows = [c.row for c in old_chunks]
+                    vector_rows.append(np.asarray(old_vectors[rows], dtype=np.float32))
+                    layout.append(("reuse", row, len(rows)))
+                    entries[source.doc_id] = DocumentEntry(sha256=source.sha256, chunks=len(rows))
+                    row += len(rows)
+                    reused += 1
+                    continue
+            try:
+                document = parse_document(source, self._source_label(source))
+            except UnreadableDocumentError as exc:
+                log.warning("skipping %s: %s", source.doc_id, exc)
+                skipped[source.doc_id] = SkippedEntry(sha256=source.sha256, reason=str(exc))
+                continue
+            if chunker is None:
+                chunker = self._chunker()
+            chunks = [
+                ChunkRecord(row + c.position, document.doc_id, c.position, c.char_start, c.char_end,
+                            c.line_start, c.line_end, c.text)
+                for c in chunker.chunk(document.text)
+            ]
+            writer.add_document(
+                DocumentRecord(document.doc_id, document.source, document.title, document.date,
+                               document.sha256, len(chunks), document.text)
+            )
+            writer.add_chunks(chunks)
+            pending.append(_Pending(document, chunks))
+            layout.append(("new", row, len(chunks)))
+            entries[source.doc_id] = DocumentEntry(sha256=source.sha256, chunks=len(chunks))
+            row += len(chunks)
+        writer.close()
+
+        new_texts = [c.text for p in pending for c in p.chunks]
+        new_vectors = self._embed(new_texts)
+        dimension = self._dimension(reuse)
+        vectors = np.zeros((row, dimension), dtype=np.float32)
+        reused_iter = iter(vector_rows)
+        offset = 0
+        for kind, start, count in layout:
+            if kind == "reuse":
+                vectors[start : start + count] = next(reused_iter)
+            else:
+                vectors[start : start + count] = new_vectors[offset : offset + count]
+                offset += count
+
+        np.save(staged / VECTORS_NAME, vectors)
+        build_index(settings.index.type, vectors).save(staged / INDEX_NAME)
+        deleted = sum(1 for doc_id in old_docs if doc_id not in entries)
+        seconds = time.perf_counter() - started
+        manifest = Manifest(
+            schema_version=SCHEMA_VERSION,
+            snapshot_id=snapshot_id,
+            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            seeds_dir=str(settings.seeds_dir),
+            model=self._model_info(reuse, dimension),
+            chunking=ChunkingInfo(
+                encoding=settings.chunking.encoding,
+                max_tokens=settings.chunking.max_tokens,
+                overlap_tokens=settings.chunking.overlap_tokens,
+                model_token_limit=self._model_limit(reuse),
+            ),
+            index=IndexInfo(type=settings.index.type, vectors=row),
+            counts=Counts(documents=len(entries), chunks=row, skipped=len(skipped)),
+            documents=entries,
+            skipped=skipped,
+            files={name: file_entry(staged / name) for name in DATA_FILES},
+            versions=library_versions(),
+            build_seconds=round(seconds, 3),
+        )
+        write_manifest(staged, manifest)
+        final = publish(settings.index_dir, staged, snapshot_id, settings.index.keep_snapshots)
+        log.info("published snapshot %s: %d documents, %d chunks", snapshot_id, len(entries), row)
+        return BuildReport(
+            snapshot_id=snapshot_id,
+            published=True,
+            documents=len(entries),
+            chunks=row,
+            embedded_documents=len(pending),
+            embedded_chunks=len(new_texts),
+            reused_documents=reused,
+            deleted_documents=deleted,
+            skipped={k: v.reason for k, v in skipped.items()},
+            seconds=time.perf_counter() - started,
+            path=final,
+        )
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _chunker(self) -> Chunker:
+        chunking = self.settings.chunking
+        encoding = get_encoding(chunking.encoding)
+        embedder = self.embedder
+
+        def count(text: str) -> int:
+            return len(encoding.encode(text, disallowed_special=()))
+
+        return Chunker(
+            count,
+            chunking.max_tokens,
+            chunking.overlap_tokens,
+            extra_limits=[TokenLimit("model tokens", embedder.count_tokens, embedder.max_seq_length)],
+        )
+
+    def _embed(self, texts: list[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32)
+        embedder = self.embedder
+        batch = self.settings.model.batch_size
+        # Longest first, so batches hold similar lengths (padding is wasted work) and the
+        # progress bar's estimate errs on the safe side; the result is put back in input order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        out = np.empty((len(texts), embedder.dimension), dtype=np.float32)
+        block = batch * 8
+        with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not self.progress) as bar:
+            for start in range(0, len(order), block):
+                ids = order[start : start + block]
+                out[ids] = embedder.embed([texts[i] for i in ids], batch_size=batch)
+                bar.update(len(ids))
+        return out
+
+    def _dimension(self, reuse: Snapshot | None) -> int:
+        if self._embedder is None and reuse is not None:
+            return reuse.manifest.model.dimension
+        return self.embedder.dimension
+
+    def _model_limit(self, reuse: Snapshot | None) -> int:
+        if self._embedder is None and reuse is not None:
+            return reuse.manifest.chunking.model_token_limit
+        return self.embedder.max_seq_length
+
+    def _model_info(self, reuse: Snapshot | None, dimension: int) -> ModelInfo:
+        if self._embedder is None and reuse is not None:
+            return reuse.manifest.model
+        embedder = self.embedder
+        source = getattr(getattr(embedder, "location", None), "source", "")
+        return ModelInfo(
+            name=self.settings.model.name,
+            dimension=dimension,
+            max_seq_length=embedder.max_seq_length,
+            source=source,
+        )
+
+
+def _renumber(chunk: ChunkRecord, row: int) -> ChunkRecord:
+    return ChunkRecord(row, chunk.doc_id, chunk.position, chunk.char_start, chunk.char_end,
+                       chunk.line_start, chunk.line_end, chunk.text)

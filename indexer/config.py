@@ -1,0 +1,119 @@
+"""Parse ``config.yaml`` (plus environment overrides) once into frozen, typed settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+import yaml
+
+from indexer.errors import ConfigError
+
+ENV_PREFIX = "CITESEARCH__"
+CONFIG_ENV = "CITESEARCH_CONFIG"
+DEFAULT_CONFIG = "config.yaml"
+
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+
+
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class ModelSettings(_Section):
+    name: str = "all-MiniLM-L6-v2"
+    """A packaged model name, a local model directory, or a model already in the local HF cache."""
+    device: str = "cpu"
+    batch_size: Annotated[int, msgspec.Meta(ge=1, le=4096)] = 32
+
+
+class ChunkingSettings(_Section):
+    encoding: str = "cl100k_base"
+    max_tokens: Annotated[int, msgspec.Meta(ge=16, le=8192)] = 200
+    overlap_tokens: Annotated[int, msgspec.Meta(ge=0)] = 40
+
+    def __post_init__(self) -> None:
+        if self.overlap_tokens >= self.max_tokens:
+            raise ValueError(
+                f"chunking.overlap_tokens ({self.overlap_tokens}) must be smaller than "
+                f"chunking.max_tokens ({self.max_tokens})"
+            )
+
+
+class IndexSettings(_Section):
+    type: Literal["flat"] = "flat"
+    keep_snapshots: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
+    """How many published snapshots stay on disk (the current one included)."""
+
+
+class ServiceSettings(_Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
+    default_top_k: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
+    max_query_chars: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 2000
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 65_536
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Settings(_Section):
+    seeds_dir: Path = Path("seeds")
+    index_dir: Path = Path("index")
+    model: ModelSettings = msgspec.field(default_factory=ModelSettings)
+    chunking: ChunkingSettings = msgspec.field(default_factory=ChunkingSettings)
+    index: IndexSettings = msgspec.field(default_factory=IndexSettings)
+    service: ServiceSettings = msgspec.field(default_factory=ServiceSettings)
+
+
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    """Apply ``CITESEARCH__SECTION__KEY=value`` overrides; values are parsed as YAML scalars."""
+    for key, raw in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        path = [part.lower() for part in key[len(ENV_PREFIX) :].split("__") if part]
+        if not path:
+            continue
+        node = data
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"environment override {key}: {part!r} is not a section")
+            node = child
+        node[path[-1]] = yaml.safe_load(raw) if raw.strip() else raw
+
+
+def _decode_path(kind: type, value: Any) -> Any:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(f"cannot read {kind}")
+
+
+def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the YAML config (default: ``$CITESEARCH_CONFIG`` or ``./config.yaml``), apply environment
+    overrides, validate, and resolve relative paths against the config file's folder."""
+    environ = os.environ if environ is None else environ
+    config_path = Path(path or environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    data: dict[str, Any] = {}
+    if config_path.exists():
+        try:
+            loaded = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{config_path}: not valid YAML: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{config_path}: the top level must be a mapping")
+        data = loaded or {}
+    elif path is not None or CONFIG_ENV in environ:
+        raise ConfigError(f"config file not found: {config_path}")
+    _apply_env(data, environ)
+    try:
+        settings = msgspec.convert(data, Settings, strict=False, dec_hook=_decode_path)
+    except (msgspec.ValidationError, ValueError) as exc:
+        raise ConfigError(f"{config_path}: {exc}") from exc
+    base = config_path.resolve().parent
+    return msgspec.structs.replace(
+        settings,
+        seeds_dir=(base / settings.seeds_dir).resolve(),
+        index_dir=(base / settings.index_dir).resolve(),
+    )

@@ -1,0 +1,35 @@
+"""The indexer's error hierarchy: every failure a user can cause or fix is one of these."""
+
+from __future__ import annotations
+
+
+class IndexerError(Exception):
+    """Base class for errors raised by the indexer and its read side."""
+
+
+class ConfigError(IndexerError):
+    """The configuration file or an environment override is invalid."""
+
+
+class ModelNotFoundError(IndexerError):
+    """The configured embedding model cannot be found locally (nothing is downloaded)."""
+
+
+class EncodingNotFoundError(IndexerError):
+    """The tiktoken encoding is not available offline."""
+
+
+class SnapshotError(IndexerError):
+    """A snapshot is missing, incomplete, corrupt or incompatible with the configuration."""
+
+
+class NoSnapshotError(SnapshotError):
+    """No snapshot has been published yet."""
+
+
+class BuildLockedError(IndexerError):
+    """Another build holds the index folder's lock."""
+
+
+class UnreadableDocumentError(IndexerError):
+    """A file is not valid for its format (e.g. not UTF-8); it is skipped and reported."""

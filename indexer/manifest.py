@@ -1,0 +1,104 @@
+"""``manifest.json``: the one place that says what a snapshot holds and how it was built."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import msgspec
+
+from indexer.errors import SnapshotError
+
+SCHEMA_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+
+
+class _Part(msgspec.Struct, frozen=True, kw_only=True):
+    pass
+
+
+class ModelInfo(_Part):
+    name: str
+    dimension: int
+    max_seq_length: int
+    normalized: bool = True
+    metric: str = "inner_product"
+    source: str = ""
+
+
+class ChunkingInfo(_Part):
+    encoding: str
+    max_tokens: int
+    overlap_tokens: int
+    model_token_limit: int
+
+
+class IndexInfo(_Part):
+    type: str
+    vectors: int
+
+
+class Counts(_Part):
+    documents: int
+    chunks: int
+    skipped: int
+
+
+class DocumentEntry(_Part):
+    sha256: str
+    chunks: int
+
+
+class SkippedEntry(_Part):
+    sha256: str
+    reason: str
+
+
+class FileEntry(_Part):
+    bytes: int
+    sha256: str
+
+
+class Manifest(_Part):
+    schema_version: int
+    snapshot_id: str
+    created_at: str
+    seeds_dir: str
+    model: ModelInfo
+    chunking: ChunkingInfo
+    index: IndexInfo
+    counts: Counts
+    documents: dict[str, DocumentEntry]
+    skipped: dict[str, SkippedEntry]
+    """Files that were found but could not be read, with the reason."""
+    files: dict[str, FileEntry]
+    """The snapshot's data files with size and sha256, to detect incomplete or corrupt copies."""
+    versions: dict[str, str]
+    build_seconds: float = 0.0
+
+
+def file_entry(path: Path) -> FileEntry:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return FileEntry(bytes=path.stat().st_size, sha256=digest.hexdigest())
+
+
+def write_manifest(directory: Path, manifest: Manifest) -> None:
+    (directory / MANIFEST_NAME).write_bytes(msgspec.json.format(msgspec.json.encode(manifest), indent=2))
+
+
+def read_manifest(directory: Path) -> Manifest:
+    path = directory / MANIFEST_NAME
+    try:
+        manifest = msgspec.json.decode(path.read_bytes(), type=Manifest)
+    except FileNotFoundError as exc:
+        raise SnapshotError(f"{directory}: no {MANIFEST_NAME} (incomplete snapshot)") from exc
+    except msgspec.MsgspecError as exc:
+        raise SnapshotError(f"{path}: unreadable manifest: {exc}") from exc
+    if manifest.schema_version != SCHEMA_VERSION:
+        raise SnapshotError(
+            f"{path}: schema version {manifest.schema_version}, this version reads {SCHEMA_VERSION}; rebuild"
+        )
+    return manifest

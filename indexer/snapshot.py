@@ -1,0 +1,105 @@
+"""Snapshot layout and the read side: find the current snapshot, verify it, open it.
+
+    <index_dir>/
+        current -> snapshots/<id>      symlink, switched atomically by the indexer
+        snapshots/<id>/                manifest.json, index.faiss, vectors.npy, store.sqlite
+        snapshots/.staging-<id>/       a build in progress (never read)
+        .lock                          held by a running build
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from indexer.errors import NoSnapshotError, SnapshotError
+from indexer.manifest import Manifest, file_entry, read_manifest
+from indexer.store import STORE_NAME, Store
+from indexer.vectors import INDEX_NAME, VectorIndex, load_index
+
+CURRENT_LINK = "current"
+SNAPSHOTS_DIR = "snapshots"
+VECTORS_NAME = "vectors.npy"
+DATA_FILES = (INDEX_NAME, VECTORS_NAME, STORE_NAME)
+
+
+def current_dir(index_dir: Path) -> Path:
+    """The directory of the published snapshot (the target of ``current``)."""
+    link = index_dir / CURRENT_LINK
+    if not os.path.lexists(link):
+        raise NoSnapshotError(f"no index snapshot in {index_dir}: run `python -m indexer build` first")
+    target = link.resolve()
+    if not target.is_dir():
+        raise SnapshotError(f"{link} points to {target}, which does not exist")
+    return target
+
+
+def verify_files(directory: Path, manifest: Manifest, *, checksums: bool = True) -> None:
+    """Refuse a snapshot whose data files are missing, truncated or (with ``checksums``) altered."""
+    for name in DATA_FILES:
+        expected = manifest.files.get(name)
+        path = directory / name
+        if expected is None or not path.is_file():
+            raise SnapshotError(f"{directory}: {name} is missing (incomplete snapshot)")
+        if path.stat().st_size != expected.bytes:
+            raise SnapshotError(f"{directory}: {name} has {path.stat().st_size} bytes, manifest says {expected.bytes}")
+        if checksums and file_entry(path).sha256 != expected.sha256:
+            raise SnapshotError(f"{directory}: {name} does not match its sha256 in the manifest (corrupt)")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An opened snapshot: manifest, vector index and store, kept together."""
+
+    path: Path
+    manifest: Manifest
+    index: VectorIndex
+    store: Store
+
+    @property
+    def snapshot_id(self) -> str:
+        return self.manifest.snapshot_id
+
+    @classmethod
+    def open(cls, directory: Path, *, verify: bool = True) -> Snapshot:
+        manifest = read_manifest(directory)
+        verify_files(directory, manifest, checksums=verify)
+        try:
+            index = load_index(manifest.index.type, directory / INDEX_NAME)
+        except RuntimeError as exc:  # faiss reports unreadable files as RuntimeError
+            raise SnapshotError(f"{directory}: cannot read {INDEX_NAME}: {exc}") from exc
+        if index.ntotal != manifest.index.vectors or index.dimension != manifest.model.dimension:
+            raise SnapshotError(
+                f"{directory}: index holds {index.ntotal} vectors of dimension {index.dimension}, "
+                f"manifest says {manifest.index.vectors} of dimension {manifest.model.dimension}"
+            )
+        return cls(directory, manifest, index, Store(directory / STORE_NAME))
+
+    def check_model(self, model_name: str, dimension: int | None = None) -> None:
+        """Refuse a snapshot built with another model than the configured one."""
+        built = self.manifest.model
+        if built.name.lower() != model_name.lower():
+            raise SnapshotError(
+                f"snapshot {self.snapshot_id} was built with model {built.name!r} but the service is "
+                f"configured for {model_name!r}: rebuild the index or change model.name"
+            )
+        if dimension is not None and built.dimension != dimension:
+            raise SnapshotError(
+                f"snapshot {self.snapshot_id} has dimension {built.dimension} but model {model_name!r} "
+                f"produces {dimension}: rebuild the index"
+            )
+
+    def vectors(self) -> npt.NDArray[np.float32]:
+        """All stored vectors, memory-mapped (row i is vector id i)."""
+        return np.load(self.path / VECTORS_NAME, mmap_mode="r")
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def open_current(index_dir: Path, *, verify: bool = True) -> Snapshot:
+    return Snapshot.open(current_dir(index_dir), verify=verify)
