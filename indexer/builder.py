@@ -28,6 +28,7 @@ from indexer.manifest import (
     Counts,
     DocumentEntry,
     IndexInfo,
+    LexicalInfo,
     Manifest,
     ModelInfo,
     SkippedEntry,
@@ -36,7 +37,8 @@ from indexer.manifest import (
     write_manifest,
 )
 from indexer.publish import build_lock, new_snapshot_id, publish, staging_dir
-from indexer.snapshot import DATA_FILES, VECTORS_NAME, Snapshot, current_dir
+from indexer.lexical import LEXICAL_DIR, build_lexical
+from indexer.snapshot import VECTORS_NAME, Snapshot, current_dir, data_files
 from indexer.store import STORE_NAME, ChunkRecord, DocumentRecord, StoreWriter
 from indexer.vectors import INDEX_NAME, build_index
 
@@ -110,7 +112,11 @@ class Builder:
         with build_lock(index_dir):
             previous = None if force else self._previous_manifest()
             sources = [load_source(seeds, path) for path in discover(seeds)]
-            if previous is not None and self._up_to_date(previous, sources):
+            if (
+                previous is not None
+                and previous.lexical == self._lexical_info()
+                and self._up_to_date(previous, sources)
+            ):
                 return BuildReport(
                     snapshot_id=previous.snapshot_id,
                     published=False,
@@ -196,6 +202,7 @@ class Builder:
         reused = 0
         chunker: Chunker | None = None
         layout: list[tuple[str, int, int]] = []  # (kind, start row, count): "reuse" or "new"
+        texts: list[str] = []  # every chunk's text, in row order, for the lexical index
 
         for source in tqdm(sources, desc="reading", unit="doc", disable=not self.progress):
             old = old_docs.get(source.doc_id)
@@ -205,6 +212,7 @@ class Builder:
                     old_chunks = reuse.store.chunks_of(source.doc_id)
                     writer.add_document(record)
                     writer.add_chunks(_renumber(c, row + i) for i, c in enumerate(old_chunks))
+                    texts.extend(c.text for c in old_chunks)
                     rows = [c.row for c in old_chunks]
                     vector_rows.append(np.asarray(old_vectors[rows], dtype=np.float32))
                     layout.append(("reuse", row, len(rows)))
@@ -230,6 +238,7 @@ class Builder:
                                document.sha256, len(chunks), document.text)
             )
             writer.add_chunks(chunks)
+            texts.extend(c.text for c in chunks)
             pending.append(_Pending(document, chunks))
             layout.append(("new", row, len(chunks)))
             entries[source.doc_id] = DocumentEntry(sha256=source.sha256, chunks=len(chunks))
@@ -251,6 +260,7 @@ class Builder:
 
         np.save(staged / VECTORS_NAME, vectors)
         build_index(settings.index.type, vectors).save(staged / INDEX_NAME)
+        build_lexical(settings.lexical, texts).save(staged / LEXICAL_DIR)
         deleted = sum(1 for doc_id in old_docs if doc_id not in entries)
         seconds = time.perf_counter() - started
         manifest = Manifest(
@@ -266,10 +276,11 @@ class Builder:
                 model_token_limit=self._model_limit(reuse),
             ),
             index=IndexInfo(type=settings.index.type, vectors=row),
+            lexical=self._lexical_info(),
             counts=Counts(documents=len(entries), chunks=row, skipped=len(skipped)),
             documents=entries,
             skipped=skipped,
-            files={name: file_entry(staged / name) for name in DATA_FILES},
+            files={name: file_entry(staged / name) for name in data_files(staged)},
             versions=library_versions(),
             build_seconds=round(seconds, 3),
         )
@@ -291,6 +302,11 @@ class Builder:
         )
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _lexical_info(self) -> LexicalInfo:
+        lexical = self.settings.lexical
+        return LexicalInfo(type=lexical.type, stemmer=lexical.stemmer, stopwords=lexical.stopwords,
+                           k1=lexical.k1, b=lexical.b)
 
     def _chunker(self) -> Chunker:
         chunking = self.settings.chunking

@@ -49,10 +49,29 @@ class IndexSettings(_Section):
     """How many published snapshots stay on disk (the current one included)."""
 
 
+class LexicalSettings(_Section):
+    type: Literal["bm25"] = "bm25"
+    stemmer: str = "english"
+    """A Snowball stemmer language (PyStemmer), or "none"."""
+    stopwords: str = "en"
+    """A stopword list known to bm25s ("en", ...), or "none"."""
+    k1: Annotated[float, msgspec.Meta(ge=0)] = 1.5
+    b: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.75
+
+
+class RetrievalSettings(_Section):
+    mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
+    fusion: Literal["weighted", "rrf"] = "weighted"
+    dense_weight: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.5
+    """Weighted fusion: score = w * dense + (1 - w) * lexical, each min-max normalised."""
+    rrf_k: Annotated[int, msgspec.Meta(ge=1)] = 60
+    candidates: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
+    """How deep each retriever's list goes before fusion (at least top_k)."""
+
+
 class ServiceSettings(_Section):
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
-    default_top_k: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
     max_query_chars: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 2000
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 65_536
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -64,6 +83,8 @@ class Settings(_Section):
     model: ModelSettings = msgspec.field(default_factory=ModelSettings)
     chunking: ChunkingSettings = msgspec.field(default_factory=ChunkingSettings)
     index: IndexSettings = msgspec.field(default_factory=IndexSettings)
+    lexical: LexicalSettings = msgspec.field(default_factory=LexicalSettings)
+    retrieval: RetrievalSettings = msgspec.field(default_factory=RetrievalSettings)
     service: ServiceSettings = msgspec.field(default_factory=ServiceSettings)
 
 

@@ -38,6 +38,14 @@ class IndexInfo(_Part):
     vectors: int
 
 
+class LexicalInfo(_Part):
+    type: str
+    stemmer: str
+    stopwords: str
+    k1: float
+    b: float
+
+
 class Counts(_Part):
     documents: int
     chunks: int
@@ -67,12 +75,13 @@ class Manifest(_Part):
     model: ModelInfo
     chunking: ChunkingInfo
     index: IndexInfo
+    lexical: LexicalInfo
     counts: Counts
     documents: dict[str, DocumentEntry]
     skipped: dict[str, SkippedEntry]
     """Files that were found but could not be read, with the reason."""
     files: dict[str, FileEntry]
-    """The snapshot's data files with size and sha256, to detect incomplete or corrupt copies."""
+    """Every data file (relative path) with size and sha256, to detect incomplete or corrupt copies."""
     versions: dict[str, str]
     build_seconds: float = 0.0
 

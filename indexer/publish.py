@@ -67,7 +67,9 @@ def _fsync_dir(path: Path) -> None:
 
 def _fsync_tree(path: Path) -> None:
     for child in path.iterdir():
-        if child.is_file():
+        if child.is_dir():
+            _fsync_tree(child)
+        elif child.is_file():
             with child.open("rb") as fh:
                 os.fsync(fh.fileno())
     _fsync_dir(path)

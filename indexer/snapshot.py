@@ -16,15 +16,19 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+import msgspec
+
+from indexer.config import LexicalSettings
 from indexer.errors import NoSnapshotError, SnapshotError
-from indexer.manifest import Manifest, file_entry, read_manifest
+from indexer.lexical import LEXICAL_DIR, LexicalIndex, load_lexical
+from indexer.manifest import MANIFEST_NAME, Manifest, file_entry, read_manifest
 from indexer.store import STORE_NAME, Store
 from indexer.vectors import INDEX_NAME, VectorIndex, load_index
 
 CURRENT_LINK = "current"
 SNAPSHOTS_DIR = "snapshots"
 VECTORS_NAME = "vectors.npy"
-DATA_FILES = (INDEX_NAME, VECTORS_NAME, STORE_NAME)
+REQUIRED_FILES = (INDEX_NAME, VECTORS_NAME, STORE_NAME)
 
 
 def current_dir(index_dir: Path) -> Path:
@@ -40,10 +44,12 @@ def current_dir(index_dir: Path) -> Path:
 
 def verify_files(directory: Path, manifest: Manifest, *, checksums: bool = True) -> None:
     """Refuse a snapshot whose data files are missing, truncated or (with ``checksums``) altered."""
-    for name in DATA_FILES:
-        expected = manifest.files.get(name)
+    for name in REQUIRED_FILES:
+        if name not in manifest.files:
+            raise SnapshotError(f"{directory}: the manifest lists no {name} (incomplete snapshot)")
+    for name, expected in manifest.files.items():
         path = directory / name
-        if expected is None or not path.is_file():
+        if not path.is_file():
             raise SnapshotError(f"{directory}: {name} is missing (incomplete snapshot)")
         if path.stat().st_size != expected.bytes:
             raise SnapshotError(f"{directory}: {name} has {path.stat().st_size} bytes, manifest says {expected.bytes}")
@@ -58,6 +64,7 @@ class Snapshot:
     path: Path
     manifest: Manifest
     index: VectorIndex
+    lexical: LexicalIndex
     store: Store
 
     @property
@@ -77,7 +84,13 @@ class Snapshot:
                 f"{directory}: index holds {index.ntotal} vectors of dimension {index.dimension}, "
                 f"manifest says {manifest.index.vectors} of dimension {manifest.model.dimension}"
             )
-        return cls(directory, manifest, index, Store(directory / STORE_NAME))
+        lexical_settings = msgspec.convert(msgspec.to_builtins(manifest.lexical), LexicalSettings)
+        lexical = load_lexical(lexical_settings, directory / LEXICAL_DIR)
+        if lexical.size != manifest.index.vectors:
+            raise SnapshotError(
+                f"{directory}: lexical index holds {lexical.size} chunks, manifest says {manifest.index.vectors}"
+            )
+        return cls(directory, manifest, index, lexical, Store(directory / STORE_NAME))
 
     def check_model(self, model_name: str, dimension: int | None = None) -> None:
         """Refuse a snapshot built with another model than the configured one."""
@@ -99,6 +112,15 @@ class Snapshot:
 
     def close(self) -> None:
         self.store.close()
+
+
+def data_files(directory: Path) -> list[str]:
+    """Every file of a staged snapshot except the manifest, as relative paths."""
+    return sorted(
+        p.relative_to(directory).as_posix()
+        for p in directory.rglob("*")
+        if p.is_file() and p.name != MANIFEST_NAME
+    )
 
 
 def open_current(index_dir: Path, *, verify: bool = True) -> Snapshot:

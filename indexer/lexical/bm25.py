@@ -1,0 +1,80 @@
+"""BM25 with the bm25s library: lower-casing, English stopwords and Snowball stemming (PyStemmer)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from indexer.config import LexicalSettings
+
+# bm25s logs at INFO for every empty query; that is not news for a search service.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+class BM25Index:
+    def __init__(self, settings: LexicalSettings, model: Any, size: int) -> None:
+        self._settings = settings
+        self._model = model
+        self._size = size
+        self._stemmer = _stemmer(settings)
+
+    @classmethod
+    def build(cls, settings: LexicalSettings, texts: Sequence[str]) -> BM25Index:
+        import bm25s
+
+        model = bm25s.BM25(k1=settings.k1, b=settings.b, method="lucene")
+        if texts:
+            tokens = bm25s.tokenize(
+                list(texts), stopwords=_stopwords(settings), stemmer=_stemmer(settings), show_progress=False
+            )
+            model.index(tokens, show_progress=False)
+        return cls(settings, model, len(texts))
+
+    @classmethod
+    def load(cls, settings: LexicalSettings, directory: Path) -> BM25Index:
+        import bm25s
+
+        size = int((directory / "size").read_text())
+        model = bm25s.BM25.load(str(directory), mmap=True) if size else bm25s.BM25()
+        return cls(settings, model, size)
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def scores(self, query: str) -> npt.NDArray[np.float32]:
+        import bm25s
+
+        if not self._size:
+            return np.zeros(0, dtype=np.float32)
+        tokens = bm25s.tokenize(
+            [query], stopwords=_stopwords(self._settings), stemmer=self._stemmer,
+            return_ids=False, show_progress=False,
+        )[0]
+        known = self._model.get_tokens_ids(tokens)
+        if not known:
+            return np.zeros(self._size, dtype=np.float32)
+        return np.asarray(self._model.get_scores(known), dtype=np.float32)
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        if self._size:
+            self._model.save(str(directory))
+        (directory / "size").write_text(str(self._size))
+
+
+def _stopwords(settings: LexicalSettings) -> str | list[str]:
+    return settings.stopwords if settings.stopwords != "none" else []
+
+
+def _stemmer(settings: LexicalSettings) -> Any:
+    if settings.stemmer == "none":
+        return None
+    import Stemmer
+
+    return Stemmer.Stemmer(settings.stemmer)

@@ -1,0 +1,46 @@
+"""``python -m service``: serve the current index snapshot over HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from indexer.config import load_settings
+from indexer.errors import IndexerError
+from indexer.snapshot import open_current
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m service", description=__doc__)
+    parser.add_argument("--config", help="config file (default: $CITESEARCH_CONFIG or ./config.yaml)")
+    parser.add_argument("--host", help="override service.host")
+    parser.add_argument("--port", type=int, help="override service.port")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        # Fail fast, with a readable message, before the server starts.
+        snapshot = open_current(settings.index_dir)
+        snapshot.check_model(settings.model.name)
+        snapshot.close()
+    except IndexerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    service = settings.service
+    logging.basicConfig(level=service.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    import uvicorn
+
+    from service.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=args.host or service.host,
+        port=args.port if args.port is not None else service.port,
+        log_level=service.log_level,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""``GET /v1/documents/{doc_id}``: the full text and metadata of an indexed document."""
+
+from __future__ import annotations
+
+import anyio.to_thread
+from litestar import Controller, get
+
+from service.errors import NotFoundError
+from service.resources import Resources
+from service.schemas import DocumentResponse
+
+
+class DocumentsController(Controller):
+    path = "/v1/documents"
+    tags = ["documents"]
+
+    @get("/{doc_id:path}", summary="Fetch a document", operation_id="getDocument")
+    async def get_document(self, doc_id: str, resources: Resources) -> DocumentResponse:
+        """The document's text and metadata, so a client can show or verify a citation. ``doc_id`` is
+        the document's path relative to the seeds folder, as given in every citation."""
+        doc_id = doc_id.lstrip("/")
+        record = await anyio.to_thread.run_sync(resources.snapshot.store.document, doc_id)
+        if record is None:
+            raise NotFoundError(f"no document with id {doc_id!r} in the index")
+        return DocumentResponse(
+            doc_id=record.doc_id,
+            source=record.source,
+            title=record.title,
+            date=record.date,
+            sha256=record.sha256,
+            chunk_count=record.chunk_count,
+            char_count=len(record.text),
+            text=record.text,
+            snapshot_id=resources.snapshot.snapshot_id,
+        )

@@ -1,0 +1,69 @@
+"""``POST /v1/search``: ranked passages with citations."""
+
+from __future__ import annotations
+
+import time
+
+import anyio.to_thread
+import msgspec
+from litestar import Controller, Request, post
+
+from indexer.retriever import Hit
+from service.errors import InvalidInputError
+from service.guards import require_json
+from service.resources import Resources
+from service.schemas import Citation, SearchRequest, SearchResponse, SearchResult
+
+
+def document_url(doc_id: str) -> str:
+    return f"/v1/documents/{doc_id}"
+
+
+def to_result(hit: Hit) -> SearchResult:
+    chunk, doc = hit.chunk, hit.document
+    return SearchResult(
+        rank=hit.rank,
+        score=hit.score,
+        chunk_id=chunk.chunk_id,
+        text=chunk.text,
+        citation=Citation(
+            doc_id=doc.doc_id,
+            source=doc.source,
+            title=doc.title,
+            date=doc.date,
+            char_start=chunk.char_start,
+            char_end=chunk.char_end,
+            line_start=chunk.line_start,
+            line_end=chunk.line_end,
+            url=document_url(doc.doc_id),
+        ),
+    )
+
+
+class SearchController(Controller):
+    path = "/v1"
+    tags = ["search"]
+
+    @post(
+        "/search",
+        guards=[require_json],
+        summary="Search the index",
+        operation_id="search",
+        status_code=200,
+    )
+    async def search(self, request: Request, data: SearchRequest, resources: Resources) -> SearchResponse:
+        """Return the passages that best answer ``query``, best first, each with an exact citation:
+        ``document.text[char_start:char_end] == text``."""
+        started = time.perf_counter()
+        # Litestar converts bodies leniently ("5" -> 5); decode again strictly so wrong types are 422.
+        data = msgspec.json.decode(await request.body(), type=SearchRequest)
+        limit = resources.settings.service.max_query_chars
+        if len(data.query) > limit:
+            raise InvalidInputError(f"query is {len(data.query)} characters long; the limit is {limit}")
+        hits = await anyio.to_thread.run_sync(resources.retriever.search, data.query, data.top_k, data.mode)
+        return SearchResponse(
+            query=data.query,
+            results=[to_result(hit) for hit in hits],
+            took_ms=round((time.perf_counter() - started) * 1000, 3),
+            snapshot_id=resources.snapshot.snapshot_id,
+        )

@@ -1,0 +1,98 @@
+"""The service's error hierarchy and the one place that turns any exception into an HTTP answer.
+
+Every error is an RFC 9457 problem details document (``type``, ``title``, ``status``, ``detail``,
+plus ``errors`` for validation failures). Unexpected exceptions are logged and answered with a
+generic 500 that leaks no internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from indexer.errors import IndexerError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ServiceError(Exception):
+    status_code: int = 500
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+
+
+class BadRequestError(ServiceError):
+    status_code = 400
+
+
+class NotFoundError(ServiceError):
+    status_code = 404
+
+
+class UnsupportedMediaTypeError(ServiceError):
+    status_code = 415
+
+
+class InvalidInputError(ServiceError):
+    status_code = 422
+
+
+class UnavailableError(ServiceError):
+    status_code = 503
+
+
+def problem(status: int, detail: str, errors: list[dict[str, Any]] | None = None,
+            headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _validation_errors(extra: Any) -> list[dict[str, Any]]:
+    if not isinstance(extra, list):
+        return []
+    return [
+        {k: v for k, v in item.items() if k in ("message", "key", "source")}
+        for item in extra
+        if isinstance(item, dict)
+    ]
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """Map any exception raised while handling ``request`` to a problem details response."""
+    if isinstance(exc, ServiceError):
+        return problem(exc.status_code, exc.detail, exc.errors)
+    if isinstance(exc, ValidationException):
+        errors = _validation_errors(exc.extra)
+        detail = "; ".join(
+            f"{e.get('key') or 'body'}: {e.get('message')}" for e in errors
+        ) or str(exc.detail)
+        return problem(422, detail, errors)
+    if isinstance(exc, msgspec.ValidationError):
+        return problem(422, str(exc), [{"message": str(exc), "source": "body"}])
+    if isinstance(exc, HTTPException):
+        headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
+        detail = exc.detail or HTTPStatus(exc.status_code).phrase
+        return problem(exc.status_code, detail, headers=headers or None)
+    if isinstance(exc, IndexerError):
+        log.error("index unavailable while serving %s: %s", request.url.path, exc)
+        return problem(503, "the index is not available")
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "internal error; see the server log")
+

@@ -1,0 +1,18 @@
+"""Request guards shared by the controllers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from service.errors import UnsupportedMediaTypeError
+
+
+def require_json(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Bodies must be sent as ``application/json`` (any ``+json`` type is accepted too)."""
+    media_type = connection.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        shown = media_type or "none"
+        raise UnsupportedMediaTypeError(f"Content-Type must be application/json, got {shown}")
