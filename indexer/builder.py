@@ -22,6 +22,7 @@ from indexer.documents import Document, SourceFile, discover, load_source, parse
 from indexer.embedder import Embedder, Vectors, load_embedder
 from indexer.encodings import get_encoding
 from indexer.errors import IndexerError, NoSnapshotError, SnapshotError, UnreadableDocumentError
+from indexer.lexical import LEXICAL_DIR, build_lexical
 from indexer.manifest import (
     SCHEMA_VERSION,
     ChunkingInfo,
@@ -37,7 +38,6 @@ from indexer.manifest import (
     write_manifest,
 )
 from indexer.publish import build_lock, new_snapshot_id, publish, staging_dir
-from indexer.lexical import LEXICAL_DIR, build_lexical
 from indexer.snapshot import VECTORS_NAME, Snapshot, current_dir, data_files
 from indexer.store import STORE_NAME, ChunkRecord, DocumentRecord, StoreWriter
 from indexer.vectors import INDEX_NAME, build_index
@@ -160,10 +160,8 @@ class Builder:
         return len(known) == len(sources) and all(known.get(s.doc_id) == s.sha256 for s in sources)
 
     def _source_label(self, source: SourceFile) -> str:
-        try:
-            return source.path.relative_to(Path.cwd()).as_posix()
-        except ValueError:
-            return source.path.as_posix()
+        """The file as users know it: the seeds folder's name and the path inside it."""
+        return f"{self.settings.seeds_dir.name}/{source.doc_id}"
 
     def _build(self, sources: list[SourceFile], previous: Manifest | None, started: float) -> BuildReport:
         settings = self.settings
@@ -206,7 +204,12 @@ class Builder:
 
         for source in tqdm(sources, desc="reading", unit="doc", disable=not self.progress):
             old = old_docs.get(source.doc_id)
-            if reuse is not None and old_vectors is not None and old is not None and old.sha256 == source.sha256:
+            if (
+                reuse is not None
+                and old_vectors is not None
+                and old is not None
+                and old.sha256 == source.sha256
+            ):
                 record = reuse.store.document(source.doc_id)
                 if record is not None:
                     old_chunks = reuse.store.chunks_of(source.doc_id)
@@ -229,13 +232,28 @@ class Builder:
             if chunker is None:
                 chunker = self._chunker()
             chunks = [
-                ChunkRecord(row + c.position, document.doc_id, c.position, c.char_start, c.char_end,
-                            c.line_start, c.line_end, c.text)
+                ChunkRecord(
+                    row + c.position,
+                    document.doc_id,
+                    c.position,
+                    c.char_start,
+                    c.char_end,
+                    c.line_start,
+                    c.line_end,
+                    c.text,
+                )
                 for c in chunker.chunk(document.text)
             ]
             writer.add_document(
-                DocumentRecord(document.doc_id, document.source, document.title, document.date,
-                               document.sha256, len(chunks), document.text)
+                DocumentRecord(
+                    document.doc_id,
+                    document.source,
+                    document.title,
+                    document.date,
+                    document.sha256,
+                    len(chunks),
+                    document.text,
+                )
             )
             writer.add_chunks(chunks)
             texts.extend(c.text for c in chunks)
@@ -305,8 +323,13 @@ class Builder:
 
     def _lexical_info(self) -> LexicalInfo:
         lexical = self.settings.lexical
-        return LexicalInfo(type=lexical.type, stemmer=lexical.stemmer, stopwords=lexical.stopwords,
-                           k1=lexical.k1, b=lexical.b)
+        return LexicalInfo(
+            type=lexical.type,
+            stemmer=lexical.stemmer,
+            stopwords=lexical.stopwords,
+            k1=lexical.k1,
+            b=lexical.b,
+        )
 
     def _chunker(self) -> Chunker:
         chunking = self.settings.chunking
@@ -364,5 +387,13 @@ class Builder:
 
 
 def _renumber(chunk: ChunkRecord, row: int) -> ChunkRecord:
-    return ChunkRecord(row, chunk.doc_id, chunk.position, chunk.char_start, chunk.char_end,
-                       chunk.line_start, chunk.line_end, chunk.text)
+    return ChunkRecord(
+        row,
+        chunk.doc_id,
+        chunk.position,
+        chunk.char_start,
+        chunk.char_end,
+        chunk.line_start,
+        chunk.line_end,
+        chunk.text,
+    )

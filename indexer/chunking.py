@@ -13,6 +13,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from indexer.errors import IndexerError
 
@@ -20,7 +21,7 @@ TokenCounter = Callable[[str], int]
 
 # A sentence ends at terminal punctuation (optionally closed by quotes/brackets) followed by
 # whitespace; every line break is a boundary too. Two or more line breaks start a paragraph.
-_BOUNDARY = re.compile(r"""[.!?…]+["'”’»)\]]*\s+|\s*\n\s*""")
+_BOUNDARY = re.compile(r"""[.!?…]+["'”’»)\]]*\s+|\s*\n\s*""")  # noqa: RUF001
 _WORD = re.compile(r"\S+")
 
 
@@ -70,6 +71,13 @@ class Chunker:
     def fits(self, text: str) -> bool:
         return all(limit.count(text) <= limit.limit for limit in self._limits)
 
+    def _fits_span(self, text: str, start: int, end: int) -> bool:
+        return self.fits(text[start:end])
+
+    def _fits_units(self, text: str, units: list[_Unit], first: int, stop: int) -> bool:
+        """Whether ``units[first:stop]`` fit in one window."""
+        return self.fits(text[units[first].start : units[stop - 1].end])
+
     def chunk(self, text: str) -> list[Chunk]:
         units = list(self._units(text))
         newlines = [i for i, ch in enumerate(text) if ch == "\n"]
@@ -109,7 +117,7 @@ class Chunker:
     def _hard_cut(self, text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
         """Cut ``text[start:end]`` (no whitespace inside) into the longest pieces that fit."""
         while start < end:
-            cut = _last_true(start + 1, end, lambda e: self.fits(text[start:e]))
+            cut = _last_true(start + 1, end, partial(self._fits_span, text, start))
             if cut is None:
                 raise IndexerError(
                     f"a single character ({text[start]!r}) exceeds the token limits; raise max_tokens"
@@ -124,7 +132,7 @@ class Chunker:
         n = len(units)
         while i < n:
             # Largest j such that units[i:j] fit in one window (units[i] alone always fits).
-            j = _last_true(i + 2, n, lambda j: self.fits(text[units[i].start : units[j - 1].end])) or i + 1
+            j = _last_true(i + 2, n, partial(self._fits_units, text, units, i)) or i + 1
             if j < n:
                 j = self._prefer_paragraph_cut(text, units, i, j)
             yield units[i].start, units[j - 1].end
@@ -146,7 +154,9 @@ class Chunker:
         if self.overlap_tokens == 0:
             return j
         end = units[j - 1].end
-        first = _first_true(i + 1, j - 1, lambda k: self._count(text[units[k].start : end]) <= self.overlap_tokens)
+        first = _first_true(
+            i + 1, j - 1, lambda k: self._count(text[units[k].start : end]) <= self.overlap_tokens
+        )
         return j if first is None else first
 
 

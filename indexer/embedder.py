@@ -107,15 +107,16 @@ class SentenceTransformerEmbedder:
         self.location = location
         self.name = location.name
         self._model = SentenceTransformer(str(location.path), device=device, local_files_only=True)
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
-        )
+        model: Any = self._model
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dimension = int(get_dim())
-        self.max_seq_length = int(self._model.max_seq_length)
+        self.max_seq_length = int(model.max_seq_length or model.tokenizer.model_max_length)
         self._tokenizer = self._model.tokenizer
 
     def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
+        return len(
+            self._tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+        )
 
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> Vectors:
         if not texts:

@@ -17,7 +17,7 @@ class _Part(msgspec.Struct, frozen=True, kw_only=True):
     pass
 
 
-class ModelInfo(_Part):
+class ModelInfo(_Part, frozen=True):
     name: str
     dimension: int
     max_seq_length: int
@@ -26,19 +26,19 @@ class ModelInfo(_Part):
     source: str = ""
 
 
-class ChunkingInfo(_Part):
+class ChunkingInfo(_Part, frozen=True):
     encoding: str
     max_tokens: int
     overlap_tokens: int
     model_token_limit: int
 
 
-class IndexInfo(_Part):
+class IndexInfo(_Part, frozen=True):
     type: str
     vectors: int
 
 
-class LexicalInfo(_Part):
+class LexicalInfo(_Part, frozen=True):
     type: str
     stemmer: str
     stopwords: str
@@ -46,28 +46,28 @@ class LexicalInfo(_Part):
     b: float
 
 
-class Counts(_Part):
+class Counts(_Part, frozen=True):
     documents: int
     chunks: int
     skipped: int
 
 
-class DocumentEntry(_Part):
+class DocumentEntry(_Part, frozen=True):
     sha256: str
     chunks: int
 
 
-class SkippedEntry(_Part):
+class SkippedEntry(_Part, frozen=True):
     sha256: str
     reason: str
 
 
-class FileEntry(_Part):
+class FileEntry(_Part, frozen=True):
     bytes: int
     sha256: str
 
 
-class Manifest(_Part):
+class Manifest(_Part, frozen=True):
     schema_version: int
     snapshot_id: str
     created_at: str

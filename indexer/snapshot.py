@@ -1,10 +1,10 @@
 """Snapshot layout and the read side: find the current snapshot, verify it, open it.
 
-    <index_dir>/
-        current -> snapshots/<id>      symlink, switched atomically by the indexer
-        snapshots/<id>/                manifest.json, index.faiss, vectors.npy, store.sqlite
-        snapshots/.staging-<id>/       a build in progress (never read)
-        .lock                          held by a running build
+<index_dir>/
+    current -> snapshots/<id>      symlink, switched atomically by the indexer
+    snapshots/<id>/                manifest.json, index.faiss, vectors.npy, store.sqlite
+    snapshots/.staging-<id>/       a build in progress (never read)
+    .lock                          held by a running build
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
-
-import msgspec
 
 from indexer.config import LexicalSettings
 from indexer.errors import NoSnapshotError, SnapshotError
@@ -52,7 +51,9 @@ def verify_files(directory: Path, manifest: Manifest, *, checksums: bool = True)
         if not path.is_file():
             raise SnapshotError(f"{directory}: {name} is missing (incomplete snapshot)")
         if path.stat().st_size != expected.bytes:
-            raise SnapshotError(f"{directory}: {name} has {path.stat().st_size} bytes, manifest says {expected.bytes}")
+            raise SnapshotError(
+                f"{directory}: {name} has {path.stat().st_size} bytes, manifest says {expected.bytes}"
+            )
         if checksums and file_entry(path).sha256 != expected.sha256:
             raise SnapshotError(f"{directory}: {name} does not match its sha256 in the manifest (corrupt)")
 
@@ -88,7 +89,8 @@ class Snapshot:
         lexical = load_lexical(lexical_settings, directory / LEXICAL_DIR)
         if lexical.size != manifest.index.vectors:
             raise SnapshotError(
-                f"{directory}: lexical index holds {lexical.size} chunks, manifest says {manifest.index.vectors}"
+                f"{directory}: lexical index holds {lexical.size} chunks, "
+                f"manifest says {manifest.index.vectors}"
             )
         return cls(directory, manifest, index, lexical, Store(directory / STORE_NAME))
 
@@ -108,7 +110,8 @@ class Snapshot:
 
     def vectors(self) -> npt.NDArray[np.float32]:
         """All stored vectors, memory-mapped (row i is vector id i)."""
-        return np.load(self.path / VECTORS_NAME, mmap_mode="r")
+        vectors: npt.NDArray[np.float32] = np.load(self.path / VECTORS_NAME, mmap_mode="r")
+        return vectors
 
     def close(self) -> None:
         self.store.close()

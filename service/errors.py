@@ -51,8 +51,12 @@ class UnavailableError(ServiceError):
     status_code = 503
 
 
-def problem(status: int, detail: str, errors: list[dict[str, Any]] | None = None,
-            headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
+def problem(
+    status: int,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
@@ -65,24 +69,30 @@ def problem(status: int, detail: str, errors: list[dict[str, Any]] | None = None
 
 
 def _validation_errors(extra: Any) -> list[dict[str, Any]]:
+    """Litestar's error items, with its internal parameter name ``data`` shown as ``body``."""
     if not isinstance(extra, list):
         return []
-    return [
-        {k: v for k, v in item.items() if k in ("message", "key", "source")}
-        for item in extra
-        if isinstance(item, dict)
-    ]
+    errors = []
+    for item in extra:
+        if isinstance(item, dict):
+            error = {k: v for k, v in item.items() if k in ("message", "key", "source")}
+            if error.get("key") == "data":
+                error["key"] = "body"
+            errors.append(error)
+    return errors
 
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     """Map any exception raised while handling ``request`` to a problem details response."""
+    if isinstance(exc, UnicodeDecodeError):
+        return problem(400, f"the request body is not valid UTF-8 ({exc.reason} at byte {exc.start})")
+    if isinstance(exc, RecursionError):  # msgspec's guard against deeply nested JSON
+        return problem(400, "the request body is nested too deeply")
     if isinstance(exc, ServiceError):
         return problem(exc.status_code, exc.detail, exc.errors)
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc.extra)
-        detail = "; ".join(
-            f"{e.get('key') or 'body'}: {e.get('message')}" for e in errors
-        ) or str(exc.detail)
+        detail = "; ".join(f"{e.get('key') or 'body'}: {e.get('message')}" for e in errors) or str(exc.detail)
         return problem(422, detail, errors)
     if isinstance(exc, msgspec.ValidationError):
         return problem(422, str(exc), [{"message": str(exc), "source": "body"}])
@@ -95,4 +105,3 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         return problem(503, "the index is not available")
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(500, "internal error; see the server log")
-

@@ -7,7 +7,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from service.errors import UnsupportedMediaTypeError
+from service.errors import BadRequestError, UnsupportedMediaTypeError
 
 
 def require_json(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -16,3 +16,5 @@ def require_json(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHan
     if media_type != "application/json" and not media_type.endswith("+json"):
         shown = media_type or "none"
         raise UnsupportedMediaTypeError(f"Content-Type must be application/json, got {shown}")
+    if connection.headers.get("content-length") == "0":
+        raise BadRequestError("the request body is empty; send a JSON object")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import anyio.to_thread
 from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from service.errors import NotFoundError
 from service.resources import Resources
@@ -12,10 +14,11 @@ from service.schemas import DocumentResponse
 
 class DocumentsController(Controller):
     path = "/v1/documents"
-    tags = ["documents"]
 
-    @get("/{doc_id:path}", summary="Fetch a document", operation_id="getDocument")
-    async def get_document(self, doc_id: str, resources: Resources) -> DocumentResponse:
+    @get("/{doc_id:path}", summary="Fetch a document", operation_id="getDocument", tags=["documents"])
+    async def get_document(
+        self, doc_id: FromPath[str], resources: NamedDependency[Resources]
+    ) -> DocumentResponse:
         """The document's text and metadata, so a client can show or verify a citation. ``doc_id`` is
         the document's path relative to the seeds folder, as given in every citation."""
         doc_id = doc_id.lstrip("/")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from litestar import get
+from litestar.di import NamedDependency
 
 from service.resources import Resources
 from service.schemas import HealthResponse
 
 
 @get("/health", summary="Health check", operation_id="health", tags=["operations"])
-async def health(resources: Resources) -> HealthResponse:
+async def health(resources: NamedDependency[Resources]) -> HealthResponse:
     """The service is up and serving the reported snapshot."""
     counts = resources.snapshot.manifest.counts
     return HealthResponse(

@@ -7,6 +7,8 @@ import time
 import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from indexer.retriever import Hit
 from service.errors import InvalidInputError
@@ -42,16 +44,21 @@ def to_result(hit: Hit) -> SearchResult:
 
 class SearchController(Controller):
     path = "/v1"
-    tags = ["search"]
 
     @post(
         "/search",
         guards=[require_json],
         summary="Search the index",
         operation_id="search",
+        tags=["search"],
         status_code=200,
     )
-    async def search(self, request: Request, data: SearchRequest, resources: Resources) -> SearchResponse:
+    async def search(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        data: JSONBody[SearchRequest],
+        resources: NamedDependency[Resources],
+    ) -> SearchResponse:
         """Return the passages that best answer ``query``, best first, each with an exact citation:
         ``document.text[char_start:char_end] == text``."""
         started = time.perf_counter()

@@ -1,0 +1,131 @@
+"""End to end, as a user runs it: the real CLI builds from seeds/, the real server answers over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.model
+REPO = Path(__file__).resolve().parents[2]
+QUESTION = "What did the Secretary General call the war against Ukraine an example of?"
+ANSWER = "The war against Ukraine is but one example of this"
+
+
+INDEX_DIRS: dict[str, Path] = {}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("e2e")
+    config = root / "config.yaml"
+    config.write_text((REPO / "config.yaml").read_text())
+    env = {
+        **os.environ,
+        "CITESEARCH_CONFIG": str(config),
+        "CITESEARCH__SEEDS_DIR": str(REPO / "seeds"),
+        "CITESEARCH__INDEX_DIR": str(root / "index"),
+    }
+    build = subprocess.run(
+        [sys.executable, "-m", "indexer", "build"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert build.returncode == 0, build.stderr
+    assert "published snapshot" in build.stdout
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "server did not become healthy"
+            time.sleep(0.2)
+        INDEX_DIRS[base] = root / "index"
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_seed_question_ranks_the_answer_first(server: str) -> None:
+    response = httpx.post(f"{server}/v1/search", json={"query": QUESTION}, timeout=30)
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert ANSWER in results[0]["text"], [r["text"][:80] for r in results]
+    citation = results[0]["citation"]
+    document = httpx.get(f"{server}{citation['url']}", timeout=30).json()
+    assert document["text"][citation["char_start"] : citation["char_end"]] == results[0]["text"]
+    seed_text = (REPO / "seeds" / citation["doc_id"]).read_text(encoding="utf-8")
+    assert seed_text[citation["char_start"] : citation["char_end"]] == results[0]["text"]
+
+
+def test_bad_input_over_real_http(server: str) -> None:
+    response = httpx.post(f"{server}/v1/search", json={"query": "   "}, timeout=30)
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_service_refuses_to_start_without_an_index(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "CITESEARCH__INDEX_DIR": str(tmp_path / "empty"),
+        "CITESEARCH_CONFIG": str(REPO / "config.yaml"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "service", "--port", str(_free_port())],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "run `python -m indexer build` first" in result.stderr
+
+
+def test_service_refuses_a_snapshot_of_another_model(server: str, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "CITESEARCH_CONFIG": str(REPO / "config.yaml"),
+        "CITESEARCH__INDEX_DIR": str(INDEX_DIRS[server]),
+        "CITESEARCH__MODEL__NAME": "sentence-transformers/all-MiniLM-L12-v2",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "service", "--port", str(_free_port())],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "built with model 'all-MiniLM-L6-v2'" in result.stderr
