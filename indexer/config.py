@@ -23,14 +23,14 @@ class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     pass
 
 
-class ModelSettings(_Section):
+class ModelSettings(_Section, frozen=True):
     name: str = "all-MiniLM-L6-v2"
     """A packaged model name, a local model directory, or a model already in the local HF cache."""
     device: str = "cpu"
     batch_size: Annotated[int, msgspec.Meta(ge=1, le=4096)] = 32
 
 
-class ChunkingSettings(_Section):
+class ChunkingSettings(_Section, frozen=True):
     encoding: str = "cl100k_base"
     max_tokens: Annotated[int, msgspec.Meta(ge=16, le=8192)] = 200
     overlap_tokens: Annotated[int, msgspec.Meta(ge=0)] = 40
@@ -43,13 +43,13 @@ class ChunkingSettings(_Section):
             )
 
 
-class IndexSettings(_Section):
+class IndexSettings(_Section, frozen=True):
     type: Literal["flat"] = "flat"
     keep_snapshots: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
     """How many published snapshots stay on disk (the current one included)."""
 
 
-class LexicalSettings(_Section):
+class LexicalSettings(_Section, frozen=True):
     type: Literal["bm25"] = "bm25"
     stemmer: str = "english"
     """A Snowball stemmer language (PyStemmer), or "none"."""
@@ -59,7 +59,7 @@ class LexicalSettings(_Section):
     b: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.75
 
 
-class RetrievalSettings(_Section):
+class RetrievalSettings(_Section, frozen=True):
     mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
     fusion: Literal["weighted", "rrf"] = "weighted"
     dense_weight: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.5
@@ -69,7 +69,7 @@ class RetrievalSettings(_Section):
     """How deep each retriever's list goes before fusion (at least top_k)."""
 
 
-class ServiceSettings(_Section):
+class ServiceSettings(_Section, frozen=True):
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     max_query_chars: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 2000
@@ -77,7 +77,7 @@ class ServiceSettings(_Section):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
-class Settings(_Section):
+class Settings(_Section, frozen=True):
     seeds_dir: Path = Path("seeds")
     index_dir: Path = Path("index")
     model: ModelSettings = msgspec.field(default_factory=ModelSettings)
