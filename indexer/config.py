@@ -75,6 +75,9 @@ class ServiceSettings(_Section, frozen=True):
     max_query_chars: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 2000
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 65_536
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    reload_poll_seconds: Annotated[float, msgspec.Meta(ge=0)] = 2.0
+    """How often the service checks ``index/current`` for a newly published snapshot (0: never; then
+    only ``POST /v1/admin/reload`` swaps snapshots)."""
 
 
 class Settings(_Section, frozen=True):

@@ -57,6 +57,7 @@ def _offline() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def locate_model(name: str) -> ModelLocation:
@@ -103,7 +104,9 @@ class SentenceTransformerEmbedder:
     def __init__(self, location: ModelLocation, device: str = "cpu") -> None:
         _offline()
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # the per-weight loading bar is noise in a service log
         self.location = location
         self.name = location.name
         self._model = SentenceTransformer(str(location.path), device=device, local_files_only=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -13,42 +15,63 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 
 from indexer.config import Settings
-from indexer.embedder import Embedder
+from indexer.embedder import Embedder, load_embedder
 from service import __version__
 from service.controllers.documents import DocumentsController
-from service.controllers.health import health
+from service.controllers.health import health, ready
 from service.controllers.search import SearchController
 from service.errors import UnavailableError, handle_exception
 from service.resources import Resources
+from service.snapshots import SnapshotHolder
 
 log = logging.getLogger(__name__)
 
 
-def _provide_resources(state: State) -> Resources:
-    resources: Resources | None = state.get("resources")
-    if resources is None:
-        raise UnavailableError("the index is not loaded yet")
-    return resources
+def _provide_snapshots(state: State) -> SnapshotHolder:
+    holder: SnapshotHolder | None = state.get("snapshots")
+    if holder is None:
+        raise UnavailableError("the service is starting")
+    return holder
+
+
+def _provide_resources(state: State) -> Iterator[Resources]:
+    """The snapshot served when the request started; kept open until the request is done, even if a
+    new snapshot is swapped in meanwhile."""
+    with _provide_snapshots(state).lease() as resources:
+        yield resources
 
 
 def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Litestar:
-    """Build the app; the snapshot and the model are loaded once, when the app starts.
+    """Build the app; the model and the current snapshot are loaded when the app starts, and newly
+    published snapshots are swapped in while it runs (``service.reload_poll_seconds``).
 
     ``embedder`` lets a caller (tests, benchmarks) share an already loaded model."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        resources = Resources.load(settings, embedder)
-        app.state.resources = resources
+        model = embedder or load_embedder(settings.model.name, settings.model.device)
+        holder = SnapshotHolder(settings, model)
+        holder.reload()  # a missing or refused snapshot leaves the service up but not ready
+        app.state.snapshots = holder
+        watcher = None
+        if settings.service.reload_poll_seconds > 0:
+            watcher = asyncio.create_task(holder.watch(settings.service.reload_poll_seconds))
         try:
             yield
         finally:
-            app.state.resources = None
-            resources.close()
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+            app.state.snapshots = None
+            holder.close()
 
     return Litestar(
-        route_handlers=[SearchController, DocumentsController, health],
-        dependencies={"resources": Provide(_provide_resources, sync_to_thread=False)},
+        route_handlers=[SearchController, DocumentsController, health, ready],
+        dependencies={
+            "resources": Provide(_provide_resources),
+            "snapshots": Provide(_provide_snapshots, sync_to_thread=False),
+        },
         lifespan=[lifespan],
         exception_handlers={Exception: handle_exception},
         request_max_body_size=settings.service.max_body_bytes,
@@ -59,6 +82,6 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
             path="/schema",
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
         ),
-        state=State({"resources": None}),
+        state=State({"snapshots": None, "started_at": time.time()}),
         debug=False,
     )

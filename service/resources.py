@@ -1,14 +1,17 @@
-"""What the service loads once at start-up: the embedding model, the snapshot, the retriever."""
+"""What one served snapshot needs: the settings, the (shared) model, the opened snapshot, its retriever."""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from indexer.config import Settings
 from indexer.embedder import Embedder, load_embedder
-from indexer.retriever import Retriever
-from indexer.snapshot import Snapshot, open_current
+from indexer.retriever import Hit, Retriever
+from indexer.snapshot import Snapshot, current_dir
 
 log = logging.getLogger(__name__)
 
@@ -19,26 +22,47 @@ class Resources:
     embedder: Embedder
     snapshot: Snapshot
     retriever: Retriever
+    on_search: Callable[[str, float], None] | None = None
+    """Called after each search with the mode and the seconds it took (metrics)."""
 
     @classmethod
-    def load(cls, settings: Settings, embedder: Embedder | None = None) -> Resources:
-        """Open the current snapshot and the model; refuse a snapshot built with another model."""
-        snapshot = open_current(settings.index_dir)
+    def open(
+        cls,
+        settings: Settings,
+        embedder: Embedder,
+        directory: Path,
+        on_search: Callable[[str, float], None] | None = None,
+    ) -> Resources:
+        """Open and verify the snapshot in ``directory``; refuse one built with another model.
+
+        Raises :class:`indexer.errors.SnapshotError` (incomplete, corrupt, other model)."""
+        snapshot = Snapshot.open(directory)
         try:
             snapshot.check_model(settings.model.name)
-            embedder = embedder or load_embedder(settings.model.name, settings.model.device)
             retriever = Retriever(snapshot, embedder, settings.retrieval)
         except Exception:
             snapshot.close()
             raise
-        log.info(
-            "serving snapshot %s (%d documents, %d chunks, model %s)",
-            snapshot.snapshot_id,
-            snapshot.manifest.counts.documents,
-            snapshot.manifest.counts.chunks,
-            embedder.name,
-        )
-        return cls(settings, embedder, snapshot, retriever)
+        return cls(settings, embedder, snapshot, retriever, on_search)
+
+    @classmethod
+    def load(cls, settings: Settings, embedder: Embedder | None = None) -> Resources:
+        """Open the current snapshot, and the model unless one is given."""
+        directory = current_dir(settings.index_dir)
+        embedder = embedder or load_embedder(settings.model.name, settings.model.device)
+        return cls.open(settings, embedder, directory)
+
+    @property
+    def snapshot_id(self) -> str:
+        return self.snapshot.snapshot_id
+
+    def search(self, query: str, top_k: int, mode: str | None = None) -> list[Hit]:
+        """Blocking; call it off the event loop."""
+        started = time.perf_counter()
+        hits = self.retriever.search(query, top_k, mode)
+        if self.on_search is not None:
+            self.on_search(mode or self.settings.retrieval.mode, time.perf_counter() - started)
+        return hits
 
     def close(self) -> None:
         self.snapshot.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import msgspec
+from litestar.openapi import ResponseSpec
 from msgspec import Meta
 
 MAX_TOP_K = 100
@@ -75,11 +76,48 @@ class DocumentResponse(msgspec.Struct, frozen=True):
 
 
 class HealthResponse(msgspec.Struct, frozen=True):
-    status: str
+    status: Annotated[Literal["ok"], Meta(description="Always ok: the process is up and answering.")]
+    version: str
+    uptime_seconds: float
+
+
+class SnapshotInfo(msgspec.Struct, frozen=True):
     snapshot_id: str
+    created_at: Annotated[str, Meta(description="When the indexer built it (ISO 8601, UTC).")]
+    age_seconds: Annotated[float, Meta(description="Seconds since it was built.")]
+    loaded_at: Annotated[str, Meta(description="When this service started serving it (ISO 8601, UTC).")]
     documents: int
     chunks: int
     model: str
+    dimension: int
+
+
+class RefusalInfo(msgspec.Struct, frozen=True):
+    snapshot: Annotated[str, Meta(description="The refused snapshot's folder name.")]
+    reason: str
+    at: Annotated[str, Meta(description="When it was refused (ISO 8601, UTC).")]
+
+
+class ReadyResponse(msgspec.Struct, frozen=True):
+    status: Annotated[
+        Literal["ready", "unavailable"], Meta(description="ready: a snapshot is loaded and searches work.")
+    ]
+    snapshot: SnapshotInfo | None
+    detail: Annotated[str | None, Meta(description="Why the service is not ready, when it is not.")]
+    last_refusal: Annotated[
+        RefusalInfo | None, Meta(description="The last snapshot refused (corrupt, incomplete, other model).")
+    ]
+    loads: Annotated[int, Meta(description="Snapshots loaded since start (the first one included).")]
+    refusals: Annotated[int, Meta(description="Snapshots refused since start.")]
+
+
+class ReloadResponse(msgspec.Struct, frozen=True):
+    status: Annotated[
+        Literal["loaded", "unchanged"],
+        Meta(description="loaded: a new snapshot is now served; unchanged: the current one is the newest."),
+    ]
+    snapshot_id: str
+    previous_snapshot_id: str | None
 
 
 class Problem(msgspec.Struct, frozen=True):
@@ -90,3 +128,30 @@ class Problem(msgspec.Struct, frozen=True):
     status: int
     detail: str
     errors: list[dict[str, str]] | msgspec.UnsetType = msgspec.UNSET
+
+
+_PROBLEM_DESCRIPTIONS = {
+    400: "The body is empty, not JSON, not UTF-8, or nested too deeply.",
+    401: "The API key is missing or wrong (send Authorization: Bearer <key>).",
+    404: "Not found.",
+    409: "The published snapshot was refused (corrupt, incomplete or built with another model); the "
+    "previous one is still served.",
+    413: "The request body is larger than the configured limit.",
+    415: "The body is not sent as application/json.",
+    422: "The body is valid JSON but not a valid request (see errors).",
+    429: "Too many requests from this client; retry after the Retry-After seconds.",
+    503: "No index snapshot is loaded.",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem details a handler may answer with."""
+    return {
+        status: ResponseSpec(
+            Problem,
+            description=_PROBLEM_DESCRIPTIONS[status],
+            media_type="application/problem+json",
+            generate_examples=False,
+        )
+        for status in statuses
+    }

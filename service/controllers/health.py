@@ -1,22 +1,72 @@
-"""``GET /health``: is the process up, and what is it serving."""
+"""``GET /health`` (the process is up) and ``GET /ready`` (a snapshot is loaded and searches work)."""
 
 from __future__ import annotations
 
-from litestar import get
+import datetime as dt
+import time
+
+from litestar import Response, get
+from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 
-from service.resources import Resources
-from service.schemas import HealthResponse
+from service import __version__
+from service.schemas import HealthResponse, ReadyResponse, RefusalInfo, SnapshotInfo
+from service.snapshots import SnapshotHolder
 
 
-@get("/health", summary="Health check", operation_id="health", tags=["operations"])
-async def health(resources: NamedDependency[Resources]) -> HealthResponse:
-    """The service is up and serving the reported snapshot."""
-    counts = resources.snapshot.manifest.counts
-    return HealthResponse(
-        status="ok",
-        snapshot_id=resources.snapshot.snapshot_id,
-        documents=counts.documents,
-        chunks=counts.chunks,
-        model=resources.snapshot.manifest.model.name,
+def _iso(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds")
+
+
+def snapshot_age_seconds(created_at: str, now: float | None = None) -> float:
+    """Seconds since a manifest's ``created_at``."""
+    created = dt.datetime.fromisoformat(created_at)
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=dt.UTC)
+    return max(0.0, (now if now is not None else time.time()) - created.timestamp())
+
+
+@get("/health", summary="Liveness", operation_id="health", tags=["operations"])
+async def health(state: State) -> HealthResponse:
+    """The process is up and answering; says nothing about the index (see ``/ready``)."""
+    started: float = state.get("started_at", time.time())
+    return HealthResponse(status="ok", version=__version__, uptime_seconds=round(time.time() - started, 3))
+
+
+@get(
+    "/ready",
+    summary="Readiness",
+    operation_id="ready",
+    tags=["operations"],
+    responses={
+        503: ResponseSpec(ReadyResponse, description="No snapshot is loaded.", generate_examples=False)
+    },
+)
+async def ready(snapshots: NamedDependency[SnapshotHolder]) -> Response[ReadyResponse]:
+    """200 when a snapshot is loaded (its id, age, counts and model), 503 while none is; also the last
+    snapshot the service refused to load, and why."""
+    resources = snapshots.current
+    info = None
+    if resources is not None:
+        manifest = resources.snapshot.manifest
+        info = SnapshotInfo(
+            snapshot_id=manifest.snapshot_id,
+            created_at=manifest.created_at,
+            age_seconds=round(snapshot_age_seconds(manifest.created_at), 3),
+            loaded_at=_iso(snapshots.loaded_at or time.time()),
+            documents=manifest.counts.documents,
+            chunks=manifest.counts.chunks,
+            model=manifest.model.name,
+            dimension=manifest.model.dimension,
+        )
+    refusal = snapshots.last_refusal
+    body = ReadyResponse(
+        status="ready" if info is not None else "unavailable",
+        snapshot=info,
+        detail=None if info is not None else (snapshots.last_error or "no snapshot is loaded"),
+        last_refusal=RefusalInfo(refusal.snapshot, refusal.reason, refusal.at_iso) if refusal else None,
+        loads=snapshots.loads,
+        refusals=snapshots.refusals,
     )
+    return Response(body, status_code=200 if info is not None else 503)

@@ -67,7 +67,7 @@ class SearchController(Controller):
         limit = resources.settings.service.max_query_chars
         if len(data.query) > limit:
             raise InvalidInputError(f"query is {len(data.query)} characters long; the limit is {limit}")
-        hits = await anyio.to_thread.run_sync(resources.retriever.search, data.query, data.top_k, data.mode)
+        hits = await anyio.to_thread.run_sync(resources.search, data.query, data.top_k, data.mode)
         return SearchResponse(
             query=data.query,
             results=[to_result(hit) for hit in hits],

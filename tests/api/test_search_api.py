@@ -78,9 +78,16 @@ def test_document_endpoint(client: Client) -> None:
     assert len(body["sha256"]) == 64 and body["chunk_count"] >= 1
 
 
-def test_health_and_openapi(client: Client) -> None:
+def test_health_ready_and_openapi(client: Client) -> None:
     health = client.get("/health").json()
-    assert health["status"] == "ok" and health["documents"] == 3 and health["model"] == "all-MiniLM-L6-v2"
+    assert health["status"] == "ok" and health["uptime_seconds"] >= 0
+    ready = client.get("/ready")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["status"] == "ready" and body["last_refusal"] is None
+    snapshot = body["snapshot"]
+    assert snapshot["documents"] == 3 and snapshot["chunks"] >= 3 and snapshot["model"] == "all-MiniLM-L6-v2"
+    assert snapshot["snapshot_id"] == search(client, query="NATO")["snapshot_id"]
     schema = client.get("/schema/openapi.json").json()
     assert {"/v1/search", "/health"} <= set(schema["paths"])
     assert any(p.startswith("/v1/documents/") for p in schema["paths"])
