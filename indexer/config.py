@@ -80,6 +80,17 @@ class ServiceSettings(_Section, frozen=True):
     only ``POST /v1/admin/reload`` swaps snapshots)."""
 
 
+class IntegrationsSettings(_Section, frozen=True):
+    public_base_url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^/\s]+(/\S*)?$")] = (
+        "http://127.0.0.1:8000"
+    )
+    """Where clients reach the service; absolute citation links (MCP) start with it."""
+    vector_store_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] = "vs_citesearch"
+    """The id under which the index answers the OpenAI-compatible vector store search."""
+    dify_knowledge_ids: tuple[str, ...] = ("citesearch",)
+    """External knowledge ids a Dify knowledge base may name; any other id gets error 2001."""
+
+
 class Settings(_Section, frozen=True):
     seeds_dir: Path = Path("seeds")
     index_dir: Path = Path("index")
@@ -89,6 +100,7 @@ class Settings(_Section, frozen=True):
     lexical: LexicalSettings = msgspec.field(default_factory=LexicalSettings)
     retrieval: RetrievalSettings = msgspec.field(default_factory=RetrievalSettings)
     service: ServiceSettings = msgspec.field(default_factory=ServiceSettings)
+    integrations: IntegrationsSettings = msgspec.field(default_factory=IntegrationsSettings)
 
 
 def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:

@@ -1,0 +1,39 @@
+"""The retrieval core as the chatbot-facing endpoints call it: same limits, same search as /v1/search."""
+
+from __future__ import annotations
+
+import anyio.to_thread
+
+from indexer.retriever import Hit
+from indexer.store import DocumentRecord
+from service.errors import InvalidInputError
+from service.resources import Resources
+
+
+def check_query(query: str, resources: Resources, *, key: str = "query") -> None:
+    """Refuse a query longer than ``service.max_query_chars`` (422), as ``/v1/search`` does."""
+    limit = resources.settings.service.max_query_chars
+    if len(query) > limit:
+        raise InvalidInputError(
+            f"{key} is {len(query)} characters long; the limit is {limit}",
+            errors=[{"key": key, "message": f"longer than {limit} characters", "source": "body"}],
+        )
+
+
+async def search(resources: Resources, query: str, top_k: int, mode: str | None = None) -> list[Hit]:
+    """The retriever's ``top_k`` best hits, computed off the event loop."""
+    return await anyio.to_thread.run_sync(resources.retriever.search, query, top_k, mode)
+
+
+class DocumentTexts:
+    """Full document texts by id, each read from the store at most once (hits carry metadata only)."""
+
+    def __init__(self, resources: Resources) -> None:
+        self._store = resources.snapshot.store
+        self._texts: dict[str, str] = {}
+
+    def __call__(self, doc_id: str) -> str:
+        if doc_id not in self._texts:
+            record: DocumentRecord | None = self._store.document(doc_id)
+            self._texts[doc_id] = record.text if record is not None else ""
+        return self._texts[doc_id]

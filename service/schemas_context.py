@@ -1,0 +1,71 @@
+"""Bodies of ``POST /v1/context``: a token-budgeted, numbered context for a prompt."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from service.schemas import MAX_TOP_K, Mode, Query
+
+MAX_CONTEXT_TOKENS = 1_000_000
+DEFAULT_CONTEXT_TOP_K = 20
+
+
+class ContextRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    query: Query
+    max_tokens: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=MAX_CONTEXT_TOKENS,
+            description="Token budget of the whole context string, counted with `encoding`.",
+            examples=[1000],
+        ),
+    ]
+    encoding: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=64,
+            description="tiktoken encoding used to count tokens; must be available offline.",
+        ),
+    ] = "cl100k_base"
+    top_k: Annotated[
+        int,
+        Meta(ge=1, le=MAX_TOP_K, description="How many ranked passages to consider for packing."),
+    ] = DEFAULT_CONTEXT_TOP_K
+    mode: Mode | None = None
+
+
+class ContextCitation(msgspec.Struct, frozen=True):
+    number: Annotated[int, Meta(description="The passage's number, `[number]` in `context`.")]
+    doc_id: str
+    source: str
+    title: str
+    date: str | None
+    char_start: int
+    char_end: Annotated[int, Meta(description="document.text[char_start:char_end] == text.")]
+    line_start: int
+    line_end: int
+    url: Annotated[str, Meta(description="The document's view, with the cited range as ?start=&end=.")]
+    text: str
+    chunk_ids: Annotated[list[str], Meta(description="The indexed chunks merged into this passage.")]
+    score: Annotated[float, Meta(description="The best retrieval score among the merged chunks.")]
+    truncated: Annotated[bool, Meta(description="True when the passage was cut short to fit the budget.")] = (
+        False
+    )
+
+
+class ContextResponse(msgspec.Struct, frozen=True):
+    query: str
+    context: Annotated[
+        str, Meta(description="Numbered passages, ready to paste into a prompt: `[1] title` then text.")
+    ]
+    citations: list[ContextCitation]
+    used_tokens: Annotated[int, Meta(description="Tokens of `context`; never more than `max_tokens`.")]
+    max_tokens: int
+    encoding: str
+    took_ms: float
+    snapshot_id: str
