@@ -1,16 +1,20 @@
-"""``python -m indexer``: build the index snapshot from the seeds folder, or inspect it."""
+"""``python -m indexer``: build the index snapshot from the seeds folder, inspect it, or measure
+retrieval quality on a BEIR-format collection."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import msgspec
 
 from indexer.config import Settings, load_settings
 from indexer.errors import IndexerError
+from indexer.retriever import MODES
 from indexer.snapshot import current_dir, open_current
 
 
@@ -30,6 +34,28 @@ def _parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="print what the current snapshot holds")
     inspect.add_argument("--json", action="store_true", help="print the full manifest as JSON")
     inspect.add_argument("--documents", action="store_true", help="list every document")
+    evaluate = commands.add_parser(
+        "eval",
+        help="measure retrieval quality on a BEIR-format collection",
+        description="Index a BEIR collection (corpus.jsonl, queries.jsonl, qrels/<split>.tsv; title and "
+        "text together) with this configuration, run every judged query through the service's retriever "
+        "(a document scores its best chunk's score) and report nDCG@10, Recall@10, Recall@100 and MRR@10 "
+        "(ranx). The index is kept in a work folder per model and chunking settings, so later runs reuse "
+        "its vectors.",
+    )
+    evaluate.add_argument("--dataset", required=True, type=Path, help="folder of a BEIR-format collection")
+    evaluate.add_argument("--split", default="train", help="qrels split to score (default: train)")
+    evaluate.add_argument(
+        "--mode", action="append", choices=MODES,
+        help="search mode to evaluate; repeat for several (default: dense, lexical and hybrid)",
+    )
+    evaluate.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    evaluate.add_argument(
+        "--workdir", type=Path,
+        help="folder for the corpus copy and its index (default: ~/.cache/citesearch/eval/<dataset>-<hash>"
+        ", or under $CITESEARCH_EVAL_CACHE)",
+    )
+    evaluate.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return parser
 
 
@@ -43,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args.config)
         if args.command == "build":
             return _build(settings, force=args.force, progress=not args.no_progress)
+        if args.command == "eval":
+            return _eval(settings, args)
         return _inspect(settings, as_json=args.json, documents=args.documents)
     except IndexerError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -67,6 +95,48 @@ def _build(settings: Settings, *, force: bool, progress: bool) -> int:
     )
     for doc_id, reason in report.skipped.items():
         print(f"  skipped {doc_id}: {reason}")
+    return 0
+
+
+def _eval(settings: Settings, args: argparse.Namespace) -> int:
+    from indexer.evaluation import evaluate, load_beir
+
+    collection = load_beir(args.dataset, args.split)
+    print(
+        f"{collection.name} ({args.split}): {len(collection.queries)} judged queries, "
+        f"{len(collection.corpus)} documents",
+        file=sys.stderr,
+    )
+    report = evaluate(
+        collection,
+        settings,
+        modes=args.mode or MODES,
+        split=args.split,
+        workdir=args.workdir,
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    build = report.build
+    how = (
+        f"embedded {build.embedded_chunks} chunks, reused {build.reused_documents} documents"
+        if build.published
+        else "index up to date"
+    )
+    print(
+        f"index: {report.documents} documents, {report.chunks} chunks in {report.workdir} "
+        f"({how}, {build.seconds:.1f}s)"
+    )
+    retrieval = settings.retrieval
+    print(
+        f"model {settings.model.name}; chunks of {settings.chunking.max_tokens} tokens, overlap "
+        f"{settings.chunking.overlap_tokens}; fusion {retrieval.fusion}; candidates {retrieval.candidates}"
+    )
+    print()
+    print(report.table())
+    print(f"\ntotal {report.seconds:.1f}s")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
     return 0
 
 

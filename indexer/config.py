@@ -67,6 +67,13 @@ class RetrievalSettings(_Section, frozen=True):
     rrf_k: Annotated[int, msgspec.Meta(ge=1)] = 60
     candidates: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
     """How deep each retriever's list goes before fusion (at least top_k)."""
+    fuse_documents: bool = False
+    """Before fusion, keep each document's best chunk in each list and fuse document scores."""
+    prf_docs: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
+    """Pseudo-relevance feedback: re-run the dense search from the query vector moved towards the
+    vectors of this many best first-pass chunks (0: off)."""
+    prf_weight: Annotated[float, msgspec.Meta(ge=0)] = 0.5
+    """Weight of the feedback chunks' mean vector added to the query vector."""
 
 
 class ServiceSettings(_Section, frozen=True):

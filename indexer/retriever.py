@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from indexer.config import RetrievalSettings
-from indexer.embedder import Embedder
+from indexer.embedder import Embedder, Vectors
 from indexer.fusion import Ranked, fuse
 from indexer.snapshot import Snapshot
 from indexer.store import ChunkRecord, DocumentRecord
@@ -34,27 +34,85 @@ class Retriever:
         self.snapshot = snapshot
         self.embedder = embedder
         self.settings = settings
+        self._vector_rows: npt.NDArray[np.float32] | None = None
 
-    def search(self, query: str, top_k: int, mode: str | None = None) -> list[Hit]:
+    def search(
+        self, query: str, top_k: int, mode: str | None = None, *, max_per_doc: int | None = None
+    ) -> list[Hit]:
+        """The ``top_k`` best chunks for ``query``, best first.
+
+        A chunk whose text equals a better-ranked chunk's is left out. With ``max_per_doc``, at
+        most that many chunks of one document are returned (``1``: documents ranked by their best
+        chunk), and the candidate lists are deepened until ``top_k`` hits are found or nothing is
+        left."""
         mode = mode or self.settings.mode
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
-        if self.snapshot.index.ntotal == 0:
+        if max_per_doc is not None and max_per_doc < 1:
+            raise ValueError("max_per_doc must be at least 1")
+        total = self.snapshot.index.ntotal
+        if total == 0 or top_k < 1:
             return []
+        vector = self.embedder.embed([query]) if mode in ("dense", "hybrid") else None
         depth = max(top_k, self.settings.candidates)
-        lists: list[Ranked] = []
-        if mode in ("dense", "hybrid"):
-            lists.append(self._dense(query, depth))
-        if mode in ("lexical", "hybrid"):
-            lists.append(self._lexical(query, depth))
-        if len(lists) == 1:
-            ranked = lists[0]
-        else:
-            ranked = fuse(lists[0], lists[1], self.settings)
-        return self._hydrate(ranked, top_k)
+        while True:
+            ranked = self._ranked(query, vector, mode, depth)
+            hits = self._hydrate(ranked, top_k, max_per_doc)
+            if len(hits) >= top_k or max_per_doc is None or depth >= total:
+                return hits
+            depth = min(depth * 2, total)
 
-    def _dense(self, query: str, depth: int) -> Ranked:
-        vector = self.embedder.embed([query])
+    def _ranked(self, query: str, vector: Vectors | None, mode: str, depth: int) -> Ranked:
+        lexical = self._lexical(query, depth) if mode in ("lexical", "hybrid") else None
+        if vector is None:
+            assert lexical is not None
+            return lexical
+        ranked = self._combine(self._dense(vector, depth), lexical)
+        feedback = self.settings.prf_docs
+        if feedback > 0 and len(ranked.ids):
+            # Pseudo-relevance feedback (Rocchio): move the query vector towards the vectors of
+            # the first pass's best chunks, then search again.
+            top = self._vectors()[np.sort(ranked.ids[:feedback])]
+            moved = vector + self.settings.prf_weight * top.mean(axis=0, keepdims=True)
+            moved /= np.linalg.norm(moved, axis=1, keepdims=True)
+            ranked = self._combine(self._dense(moved.astype(np.float32), depth), lexical)
+        return ranked
+
+    def _combine(self, dense: Ranked, lexical: Ranked | None) -> Ranked:
+        if lexical is None:
+            return dense
+        lists = [dense, lexical]
+        if self.settings.fuse_documents:
+            lists = self._by_document(lists)
+        return fuse(lists[0], lists[1], self.settings)
+
+    def _vectors(self) -> npt.NDArray[np.float32]:
+        if self._vector_rows is None:
+            self._vector_rows = self.snapshot.vectors()
+        return self._vector_rows
+
+    def _by_document(self, lists: list[Ranked]) -> list[Ranked]:
+        """Each list cut to its documents' best chunks, a document named by one row in every list
+        (the first list's), so fusion combines document scores, not unrelated chunks."""
+        rows = np.unique(np.concatenate([ranked.ids for ranked in lists])).tolist()
+        doc_of = {c.row: c.doc_id for c in self.snapshot.store.chunks(rows)}
+        canonical: dict[str, int] = {}
+        out: list[Ranked] = []
+        for ranked in lists:
+            ids: list[int] = []
+            keep: list[int] = []
+            seen: set[str] = set()
+            for i, row in enumerate(ranked.ids.tolist()):
+                doc = doc_of.get(row)
+                if doc is None or doc in seen:
+                    continue
+                seen.add(doc)
+                ids.append(canonical.setdefault(doc, row))
+                keep.append(i)
+            out.append(Ranked(np.array(ids, dtype=np.int64), ranked.scores[keep]))
+        return out
+
+    def _dense(self, vector: Vectors, depth: int) -> Ranked:
         scores, ids = self.snapshot.index.search(vector, depth)
         keep = ids[0] >= 0
         return Ranked(ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32))
@@ -63,16 +121,34 @@ class Retriever:
         scores = self.snapshot.lexical.scores(query)
         return top_positive(scores, depth)
 
-    def _hydrate(self, ranked: Ranked, top_k: int) -> list[Hit]:
-        rows = [int(r) for r in ranked.ids[:top_k]]
+    def _hydrate(self, ranked: Ranked, top_k: int, max_per_doc: int | None) -> list[Hit]:
         store = self.snapshot.store
-        chunks = {c.row: c for c in store.chunks(rows)}
-        documents = store.documents(sorted({c.doc_id for c in chunks.values()}))
         hits: list[Hit] = []
-        for row, score in zip(rows, ranked.scores[:top_k].tolist(), strict=True):
-            chunk = chunks.get(row)
-            if chunk is not None and chunk.doc_id in documents:
+        seen_texts: set[str] = set()
+        per_doc: dict[str, int] = {}
+        documents: dict[str, DocumentRecord] = {}
+        rows = [int(r) for r in ranked.ids]
+        scores = ranked.scores.tolist()
+        # Hydrate in batches: with max_per_doc many candidates may be passed over.
+        batch = max(top_k, 64)
+        for start in range(0, len(rows), batch):
+            chunks = {c.row: c for c in store.chunks(rows[start : start + batch])}
+            missing = sorted({c.doc_id for c in chunks.values()} - documents.keys())
+            documents.update(store.documents(missing))
+            for row, score in zip(rows[start : start + batch], scores[start : start + batch], strict=True):
+                chunk = chunks.get(row)
+                if chunk is None or chunk.doc_id not in documents:
+                    continue
+                key = " ".join(chunk.text.split())
+                if key in seen_texts:
+                    continue
+                if max_per_doc is not None and per_doc.get(chunk.doc_id, 0) >= max_per_doc:
+                    continue
+                seen_texts.add(key)
+                per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1
                 hits.append(Hit(len(hits) + 1, float(score), chunk, documents[chunk.doc_id]))
+                if len(hits) >= top_k:
+                    return hits
         return hits
 
 
