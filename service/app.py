@@ -17,7 +17,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from indexer.config import Settings
 from indexer.embedder import Embedder, load_embedder
 from service import __version__
-from service.controllers.context import ContextController
+from service.controllers.chatbots import CHATBOT_HANDLERS
 from service.controllers.documents import DocumentsController
 from service.controllers.health import health, ready
 from service.controllers.search import SearchController
@@ -68,7 +68,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
             holder.close()
 
     return Litestar(
-        route_handlers=[SearchController, DocumentsController, health, ready, ContextController],
+        route_handlers=[SearchController, DocumentsController, health, ready, *CHATBOT_HANDLERS],
         dependencies={
             "resources": Provide(_provide_resources),
             "snapshots": Provide(_provide_snapshots, sync_to_thread=False),

@@ -7,6 +7,7 @@ import anyio.to_thread
 from indexer.retriever import Hit
 from indexer.store import DocumentRecord
 from service.errors import InvalidInputError
+from service.links import document_url
 from service.resources import Resources
 
 
@@ -37,3 +38,22 @@ class DocumentTexts:
             record: DocumentRecord | None = self._store.document(doc_id)
             self._texts[doc_id] = record.text if record is not None else ""
         return self._texts[doc_id]
+
+
+def attributes(hit: Hit, base_url: str) -> dict[str, str | int]:
+    """A hit's citation as flat attributes (at most 16, as OpenAI allows), for filters and clients."""
+    chunk, doc = hit.chunk, hit.document
+    found: dict[str, str | int] = {
+        "doc_id": doc.doc_id,
+        "chunk_id": chunk.chunk_id,
+        "source": doc.source,
+        "title": doc.title,
+        "char_start": chunk.char_start,
+        "char_end": chunk.char_end,
+        "line_start": chunk.line_start,
+        "line_end": chunk.line_end,
+        "url": document_url(doc.doc_id, base=base_url, start=chunk.char_start, end=chunk.char_end),
+    }
+    if doc.date:
+        found["date"] = doc.date
+    return found
