@@ -85,6 +85,14 @@ class ServiceSettings(_Section, frozen=True):
     reload_poll_seconds: Annotated[float, msgspec.Meta(ge=0)] = 2.0
     """How often the service checks ``index/current`` for a newly published snapshot (0: never; then
     only ``POST /v1/admin/reload`` swaps snapshots)."""
+    max_top_k: Annotated[int, msgspec.Meta(ge=1, le=100)] = 100
+    """Largest ``top_k`` a search may ask for (422 above it); never more than 100."""
+    rate_limit: Annotated[int, msgspec.Meta(ge=0)] = 0
+    """Requests each client (IP address) may make per ``rate_limit_period`` (429 above it); 0: no limit.
+    ``/health``, ``/ready``, ``/metrics`` and ``/schema`` are not limited."""
+    rate_limit_period: Literal["second", "minute", "hour", "day"] = "minute"
+    cors_origins: tuple[str, ...] = ()
+    """Origins browsers may call the API from (``"*"`` for any); empty: CORS is off."""
 
 
 class IntegrationsSettings(_Section, frozen=True):
@@ -98,6 +106,19 @@ class IntegrationsSettings(_Section, frozen=True):
     """External knowledge ids a Dify knowledge base may name; any other id gets error 2001."""
 
 
+ApiKey = Annotated[str, msgspec.Meta(min_length=16, max_length=256, pattern=r"^[!-~]+$")]
+"""At least 16 printable ASCII characters, no spaces."""
+
+
+class AuthSettings(_Section, frozen=True):
+    api_keys: tuple[ApiKey, ...] = ()
+    """Keys accepted on the search endpoints (``Authorization: Bearer <key>``); empty: they are open.
+    Set them in the environment rather than in a committed file:
+    ``CITESEARCH__AUTH__API_KEYS='["key one", "key two"]'``."""
+    admin_keys: tuple[ApiKey, ...] = ()
+    """Keys accepted on the admin endpoints (and on search); empty: admin endpoints always answer 401."""
+
+
 class Settings(_Section, frozen=True):
     seeds_dir: Path = Path("seeds")
     index_dir: Path = Path("index")
@@ -107,6 +128,7 @@ class Settings(_Section, frozen=True):
     lexical: LexicalSettings = msgspec.field(default_factory=LexicalSettings)
     retrieval: RetrievalSettings = msgspec.field(default_factory=RetrievalSettings)
     service: ServiceSettings = msgspec.field(default_factory=ServiceSettings)
+    auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
     integrations: IntegrationsSettings = msgspec.field(default_factory=IntegrationsSettings)
 
 

@@ -13,19 +13,26 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
 
 from indexer.config import Settings
 from indexer.embedder import Embedder, load_embedder
 from service import __version__
+from service.auth import BEARER_SCHEME, KeyChecker, require_key
+from service.controllers.admin import AdminController
 from service.controllers.chatbots import CHATBOT_HANDLERS
 from service.controllers.documents import DocumentsController
 from service.controllers.health import health, ready
 from service.controllers.search import SearchController
 from service.errors import UnavailableError, handle_exception
+from service.limits import cors_config, rate_limit_config
 from service.resources import Resources
 from service.snapshots import SnapshotHolder
 
 log = logging.getLogger(__name__)
+
+OPERATIONS: list[ControllerRouterHandler] = [health, ready, AdminController]
 
 
 def _provide_snapshots(state: State) -> SnapshotHolder:
@@ -67,14 +74,18 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
             app.state.snapshots = None
             holder.close()
 
+    rate_limit = rate_limit_config(settings.service)
     return Litestar(
-        route_handlers=[SearchController, DocumentsController, health, ready, *CHATBOT_HANDLERS],
+        route_handlers=[SearchController, DocumentsController, *OPERATIONS, *CHATBOT_HANDLERS],
         dependencies={
             "resources": Provide(_provide_resources),
             "snapshots": Provide(_provide_snapshots, sync_to_thread=False),
         },
         lifespan=[lifespan],
         exception_handlers={Exception: handle_exception},
+        guards=[require_key],
+        middleware=[rate_limit.middleware] if rate_limit else [],
+        cors_config=cors_config(settings.service),
         request_max_body_size=settings.service.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="citesearch",
@@ -82,7 +93,16 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
             description="Semantic search over your documents with exact citations.",
             path="/schema",
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={BEARER_SCHEME: SecurityScheme(type="http", scheme="bearer")}
+            ),
         ),
-        state=State({"snapshots": None, "started_at": time.time()}),
+        state=State(
+            {
+                "snapshots": None,
+                "started_at": time.time(),
+                "auth": KeyChecker(settings.auth, public_prefixes=("/schema",)),
+            }
+        ),
         debug=False,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 from litestar import Request, Response
@@ -20,10 +20,13 @@ from indexer.errors import IndexerError
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+_KEPT_HEADERS = ("allow", "www-authenticate", "retry-after", "ratelimit-")
+"""Headers of Litestar's HTTP exceptions passed on to the client (405's Allow, 429's RateLimit-*)."""
 
 
 class ServiceError(Exception):
-    status_code: int = 500
+    status_code: ClassVar[int] = 500
+    headers: ClassVar[dict[str, str] | None] = None
 
     def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(detail)
@@ -35,8 +38,17 @@ class BadRequestError(ServiceError):
     status_code = 400
 
 
+class UnauthorizedError(ServiceError):
+    status_code = 401
+    headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": 'Bearer realm="citesearch"'}
+
+
 class NotFoundError(ServiceError):
     status_code = 404
+
+
+class ConflictError(ServiceError):
+    status_code = 409
 
 
 class UnsupportedMediaTypeError(ServiceError):
@@ -89,7 +101,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     if isinstance(exc, RecursionError):  # msgspec's guard against deeply nested JSON
         return problem(400, "the request body is nested too deeply")
     if isinstance(exc, ServiceError):
-        return problem(exc.status_code, exc.detail, exc.errors)
+        return problem(exc.status_code, exc.detail, exc.errors, exc.headers)
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc.extra)
         detail = "; ".join(f"{e.get('key') or 'body'}: {e.get('message')}" for e in errors) or str(exc.detail)
@@ -97,8 +109,12 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     if isinstance(exc, msgspec.ValidationError):
         return problem(422, str(exc), [{"message": str(exc), "source": "body"}])
     if isinstance(exc, HTTPException):
-        headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
+        headers = {k: v for k, v in (exc.headers or {}).items() if k.lower().startswith(_KEPT_HEADERS)}
         detail = exc.detail or HTTPStatus(exc.status_code).phrase
+        if exc.status_code == 429:
+            reset = headers.get("RateLimit-Reset", "")
+            headers["Retry-After"] = reset if reset.isdigit() else "1"
+            detail = "too many requests from this client; retry after the Retry-After seconds"
         return problem(exc.status_code, detail, headers=headers or None)
     if isinstance(exc, IndexerError):
         log.error("index unavailable while serving %s: %s", request.url.path, exc)

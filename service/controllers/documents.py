@@ -7,15 +7,23 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from service.auth import API_SECURITY
 from service.errors import NotFoundError
 from service.resources import Resources
-from service.schemas import DocumentResponse
+from service.schemas import DocumentResponse, problem_responses
 
 
 class DocumentsController(Controller):
     path = "/v1/documents"
 
-    @get("/{doc_id:path}", summary="Fetch a document", operation_id="getDocument", tags=["documents"])
+    @get(
+        "/{doc_id:path}",
+        summary="Fetch a document",
+        operation_id="getDocument",
+        tags=["documents"],
+        security=API_SECURITY,
+        responses=problem_responses(400, 401, 404, 429, 503),
+    )
     async def get_document(
         self, doc_id: FromPath[str], resources: NamedDependency[Resources]
     ) -> DocumentResponse:

@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 
 from service import __version__
+from service.auth import PUBLIC
 from service.schemas import HealthResponse, ReadyResponse, RefusalInfo, SnapshotInfo
 from service.snapshots import SnapshotHolder
 
@@ -27,7 +28,7 @@ def snapshot_age_seconds(created_at: str, now: float | None = None) -> float:
     return max(0.0, (now if now is not None else time.time()) - created.timestamp())
 
 
-@get("/health", summary="Liveness", operation_id="health", tags=["operations"])
+@get("/health", summary="Liveness", operation_id="health", tags=["operations"], opt=PUBLIC)
 async def health(state: State) -> HealthResponse:
     """The process is up and answering; says nothing about the index (see ``/ready``)."""
     started: float = state.get("started_at", time.time())
@@ -39,6 +40,7 @@ async def health(state: State) -> HealthResponse:
     summary="Readiness",
     operation_id="ready",
     tags=["operations"],
+    opt=PUBLIC,
     responses={
         503: ResponseSpec(ReadyResponse, description="No snapshot is loaded.", generate_examples=False)
     },

@@ -11,10 +11,11 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from indexer.retriever import Hit
+from service.auth import API_SECURITY
 from service.errors import InvalidInputError
 from service.guards import require_json
 from service.resources import Resources
-from service.schemas import Citation, SearchRequest, SearchResponse, SearchResult
+from service.schemas import Citation, SearchRequest, SearchResponse, SearchResult, problem_responses
 
 
 def document_url(doc_id: str) -> str:
@@ -52,6 +53,8 @@ class SearchController(Controller):
         operation_id="search",
         tags=["search"],
         status_code=200,
+        security=API_SECURITY,
+        responses=problem_responses(400, 401, 413, 415, 422, 429, 503),
     )
     async def search(
         self,
@@ -67,6 +70,9 @@ class SearchController(Controller):
         limit = resources.settings.service.max_query_chars
         if len(data.query) > limit:
             raise InvalidInputError(f"query is {len(data.query)} characters long; the limit is {limit}")
+        max_top_k = resources.settings.service.max_top_k
+        if data.top_k > max_top_k:
+            raise InvalidInputError(f"top_k is {data.top_k}; the limit is {max_top_k}")
         hits = await anyio.to_thread.run_sync(resources.search, data.query, data.top_k, data.mode)
         return SearchResponse(
             query=data.query,
