@@ -22,8 +22,8 @@ def check_query(query: str, resources: Resources, *, key: str = "query") -> None
 
 
 async def search(resources: Resources, query: str, top_k: int, mode: str | None = None) -> list[Hit]:
-    """The retriever's ``top_k`` best hits, computed off the event loop."""
-    return await anyio.to_thread.run_sync(resources.retriever.search, query, top_k, mode)
+    """The retriever's ``top_k`` best hits, computed off the event loop (and counted in the metrics)."""
+    return await anyio.to_thread.run_sync(resources.search, query, top_k, mode)
 
 
 class DocumentTexts:
