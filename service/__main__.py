@@ -1,4 +1,4 @@
-"""``python -m service``: serve the current index snapshot over HTTP."""
+"""``python -m service``: serve the current index snapshot over HTTP (or MCP over stdio: ``mcp``)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="config file (default: $CITESEARCH_CONFIG or ./config.yaml)")
     parser.add_argument("--host", help="override service.host")
     parser.add_argument("--port", type=int, help="override service.port")
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=["serve", "mcp"],
+        default="serve",
+        help="serve: HTTP on host:port (the default); mcp: MCP over stdin/stdout, for desktop assistants",
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config)
@@ -26,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     except IndexerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if args.command == "mcp":
+        from service.mcp_server import run_stdio
+
+        run_stdio(settings)  # stdout carries the protocol; warnings and errors go to stderr
+        return 0
     service = settings.service
     logging.basicConfig(
         level=service.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -27,6 +27,7 @@ from service.controllers.health import health, ready
 from service.controllers.search import SearchController
 from service.errors import UnavailableError, handle_exception
 from service.limits import cors_config, rate_limit_config
+from service.mcp_server import McpEndpoint
 from service.resources import Resources
 from service.snapshots import SnapshotHolder
 
@@ -74,14 +75,16 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
             app.state.snapshots = None
             holder.close()
 
+    mcp = McpEndpoint(settings, lambda app: _provide_snapshots(app.state).lease())
+    chatbots = [*CHATBOT_HANDLERS, mcp.route_handler()]
     rate_limit = rate_limit_config(settings.service)
     return Litestar(
-        route_handlers=[SearchController, DocumentsController, *OPERATIONS, *CHATBOT_HANDLERS],
+        route_handlers=[SearchController, DocumentsController, *OPERATIONS, *chatbots],
         dependencies={
             "resources": Provide(_provide_resources),
             "snapshots": Provide(_provide_snapshots, sync_to_thread=False),
         },
-        lifespan=[lifespan],
+        lifespan=[lifespan, mcp.lifespan],
         exception_handlers={Exception: handle_exception},
         guards=[require_key],
         middleware=[rate_limit.middleware] if rate_limit else [],

@@ -12,19 +12,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from indexer.config import Settings
+from indexer.config import AuthSettings, Settings
 from indexer.embedder import Embedder
 from service.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]
+KEY = "chatbot-test-key-0001"
 
 
 @pytest.fixture(scope="module")
 def client(seeded_settings: Settings, embedder: Embedder) -> Iterator[TestClient]:  # type: ignore[type-arg]
     with TestClient(app=create_app(seeded_settings, embedder=embedder)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def keyed(seeded_settings: Settings, embedder: Embedder) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    """A test client of an app that requires the API key ``KEY``."""
+    settings = msgspec.structs.replace(seeded_settings, auth=AuthSettings(api_keys=(KEY,)))
+    with TestClient(app=create_app(settings, embedder=embedder)) as test_client:
         yield test_client
 
 

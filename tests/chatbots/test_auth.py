@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from indexer.config import AuthSettings, Settings
-from indexer.embedder import Embedder
-from service.app import create_app
+from tests.chatbots.conftest import KEY
 
 pytestmark = pytest.mark.model
 Client = TestClient  # type: ignore[type-arg]
-KEY = "chatbot-test-key-0001"
 DIFY_BODY = {
     "knowledge_id": "citesearch",
     "query": "bread",
     "retrieval_setting": {"top_k": 2, "score_threshold": 0},
 }
-
-
-@pytest.fixture(scope="module")
-def keyed(seeded_settings: Settings, embedder: Embedder) -> Iterator[Client]:
-    settings = msgspec.structs.replace(seeded_settings, auth=AuthSettings(api_keys=(KEY,)))
-    with TestClient(app=create_app(settings, embedder=embedder)) as client:
-        yield client
 
 
 @pytest.mark.parametrize(
