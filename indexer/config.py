@@ -119,6 +119,19 @@ class AuthSettings(_Section, frozen=True):
     """Keys accepted on the admin endpoints (and on search); empty: admin endpoints always answer 401."""
 
 
+class ObservabilitySettings(_Section, frozen=True):
+    metrics: bool = True
+    """Serve Prometheus metrics at ``/metrics``."""
+    metrics_require_key: bool = False
+    """``/metrics`` needs an API key (from ``auth.api_keys`` or ``auth.admin_keys``)."""
+    access_log: bool = True
+    """One log line per request: request id, method, path, route, status, duration, client, snapshot."""
+    log_queries: bool = False
+    """Put the query text in the access log (it may be personal data)."""
+    log_format: Literal["json", "text"] = "json"
+    """``python -m service``'s log lines: one JSON object each, or plain text."""
+
+
 class Settings(_Section, frozen=True):
     seeds_dir: Path = Path("seeds")
     index_dir: Path = Path("index")
@@ -129,6 +142,7 @@ class Settings(_Section, frozen=True):
     retrieval: RetrievalSettings = msgspec.field(default_factory=RetrievalSettings)
     service: ServiceSettings = msgspec.field(default_factory=ServiceSettings)
     auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
+    observability: ObservabilitySettings = msgspec.field(default_factory=ObservabilitySettings)
     integrations: IntegrationsSettings = msgspec.field(default_factory=IntegrationsSettings)
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from indexer.config import load_settings
 from indexer.errors import IndexerError
 from indexer.snapshot import open_current
+from service.observability import configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,9 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         run_stdio(settings)  # stdout carries the protocol; warnings and errors go to stderr
         return 0
     service = settings.service
-    logging.basicConfig(
-        level=service.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(service.log_level, settings.observability.log_format)
 
     import uvicorn
 
@@ -52,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host or service.host,
         port=args.port if args.port is not None else service.port,
         log_level=service.log_level,
+        log_config=None,  # uvicorn's records go through our handler (JSON lines by default)
+        access_log=False,  # the service writes its own access log, with request ids
     )
     return 0
 

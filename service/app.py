@@ -24,10 +24,13 @@ from service.controllers.admin import AdminController
 from service.controllers.chatbots import CHATBOT_HANDLERS
 from service.controllers.documents import DocumentsController
 from service.controllers.health import health, ready
+from service.controllers.metrics import metrics
 from service.controllers.search import SearchController
 from service.errors import UnavailableError, handle_exception
 from service.limits import cors_config, rate_limit_config
 from service.mcp_server import McpEndpoint
+from service.metrics import Metrics, TimedEmbedder
+from service.observability import RequestObserver, annotate
 from service.resources import Resources
 from service.snapshots import SnapshotHolder
 
@@ -47,6 +50,7 @@ def _provide_resources(state: State) -> Iterator[Resources]:
     """The snapshot served when the request started; kept open until the request is done, even if a
     new snapshot is swapped in meanwhile."""
     with _provide_snapshots(state).lease() as resources:
+        annotate(snapshot_id=resources.snapshot_id)
         yield resources
 
 
@@ -55,11 +59,13 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
     published snapshots are swapped in while it runs (``service.reload_poll_seconds``).
 
     ``embedder`` lets a caller (tests, benchmarks) share an already loaded model."""
+    registry = Metrics()
+    observability = settings.observability
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         model = embedder or load_embedder(settings.model.name, settings.model.device)
-        holder = SnapshotHolder(settings, model)
+        holder = SnapshotHolder(settings, TimedEmbedder(model, registry.embedding), registry)
         holder.reload()  # a missing or refused snapshot leaves the service up but not ready
         app.state.snapshots = holder
         watcher = None
@@ -78,8 +84,10 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
     mcp = McpEndpoint(settings, lambda app: _provide_snapshots(app.state).lease())
     chatbots = [*CHATBOT_HANDLERS, mcp.route_handler()]
     rate_limit = rate_limit_config(settings.service)
-    return Litestar(
-        route_handlers=[SearchController, DocumentsController, *OPERATIONS, *chatbots],
+    public = ("/schema",) if observability.metrics_require_key else ("/schema", "/metrics")
+    operations = [*OPERATIONS, metrics] if observability.metrics else OPERATIONS
+    app = Litestar(
+        route_handlers=[SearchController, DocumentsController, *operations, *chatbots],
         dependencies={
             "resources": Provide(_provide_resources),
             "snapshots": Provide(_provide_snapshots, sync_to_thread=False),
@@ -90,6 +98,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
         middleware=[rate_limit.middleware] if rate_limit else [],
         cors_config=cors_config(settings.service),
         request_max_body_size=settings.service.max_body_bytes,
+        logging_config=None,  # logging is configured once, by the process (python -m service)
         openapi_config=OpenAPIConfig(
             title="citesearch",
             version=__version__,
@@ -104,8 +113,18 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
             {
                 "snapshots": None,
                 "started_at": time.time(),
-                "auth": KeyChecker(settings.auth, public_prefixes=("/schema",)),
+                "auth": KeyChecker(settings.auth, public_prefixes=public),
+                "metrics": registry,
             }
         ),
         debug=False,
     )
+    # Outermost, around routing and error handling, so every response (404s included) is counted,
+    # logged and carries its X-Request-ID.
+    app.asgi_handler = RequestObserver(
+        app.asgi_handler,
+        registry if observability.metrics else None,
+        log_requests=observability.access_log,
+        log_queries=observability.log_queries,
+    )
+    return app

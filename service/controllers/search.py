@@ -14,6 +14,7 @@ from indexer.retriever import Hit
 from service.auth import API_SECURITY
 from service.errors import InvalidInputError
 from service.guards import require_json
+from service.observability import annotate
 from service.resources import Resources
 from service.schemas import Citation, SearchRequest, SearchResponse, SearchResult, problem_responses
 
@@ -74,6 +75,8 @@ class SearchController(Controller):
         if data.top_k > max_top_k:
             raise InvalidInputError(f"top_k is {data.top_k}; the limit is {max_top_k}")
         hits = await anyio.to_thread.run_sync(resources.search, data.query, data.top_k, data.mode)
+        mode = data.mode or resources.settings.retrieval.mode
+        annotate(query=data.query, top_k=data.top_k, mode=mode, results=len(hits))
         return SearchResponse(
             query=data.query,
             results=[to_result(hit) for hit in hits],

@@ -1,0 +1,146 @@
+"""Prometheus metrics, kept in a registry of the app's own (several apps can live in one process).
+
+Requests (count and latency per method, route template and status), time spent embedding queries
+and searching, the served snapshot (id, age, documents, chunks) and snapshot loads and refusals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+from indexer.embedder import Embedder, Vectors
+from service.resources import Resources
+from service.snapshots import Refusal
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = registry = CollectorRegistry(auto_describe=True)
+        labels = ("method", "route", "status")
+        self.requests = Counter(
+            "citesearch_http_requests", "HTTP requests answered.", labels, registry=registry
+        )
+        self.latency = Histogram(
+            "citesearch_http_request_duration_seconds",
+            "Time from receiving a request to sending its last byte.",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.in_progress = Gauge(
+            "citesearch_http_requests_in_progress", "HTTP requests being handled.", registry=registry
+        )
+        self.embedding = Histogram(
+            "citesearch_embedding_seconds",
+            "Time to embed queries with the model (one call).",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.search = Histogram(
+            "citesearch_search_seconds",
+            "Time to retrieve one query's results (embedding, dense and lexical search, fusion, hydration).",
+            ("mode",),
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.snapshot_info = Gauge(
+            "citesearch_snapshot_info",
+            "The served snapshot (always 1; its id and model are labels).",
+            ("snapshot_id", "model"),
+            registry=registry,
+        )
+        self.snapshot_created = Gauge(
+            "citesearch_snapshot_created_timestamp_seconds",
+            "When the served snapshot was built (Unix time).",
+            registry=registry,
+        )
+        self._created: float | None = None
+        self.snapshot_age = Gauge(
+            "citesearch_snapshot_age_seconds",
+            "Seconds since the served snapshot was built.",
+            registry=registry,
+        )
+        self.snapshot_age.set_function(self._age)
+        self.documents = Gauge("citesearch_documents", "Documents in the served snapshot.", registry=registry)
+        self.chunks = Gauge("citesearch_chunks", "Chunks in the served snapshot.", registry=registry)
+        self.loads = Counter(
+            "citesearch_snapshot_loads",
+            "Snapshots loaded and served (the first one included).",
+            registry=registry,
+        )
+        self.refusals = Counter(
+            "citesearch_snapshot_refusals",
+            "Published snapshots refused (corrupt, incomplete, built with another model).",
+            registry=registry,
+        )
+        self.last_refusal = Gauge(
+            "citesearch_snapshot_last_refusal_timestamp_seconds",
+            "When a snapshot was last refused (Unix time; 0: never).",
+            registry=registry,
+        )
+        self.ready = Gauge("citesearch_ready", "1 when a snapshot is served, else 0.", registry=registry)
+
+    def _age(self) -> float:
+        return time.time() - self._created if self._created is not None else math.nan
+
+    # -- SnapshotObserver ---------------------------------------------------------------------
+
+    def snapshot_loaded(self, resources: Resources) -> None:
+        manifest = resources.snapshot.manifest
+        created = dt.datetime.fromisoformat(manifest.created_at)
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=dt.UTC)
+        self._created = created.timestamp()
+        self.snapshot_created.set(self._created)
+        self.snapshot_info.clear()
+        self.snapshot_info.labels(manifest.snapshot_id, manifest.model.name).set(1)
+        self.documents.set(manifest.counts.documents)
+        self.chunks.set(manifest.counts.chunks)
+        self.loads.inc()
+        self.ready.set(1)
+
+    def snapshot_refused(self, refusal: Refusal) -> None:
+        self.refusals.inc()
+        self.last_refusal.set(refusal.at)
+
+    def search_done(self, mode: str, seconds: float) -> None:
+        self.search.labels(mode).observe(seconds)
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def request_done(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route, str(status)).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class TimedEmbedder:
+    """An :class:`Embedder` that reports how long each ``embed`` call takes."""
+
+    def __init__(self, embedder: Embedder, histogram: Histogram) -> None:
+        self.inner = embedder
+        self.name = embedder.name
+        self.dimension = embedder.dimension
+        self.max_seq_length = embedder.max_seq_length
+        self._histogram = histogram
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def embed(self, texts: Sequence[str], batch_size: int = 32) -> Vectors:
+        started = time.perf_counter()
+        try:
+            return self.inner.embed(texts, batch_size)
+        finally:
+            self._histogram.observe(time.perf_counter() - started)
