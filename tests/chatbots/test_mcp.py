@@ -1,8 +1,7 @@
-"""MCP with the official MCP Python client: Streamable HTTP against the running server, and stdio."""
+"""MCP with the official MCP Python client against the running server (stdio: test_readme_examples)."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import anyio
@@ -10,7 +9,7 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from tests.chatbots.conftest import KEY, REPO, Server
+from tests.chatbots.conftest import KEY, Server
 
 pytestmark = pytest.mark.model
 QUESTION = "What did the Secretary General call the war against Ukraine an example of?"
@@ -71,16 +70,6 @@ def test_mcp_over_streamable_http(server: Server) -> None:
     assert response.status_code == 200
     document = session["fetched"].structured_content
     assert response.json()["text"] == document["text"]
-
-
-def test_mcp_over_stdio(server: Server) -> None:
-    from mcp import StdioServerParameters
-
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", "service", "mcp"], env=server.env, cwd=str(REPO)
-    )
-    session = anyio.run(_session, params)
-    _check(session, server.base_url)
 
 
 def test_mcp_endpoint_honours_api_keys(keyed: TestClient) -> None:  # type: ignore[type-arg]
