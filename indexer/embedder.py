@@ -106,7 +106,7 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()  # the per-weight loading bar is noise in a service log
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # loading bar: noise in logs
         self.location = location
         self.name = location.name
         self._model = SentenceTransformer(str(location.path), device=device, local_files_only=True)
