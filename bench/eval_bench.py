@@ -27,7 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dataset", type=Path, required=True, help="BEIR-format collection folder")
     parser.add_argument("--split", default="train")
     parser.add_argument("--config", type=Path, default=REPO / "config.yaml")
@@ -50,8 +52,13 @@ def main() -> int:
     total = time.perf_counter() - started
 
     build = report.build
-    print(f"collection   {collection.name} ({args.split}): {report.queries} queries, {report.documents} documents")
-    print(f"machine      {platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}")
+    print(
+        f"collection   {collection.name} ({args.split}): {report.queries} queries, "
+        f"{report.documents} documents"
+    )
+    print(
+        f"machine      {platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}"
+    )
     print(
         f"indexing     {build.seconds:.1f}s ({report.chunks} chunks; embedded {build.embedded_chunks}, "
         f"{'cold build' if not args.reuse else 'reused cache'})"
@@ -62,7 +69,8 @@ def main() -> int:
     print("-" * len(header))
     for r in report.results:
         print(
-            f"{r.mode:<8} " + " ".join(f"{r.metrics[m]:>10.4f}" for m in METRICS)
+            f"{r.mode:<8} "
+            + " ".join(f"{r.metrics[m]:>10.4f}" for m in METRICS)
             + f" {r.latency(50):>8.1f} {r.latency(95):>8.1f} {r.latency(99):>8.1f} {r.seconds:>8.1f}"
         )
     print(f"\nfull run (indexing + all modes): {total:.1f}s")
