@@ -81,10 +81,19 @@ class Retriever:
     def _combine(self, dense: Ranked, lexical: Ranked | None) -> Ranked:
         if lexical is None:
             return dense
-        lists = [dense, lexical]
-        if self.settings.fuse_documents:
-            lists = self._by_document(lists)
-        return fuse(lists[0], lists[1], self.settings)
+        chunks = fuse(dense, lexical, self.settings)
+        if not self.settings.fuse_documents:
+            return chunks
+        # Documents ranked by fused document scores, each by one chunk; every other chunk follows
+        # in chunk-fusion order (so a search without max_per_doc still returns them).
+        by_doc = self._by_document([dense, lexical])
+        docs = fuse(by_doc[0], by_doc[1], self.settings)
+        rest = ~np.isin(chunks.ids, docs.ids)
+        floor = float(docs.scores[-1]) if len(docs.scores) else 0.0
+        return Ranked(
+            np.concatenate([docs.ids, chunks.ids[rest]]),
+            np.concatenate([docs.scores, np.minimum(chunks.scores[rest], floor)]).astype(np.float32),
+        )
 
     def _vectors(self) -> npt.NDArray[np.float32]:
         if self._vector_rows is None:
