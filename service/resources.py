@@ -56,10 +56,12 @@ class Resources:
     def snapshot_id(self) -> str:
         return self.snapshot.snapshot_id
 
-    def search(self, query: str, top_k: int, mode: str | None = None) -> list[Hit]:
+    def search(
+        self, query: str, top_k: int, mode: str | None = None, max_per_doc: int | None = None
+    ) -> list[Hit]:
         """Blocking; call it off the event loop."""
         started = time.perf_counter()
-        hits = self.retriever.search(query, top_k, mode)
+        hits = self.retriever.search(query, top_k, mode, max_per_doc=max_per_doc)
         if self.on_search is not None:
             self.on_search(mode or self.settings.retrieval.mode, time.perf_counter() - started)
         return hits

@@ -34,6 +34,19 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     query: Query
     top_k: TopK = DEFAULT_TOP_K
     mode: Mode | None = None
+    max_per_doc: (
+        Annotated[
+            int,
+            Meta(
+                ge=1,
+                le=MAX_TOP_K,
+                description="At most this many passages of one document (1: one per document, ranked by its "
+                "best passage), so overlapping chunks of one document do not crowd out others. "
+                "No cap when omitted.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class Citation(msgspec.Struct, frozen=True):

@@ -14,13 +14,10 @@ from indexer.retriever import Hit
 from service.auth import API_SECURITY
 from service.errors import InvalidInputError
 from service.guards import require_json
+from service.links import document_url
 from service.observability import annotate
 from service.resources import Resources
 from service.schemas import Citation, SearchRequest, SearchResponse, SearchResult, problem_responses
-
-
-def document_url(doc_id: str) -> str:
-    return f"/v1/documents/{doc_id}"
 
 
 def to_result(hit: Hit) -> SearchResult:
@@ -74,7 +71,9 @@ class SearchController(Controller):
         max_top_k = resources.settings.service.max_top_k
         if data.top_k > max_top_k:
             raise InvalidInputError(f"top_k is {data.top_k}; the limit is {max_top_k}")
-        hits = await anyio.to_thread.run_sync(resources.search, data.query, data.top_k, data.mode)
+        hits = await anyio.to_thread.run_sync(
+            resources.search, data.query, data.top_k, data.mode, data.max_per_doc
+        )
         mode = data.mode or resources.settings.retrieval.mode
         annotate(query=data.query, top_k=data.top_k, mode=mode, results=len(hits))
         return SearchResponse(

@@ -45,6 +45,22 @@ def test_results_are_ranked_and_cite_exact_spans(client: Client) -> None:
         assert citation["title"] == document["title"] and citation["source"] == document["source"]
 
 
+def test_max_per_doc_keeps_one_document_from_crowding_out_others(client: Client) -> None:
+    uncapped = search(client, query="NATO allies Ukraine", top_k=6)["results"]
+    assert len({r["citation"]["doc_id"] for r in uncapped}) < len(uncapped)  # the seed fills several ranks
+    capped = search(client, query="NATO allies Ukraine", top_k=6, max_per_doc=1)["results"]
+    doc_ids = [r["citation"]["doc_id"] for r in capped]
+    assert len(doc_ids) == len(set(doc_ids)) == 3  # every document once, best passage of each
+    assert capped[0]["chunk_id"] == uncapped[0]["chunk_id"]
+    two = search(client, query="NATO allies Ukraine", top_k=6, max_per_doc=2)["results"]
+    assert max(sum(r["citation"]["doc_id"] == d for r in two) for d in doc_ids) == 2
+
+
+def test_citation_urls_percent_encode_document_ids(client: Client) -> None:
+    citation = search(client, query="Why does the Moon cause ocean tides?", top_k=1)["results"][0]["citation"]
+    assert citation["url"] == "/v1/documents/notes/astronomy.txt"
+
+
 def test_citation_metadata_from_date_header(client: Client) -> None:
     results = search(client, query="NATO foreign ministers meeting", top_k=1)["results"]
     citation = results[0]["citation"]
@@ -112,6 +128,8 @@ BAD_SEARCHES: list[tuple[str, dict[str, Any], int, str]] = [
     ("top_k out of float range", {"content": b'{"query": "x", "top_k": 1e400}'}, 400, "range"),
     ("unknown field", {"json": {"query": "x", "limit": 3}}, 422, "limit"),
     ("unknown mode", {"json": {"query": "x", "mode": "psychic"}}, 422, "mode"),
+    ("max_per_doc zero", {"json": {"query": "x", "max_per_doc": 0}}, 422, "max_per_doc"),
+    ("max_per_doc as string", {"json": {"query": "x", "max_per_doc": "1"}}, 422, "max_per_doc"),
     ("malformed JSON", {"content": b'{"query": '}, 400, "truncated"),
     ("JSON array", {"content": b"[1, 2]"}, 422, "object"),
     ("JSON null", {"content": b"null"}, 422, "object"),
