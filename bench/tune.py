@@ -40,7 +40,7 @@ class Bench:
         self.collection = collection
         self.settings = eval_settings(settings, workdir or default_workdir(collection, settings))
         self.snapshot = open_current(self.settings.index_dir, verify=False)
-        embedder = load_embedder(settings.model.name)
+        embedder = load_embedder(settings.model)
         self.embedder = QueryVectors(embedder, list(collection.queries.values()))
         n = self.snapshot.index.ntotal
         self.chunks = self.snapshot.store.chunks(list(range(n)))

@@ -45,7 +45,18 @@ from indexer.vectors import INDEX_NAME, build_index
 log = logging.getLogger(__name__)
 
 EmbedderFactory = Callable[[], Embedder]
-_VERSIONED = ("faiss-cpu", "numpy", "sentence-transformers", "torch", "transformers", "tiktoken", "litestar")
+_VERSIONED = (
+    "faiss-cpu",
+    "numpy",
+    "sentence-transformers",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "onnx",
+    "onnxruntime",
+    "tiktoken",
+    "litestar",
+)
 
 
 @dataclass(frozen=True)
@@ -89,9 +100,7 @@ class Builder:
         progress: bool = False,
     ) -> None:
         self.settings = settings
-        self._embedder_factory = embedder_factory or (
-            lambda: load_embedder(settings.model.name, settings.model.device)
-        )
+        self._embedder_factory = embedder_factory or (lambda: load_embedder(settings.model))
         self._embedder: Embedder | None = None
         self.progress = progress
 
@@ -143,13 +152,14 @@ class Builder:
         chunking = self.settings.chunking
         same = (
             manifest.model.name.lower() == self.settings.model.name.lower()
+            and manifest.model.variant == self.settings.model.variant
             and manifest.chunking.encoding == chunking.encoding
             and manifest.chunking.max_tokens == chunking.max_tokens
             and manifest.chunking.overlap_tokens == chunking.overlap_tokens
             and manifest.index.type == self.settings.index.type
         )
         if not same:
-            log.info("model, chunking or index settings changed: re-embedding everything")
+            log.info("model, variant, chunking or index settings changed: re-embedding everything")
             return None
         return manifest
 
@@ -377,12 +387,15 @@ class Builder:
         if self._embedder is None and reuse is not None:
             return reuse.manifest.model
         embedder = self.embedder
+        # Not part of the Embedder protocol: wrappers (tests, metrics) may not forward them.
         source = getattr(getattr(embedder, "location", None), "source", "")
         return ModelInfo(
             name=self.settings.model.name,
             dimension=dimension,
             max_seq_length=embedder.max_seq_length,
             source=source,
+            variant=str(getattr(embedder, "variant", self.settings.model.variant)),
+            artifact_sha256=str(getattr(embedder, "artifact_sha256", "")),
         )
 
 

@@ -127,8 +127,9 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
     )
     retrieval = settings.retrieval
     print(
-        f"model {settings.model.name}; chunks of {settings.chunking.max_tokens} tokens, overlap "
-        f"{settings.chunking.overlap_tokens}; fusion {retrieval.fusion}; candidates {retrieval.candidates}"
+        f"model {settings.model.name} ({settings.model.variant}); chunks of {settings.chunking.max_tokens} "
+        f"tokens, overlap {settings.chunking.overlap_tokens}; fusion {retrieval.fusion}; "
+        f"candidates {retrieval.candidates}"
     )
     print()
     print(report.table())
@@ -150,7 +151,8 @@ def _inspect(settings: Settings, *, as_json: bool, documents: bool) -> int:
         ("snapshot", f"{manifest.snapshot_id} ({current_dir(settings.index_dir)})"),
         ("created", manifest.created_at),
         ("seeds", manifest.seeds_dir),
-        ("model", f"{manifest.model.name} ({manifest.model.source}), dim {manifest.model.dimension}, "
+        ("model", f"{manifest.model.name} ({manifest.model.source}), variant {manifest.model.variant}, "
+                  f"dim {manifest.model.dimension}, "
                   f"max {manifest.model.max_seq_length} tokens, normalised, {manifest.model.metric}"),
         ("chunking", f"{manifest.chunking.encoding}, max {manifest.chunking.max_tokens} tokens, overlap "
                      f"{manifest.chunking.overlap_tokens}"),

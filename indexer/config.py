@@ -27,7 +27,15 @@ class ModelSettings(_Section, frozen=True):
     name: str = "all-MiniLM-L6-v2"
     """A packaged model name, a local model directory, or a model already in the local HF cache."""
     device: str = "cpu"
+    """torch's device (variant ``torch`` only); the ONNX variants run on the CPU."""
     batch_size: Annotated[int, msgspec.Meta(ge=1, le=4096)] = 32
+    variant: Literal["torch", "onnx-fp32", "onnx-int8"] = "torch"
+    """How the model runs: sentence-transformers on torch; or exported to ONNX (offline, cached) and run
+    by onnxruntime, in float32 (the same vectors as torch) or with int8 dynamically quantised weights."""
+    threads: Annotated[int, msgspec.Meta(ge=0, le=256)] = 0
+    """onnxruntime's intra-op threads for the ONNX variants; 0: one per physical core."""
+    onnx_cache: str = ""
+    """Folder of exported ONNX models; empty: ``$XDG_CACHE_HOME/citesearch/onnx`` (``~/.cache/...``)."""
 
 
 class ChunkingSettings(_Section, frozen=True):
@@ -191,8 +199,13 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
     except (msgspec.ValidationError, ValueError) as exc:
         raise ConfigError(f"{config_path}: {exc}") from exc
     base = config_path.resolve().parent
+    onnx_cache = settings.model.onnx_cache
     return msgspec.structs.replace(
         settings,
         seeds_dir=(base / settings.seeds_dir).resolve(),
         index_dir=(base / settings.index_dir).resolve(),
+        model=msgspec.structs.replace(
+            settings.model,
+            onnx_cache=str((base / Path(onnx_cache).expanduser()).resolve()) if onnx_cache else "",
+        ),
     )

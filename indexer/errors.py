@@ -33,3 +33,7 @@ class BuildLockedError(IndexerError):
 
 class UnreadableDocumentError(IndexerError):
     """A file is not valid for its format (e.g. not UTF-8); it is skipped and reported."""
+
+
+class OnnxExportError(IndexerError):
+    """The model could not be exported to ONNX or quantised (or the export cannot be written)."""

@@ -130,16 +130,16 @@ def document_text(title: str, text: str) -> str:
 
 
 def default_workdir(collection: Collection, settings: Settings) -> Path:
-    """``~/.cache/citesearch/eval/<name>-<hash>``: one folder per model and chunking settings, so
-    an index whose vectors fit the configuration is found again."""
-    key = json.dumps(
-        {
-            "model": settings.model.name.lower(),
-            "chunking": msgspec.to_builtins(settings.chunking),
-            "index": settings.index.type,
-        },
-        sort_keys=True,
-    )
+    """``~/.cache/citesearch/eval/<name>-<hash>``: one folder per model, model variant and chunking
+    settings, so an index whose vectors fit the configuration is found again."""
+    fields: dict[str, object] = {
+        "model": settings.model.name.lower(),
+        "chunking": msgspec.to_builtins(settings.chunking),
+        "index": settings.index.type,
+    }
+    if settings.model.variant != "torch":  # torch keeps the folder it had before variants existed
+        fields["variant"] = settings.model.variant
+    key = json.dumps(fields, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     base = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "citesearch" / "eval")
     return base / f"{collection.name}-{digest}"
@@ -273,6 +273,7 @@ class EvalReport:
             },
             "settings": {
                 "model": self.settings.model.name,
+                "variant": self.settings.model.variant,
                 "chunking": msgspec.to_builtins(self.settings.chunking),
                 "lexical": msgspec.to_builtins(self.settings.lexical),
                 "retrieval": msgspec.to_builtins(self.settings.retrieval),
@@ -325,7 +326,7 @@ def evaluate(
 
     def factory() -> Embedder:
         if not model:
-            make = embedder_factory or (lambda: load_embedder(settings.model.name, settings.model.device))
+            make = embedder_factory or (lambda: load_embedder(settings.model))
             model.append(make())
         return model[0]
 

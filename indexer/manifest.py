@@ -24,6 +24,11 @@ class ModelInfo(_Part, frozen=True):
     normalized: bool = True
     metric: str = "inner_product"
     source: str = ""
+    variant: str = "torch"
+    """How the vectors were computed: torch | onnx-fp32 | onnx-int8 (snapshots from before variants
+    existed were all built by torch)."""
+    artifact_sha256: str = ""
+    """sha256 of the ONNX file that computed the vectors (ONNX variants)."""
 
 
 class ChunkingInfo(_Part, frozen=True):

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from indexer.config import LexicalSettings
+from indexer.embedder import compatible_variants
 from indexer.errors import NoSnapshotError, SnapshotError
 from indexer.lexical import LEXICAL_DIR, LexicalIndex, load_lexical
 from indexer.manifest import MANIFEST_NAME, Manifest, file_entry, read_manifest
@@ -94,8 +95,11 @@ class Snapshot:
             )
         return cls(directory, manifest, index, lexical, Store(directory / STORE_NAME))
 
-    def check_model(self, model_name: str, dimension: int | None = None) -> None:
-        """Refuse a snapshot built with another model than the configured one."""
+    def check_model(
+        self, model_name: str, dimension: int | None = None, *, variant: str | None = None
+    ) -> None:
+        """Refuse a snapshot built with another model than the configured one, or (with ``variant``)
+        by a model variant whose vectors queries embedded by ``variant`` would not match."""
         built = self.manifest.model
         if built.name.lower() != model_name.lower():
             raise SnapshotError(
@@ -106,6 +110,12 @@ class Snapshot:
             raise SnapshotError(
                 f"snapshot {self.snapshot_id} has dimension {built.dimension} but model {model_name!r} "
                 f"produces {dimension}: rebuild the index"
+            )
+        if variant is not None and not compatible_variants(built.variant, variant):
+            raise SnapshotError(
+                f"snapshot {self.snapshot_id} was built by model variant {built.variant!r}, whose vectors "
+                f"queries embedded by the configured variant {variant!r} do not match: set "
+                f"model.variant: {built.variant} or rebuild the index (python -m indexer build)"
             )
 
     def vectors(self) -> npt.NDArray[np.float32]:

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.config)
         # Fail fast, with a readable message, before the server starts.
         snapshot = open_current(settings.index_dir)
-        snapshot.check_model(settings.model.name)
+        snapshot.check_model(settings.model.name, variant=settings.model.variant)
         snapshot.close()
     except IndexerError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -64,7 +64,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        model = embedder or load_embedder(settings.model.name, settings.model.device)
+        model = embedder or load_embedder(settings.model)
         holder = SnapshotHolder(settings, TimedEmbedder(model, registry.embedding), registry)
         holder.reload()  # a missing or refused snapshot leaves the service up but not ready
         app.state.snapshots = holder

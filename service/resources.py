@@ -38,7 +38,7 @@ class Resources:
         Raises :class:`indexer.errors.SnapshotError` (incomplete, corrupt, other model)."""
         snapshot = Snapshot.open(directory)
         try:
-            snapshot.check_model(settings.model.name)
+            snapshot.check_model(settings.model.name, variant=settings.model.variant)
             retriever = Retriever(snapshot, embedder, settings.retrieval)
         except Exception:
             snapshot.close()
@@ -49,7 +49,7 @@ class Resources:
     def load(cls, settings: Settings, embedder: Embedder | None = None) -> Resources:
         """Open the current snapshot, and the model unless one is given."""
         directory = current_dir(settings.index_dir)
-        embedder = embedder or load_embedder(settings.model.name, settings.model.device)
+        embedder = embedder or load_embedder(settings.model)
         return cls.open(settings, embedder, directory)
 
     @property

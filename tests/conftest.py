@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from indexer.builder import Builder
-from indexer.config import Settings, load_settings
+from indexer.config import ModelSettings, Settings, load_settings
 from indexer.embedder import Embedder, load_embedder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -20,8 +20,16 @@ SEED_DOC = "000_9d8dce6cf410ff07.txt"
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real packaged all-MiniLM-L6-v2, loaded once per test session."""
-    return load_embedder("all-MiniLM-L6-v2")
+    """The real packaged all-MiniLM-L6-v2 in config.yaml's variant, loaded once per test session."""
+    return load_embedder(load_settings(REPO / "config.yaml", environ={}).model)
+
+
+@pytest.fixture(scope="session")
+def torch_embedder(embedder: Embedder) -> Embedder:
+    """The packaged model on torch (sentence-transformers), the reference for the other variants."""
+    if getattr(embedder, "variant", "") == "torch":
+        return embedder
+    return load_embedder(ModelSettings(name="all-MiniLM-L6-v2", variant="torch"))
 
 
 def make_settings(root: Path, **sections: object) -> Settings:

@@ -40,3 +40,20 @@ def test_hybrid_quality_on_scifact_slice(tmp_path: Path, embedder: Embedder) -> 
     for mode, floor in FLOORS.items():
         assert metrics[mode]["ndcg@10"] >= floor, f"{mode} nDCG@10 {metrics[mode]['ndcg@10']:.4f} < {floor}"
     assert metrics["hybrid"]["recall@100"] >= metrics["lexical"]["recall@100"]
+
+
+def test_each_model_variant_has_its_own_eval_cache() -> None:
+    import msgspec
+
+    from indexer.evaluation import Collection, default_workdir
+
+    settings = load_settings(REPO / "config.yaml", environ={})
+    collection = Collection("c", {}, {}, {})
+    folders = {
+        default_workdir(
+            collection,
+            msgspec.structs.replace(settings, model=msgspec.structs.replace(settings.model, variant=v)),
+        )
+        for v in ("torch", "onnx-fp32", "onnx-int8")
+    }
+    assert len(folders) == 3

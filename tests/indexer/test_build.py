@@ -187,6 +187,49 @@ def test_snapshot_built_with_another_model_is_refused(settings: Settings, embedd
     snapshot.close()
 
 
+class _Reporting:
+    """The fixture's model, reporting another variant (the builder records what its embedder says)."""
+
+    def __init__(self, inner: Embedder, variant: str, embedded: list[int]) -> None:
+        self.inner, self.variant, self.artifact_sha256, self.embedded = inner, variant, "", embedded
+        self.name, self.dimension, self.max_seq_length = inner.name, inner.dimension, inner.max_seq_length
+        self.count_tokens = inner.count_tokens
+
+    def embed(self, texts: list[str], batch_size: int = 32) -> object:
+        self.embedded.append(len(texts))
+        return self.inner.embed(texts, batch_size)
+
+
+def test_manifest_records_the_variant_and_another_variant_re_embeds_everything(
+    settings: Settings, embedder: Embedder
+) -> None:
+    write(settings, "a.txt", "Glaciers carve valleys over thousands of years.")
+    write(settings, "b.txt", "Coral reefs bleach when the sea warms.")
+    Builder(settings, lambda: embedder).build()
+    snapshot = open_current(settings.index_dir)
+    built = snapshot.manifest
+    snapshot.close()
+    assert built.model.variant == settings.model.variant == getattr(embedder, "variant", None)
+    assert built.model.artifact_sha256 == getattr(embedder, "artifact_sha256", None)
+    assert "onnxruntime" in built.versions and "torch" in built.versions
+
+    other = "onnx-int8" if settings.model.variant != "onnx-int8" else "onnx-fp32"
+    changed = msgspec.structs.replace(settings, model=msgspec.structs.replace(settings.model, variant=other))
+    embedded: list[int] = []
+    report = Builder(changed, lambda: _Reporting(embedder, other, embedded)).build()  # type: ignore[arg-type,return-value]
+    assert report.published and report.embedded_documents == 2 and report.reused_documents == 0
+    assert sum(embedded) == report.chunks
+    snapshot = open_current(settings.index_dir)
+    try:
+        assert snapshot.manifest.model.variant == other
+        snapshot.check_model("all-MiniLM-L6-v2", variant=other)
+        wrong = "torch" if other == "onnx-int8" else "onnx-int8"
+        with pytest.raises(SnapshotError, match=f"built by model variant '{other}'.*model.variant: {other}"):
+            snapshot.check_model("all-MiniLM-L6-v2", variant=wrong)
+    finally:
+        snapshot.close()
+
+
 def test_current_link_is_relative(settings: Settings, embedder: Embedder) -> None:
     """The index folder can be moved or mounted elsewhere."""
     write(settings, "a.txt", "Some text.")

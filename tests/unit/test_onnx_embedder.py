@@ -1,0 +1,113 @@
+"""The ONNX variants against sentence-transformers on torch, with the real packaged model.
+
+The export is done once per session into a temporary cache (a few seconds), so CI exercises the
+exporter and the quantiser, not only a cached file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.config import ModelSettings
+from indexer.embedder import Embedder, compatible_variants, load_embedder
+from indexer.errors import ModelNotFoundError
+from indexer.onnx_embedder import OnnxEmbedder
+from indexer.onnx_export import FP32_NAME, INT8_NAME, read_model_files
+
+pytestmark = pytest.mark.model
+
+TEXTS = [
+    "hi",
+    "What causes the ocean tides?",
+    "",
+    "   ",
+    "Vitamin D supplementation and bone mineral density in older adults: a randomised trial.",
+    "é ñ ü — 漢字 and an emoji 🙂, mixed scripts",
+    "A" * 3000,  # one over-long "word": a single [UNK]
+    "protein folding " * 200,  # far past 256 model tokens: truncated
+    "The mitochondria is the powerhouse of the cell. " * 6,
+    "COVID-19 mRNA vaccines elicit neutralising antibodies (n=45, p<0.001).",
+    "def f(x):\n    return x ** 2  # code, newlines and symbols",
+    "SHORT",
+]
+
+
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="module")
+def fp32(onnx_cache: Path) -> Embedder:
+    return load_embedder(ModelSettings(variant="onnx-fp32", onnx_cache=str(onnx_cache)))
+
+
+@pytest.fixture(scope="module")
+def int8(onnx_cache: Path, fp32: Embedder) -> Embedder:
+    return load_embedder(ModelSettings(variant="onnx-int8", onnx_cache=str(onnx_cache)))
+
+
+def test_fp32_gives_the_torch_vectors(fp32: Embedder, torch_embedder: Embedder) -> None:
+    reference = torch_embedder.embed(TEXTS, batch_size=5)
+    batched = fp32.embed(TEXTS, batch_size=5)
+    one_by_one = np.vstack([fp32.embed([t]) for t in TEXTS])
+    for vectors in (batched, one_by_one):
+        assert vectors.shape == reference.shape and vectors.dtype == np.float32
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+        assert (vectors * reference).sum(axis=1).min() > 0.9999
+        assert np.abs(vectors - reference).max() < 1e-4
+
+
+def test_int8_stays_close_to_torch_and_ranks_alike(int8: Embedder, torch_embedder: Embedder) -> None:
+    reference = torch_embedder.embed(TEXTS)
+    vectors = int8.embed(TEXTS)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert (vectors * reference).sum(axis=1).min() > 0.95
+    query = "what pulls the sea twice a day"
+    passages = [TEXTS[1], TEXTS[4], TEXTS[8], TEXTS[9]]
+    for model in (int8, torch_embedder):
+        scores = model.embed(passages) @ model.embed([query])[0]
+        assert int(np.argmax(scores)) == 0
+
+
+def test_token_counts_limits_and_dimension_match_torch(fp32: Embedder, torch_embedder: Embedder) -> None:
+    assert fp32.max_seq_length == torch_embedder.max_seq_length == 256
+    assert fp32.dimension == torch_embedder.dimension == 384
+    for text in TEXTS:
+        assert fp32.count_tokens(text) == torch_embedder.count_tokens(text), text
+    assert fp32.count_tokens(TEXTS[7]) > 256  # counted without truncation
+
+
+def test_export_is_cached_and_written_whole(onnx_cache: Path, fp32: Embedder, int8: Embedder) -> None:
+    (folder,) = onnx_cache.iterdir()
+    assert sorted(p.name for p in folder.iterdir()) == sorted([FP32_NAME, INT8_NAME])  # no temp files
+    assert isinstance(fp32, OnnxEmbedder) and isinstance(int8, OnnxEmbedder)
+    assert fp32.path == folder / FP32_NAME and int8.path == folder / INT8_NAME
+    assert len(fp32.artifact_sha256) == 64 and fp32.artifact_sha256 != int8.artifact_sha256
+    before = os.stat(fp32.path).st_mtime_ns
+    again = load_embedder(ModelSettings(variant="onnx-fp32", onnx_cache=str(onnx_cache)))
+    assert isinstance(again, OnnxEmbedder) and again.path == fp32.path
+    assert os.stat(fp32.path).st_mtime_ns == before  # reused, not exported again
+
+
+def test_variant_compatibility() -> None:
+    assert compatible_variants("torch", "onnx-fp32") and compatible_variants("onnx-fp32", "torch")
+    assert compatible_variants("onnx-int8", "onnx-int8")
+    assert not compatible_variants("torch", "onnx-int8")
+    assert not compatible_variants("onnx-int8", "onnx-fp32")
+
+
+def test_unsupported_pooling_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "modules.json").write_text(
+        '[{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},'
+        ' {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]'
+    )
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text(
+        '{"pooling_mode_mean_tokens": true, "pooling_mode_max_tokens": true}'
+    )
+    with pytest.raises(ModelNotFoundError, match="pooling"):
+        read_model_files(tmp_path)
