@@ -101,6 +101,19 @@ class ServiceSettings(_Section, frozen=True):
     rate_limit_period: Literal["second", "minute", "hour", "day"] = "minute"
     cors_origins: tuple[str, ...] = ()
     """Origins browsers may call the API from (``"*"`` for any); empty: CORS is off."""
+    max_batch: Annotated[int, msgspec.Meta(ge=1, le=256)] = 32
+    """Most queries embedded and vector-searched together: concurrent searches are batched (1: one
+    query at a time)."""
+    batch_window_ms: Annotated[float, msgspec.Meta(ge=0, le=100)] = 0.0
+    """Under concurrent load, how long a batch may wait to fill up to ``max_batch``; 0: take what is
+    waiting. A lone request never waits."""
+    query_cache_size: Annotated[int, msgspec.Meta(ge=0)] = 1024
+    """Query embeddings kept (LRU, per exact query text and model); 0: no cache."""
+    faiss_threads: Annotated[int, msgspec.Meta(ge=0, le=256)] = 1
+    """FAISS's OpenMP threads for searches; 0: FAISS's default (one per CPU)."""
+    faiss_blas_threshold: Annotated[int, msgspec.Meta(ge=1)] = 20
+    """Exact search of at least this many queries at once uses BLAS matrix products (FAISS's
+    ``distance_compute_blas_threshold``)."""
 
 
 class IntegrationsSettings(_Section, frozen=True):

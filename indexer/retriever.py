@@ -6,6 +6,7 @@ This is the one retrieval path; the service and the evaluation command both call
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,18 @@ from indexer.snapshot import Snapshot
 from indexer.store import ChunkRecord, DocumentRecord
 
 MODES = ("dense", "lexical", "hybrid")
+
+
+@dataclass(frozen=True, slots=True)
+class DenseStart:
+    """A query's vector and its first dense candidate list, computed ahead of :meth:`Retriever.search`
+    (the service embeds and searches many queries' vectors at once: :meth:`Retriever.dense_starts`)."""
+
+    vector: Vectors
+    """Shape ``(1, dimension)``."""
+    ranked: Ranked
+    depth: int
+    """How deep ``ranked`` was searched."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,15 +49,46 @@ class Retriever:
         self.settings = settings
         self._vector_rows: npt.NDArray[np.float32] | None = None
 
+    def needs_vector(self, top_k: int, mode: str | None = None) -> bool:
+        """Whether a search with these arguments embeds the query (and searches the vector index)."""
+        mode = mode or self.settings.mode
+        return mode in ("dense", "hybrid") and top_k >= 1 and self.snapshot.index.ntotal > 0
+
+    def depth(self, top_k: int) -> int:
+        """How deep the first candidate lists of a ``top_k`` search go."""
+        return max(top_k, self.settings.candidates)
+
+    def dense_starts(self, vectors: Vectors, depths: Sequence[int]) -> list[DenseStart]:
+        """The first dense candidate lists of many queries (one row of ``vectors`` each), searched as
+        one batch: one vector index call at the deepest of ``depths``, each list cut to its depth."""
+        if len(vectors) != len(depths):
+            raise ValueError("one depth per vector")
+        if not len(depths):
+            return []
+        deepest = max(depths)
+        scores, ids = self.snapshot.index.search(vectors, deepest)
+        starts = []
+        for i, depth in enumerate(depths):
+            keep = ids[i, :depth] >= 0
+            ranked = Ranked(ids[i, :depth][keep].astype(np.int64), scores[i, :depth][keep].astype(np.float32))
+            starts.append(DenseStart(vectors[i : i + 1], ranked, depth))
+        return starts
+
     def search(
-        self, query: str, top_k: int, mode: str | None = None, *, max_per_doc: int | None = None
+        self,
+        query: str,
+        top_k: int,
+        mode: str | None = None,
+        *,
+        max_per_doc: int | None = None,
+        start: DenseStart | None = None,
     ) -> list[Hit]:
         """The ``top_k`` best chunks for ``query``, best first.
 
         A chunk whose text equals a better-ranked chunk's is left out. With ``max_per_doc``, at
         most that many chunks of one document are returned (``1``: documents ranked by their best
         chunk), and the candidate lists are deepened until ``top_k`` hits are found or nothing is
-        left."""
+        left. ``start``: the query's vector and first dense list, computed ahead (else computed here)."""
         mode = mode or self.settings.mode
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
@@ -53,21 +97,26 @@ class Retriever:
         total = self.snapshot.index.ntotal
         if total == 0 or top_k < 1:
             return []
-        vector = self.embedder.embed([query]) if mode in ("dense", "hybrid") else None
-        depth = max(top_k, self.settings.candidates)
+        vector: Vectors | None = None
+        if mode in ("dense", "hybrid"):
+            vector = start.vector if start is not None else self.embedder.embed([query])
+        depth = self.depth(top_k)
         while True:
-            ranked = self._ranked(query, vector, mode, depth)
+            first = start.ranked if start is not None and start.depth == depth else None
+            ranked = self._ranked(query, vector, mode, depth, first)
             hits = self._hydrate(ranked, top_k, max_per_doc)
             if len(hits) >= top_k or max_per_doc is None or depth >= total:
                 return hits
             depth = min(depth * 2, total)
 
-    def _ranked(self, query: str, vector: Vectors | None, mode: str, depth: int) -> Ranked:
+    def _ranked(
+        self, query: str, vector: Vectors | None, mode: str, depth: int, dense: Ranked | None = None
+    ) -> Ranked:
         lexical = self._lexical(query, depth) if mode in ("lexical", "hybrid") else None
         if vector is None:
             assert lexical is not None
             return lexical
-        ranked = self._combine(self._dense(vector, depth), lexical)
+        ranked = self._combine(dense if dense is not None else self._dense(vector, depth), lexical)
         feedback = self.settings.prf_docs
         if feedback > 0 and len(ranked.ids):
             # Pseudo-relevance feedback (Rocchio): move the query vector towards the vectors of

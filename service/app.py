@@ -18,8 +18,10 @@ from litestar.types import ControllerRouterHandler
 
 from indexer.config import Settings
 from indexer.embedder import Embedder, load_embedder
+from indexer.vectors import configure_search
 from service import __version__
 from service.auth import BEARER_SCHEME, KeyChecker, require_key
+from service.batching import QueryBatcher
 from service.controllers.admin import AdminController
 from service.controllers.chatbots import CHATBOT_HANDLERS
 from service.controllers.documents import DocumentsController
@@ -31,6 +33,7 @@ from service.limits import cors_config, rate_limit_config
 from service.mcp_server import McpEndpoint
 from service.metrics import Metrics, TimedEmbedder
 from service.observability import RequestObserver, annotate
+from service.query_cache import QueryVectorCache
 from service.resources import Resources
 from service.snapshots import SnapshotHolder
 
@@ -65,7 +68,18 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         model = embedder or load_embedder(settings.model)
-        holder = SnapshotHolder(settings, TimedEmbedder(model, registry.embedding), registry)
+        service = settings.service
+        configure_search(service.faiss_threads, service.faiss_blas_threshold)
+        cache = QueryVectorCache(service.query_cache_size, on_lookup=registry.cache_lookup)
+        registry.cache_size.set_function(lambda: len(cache))
+        batcher = QueryBatcher(
+            max_batch=service.max_batch,
+            window_ms=service.batch_window_ms,
+            cache=cache,
+            on_batch=registry.batch_done,
+        )
+        timed = TimedEmbedder(model, registry.embedding)
+        holder = SnapshotHolder(settings, timed, registry, batcher=batcher)
         holder.reload()  # a missing or refused snapshot leaves the service up but not ready
         app.state.snapshots = holder
         watcher = None
@@ -80,6 +94,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
                     await watcher
             app.state.snapshots = None
             holder.close()
+            batcher.close()
 
     mcp = McpEndpoint(settings, lambda app: _provide_snapshots(app.state).lease())
     chatbots = [*CHATBOT_HANDLERS, mcp.route_handler()]

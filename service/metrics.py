@@ -1,7 +1,8 @@
 """Prometheus metrics, kept in a registry of the app's own (several apps can live in one process).
 
 Requests (count and latency per method, route template and status), time spent embedding queries
-and searching, the served snapshot (id, age, documents, chunks) and snapshot loads and refusals.
+and searching, query batch sizes, the query embedding cache (hits, misses, size), the served snapshot
+(id, age, documents, chunks) and snapshot loads and refusals.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from indexer.embedder import Embedder, Vectors
 from service.resources import Resources
 from service.snapshots import Refusal
 
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -51,6 +53,25 @@ class Metrics:
             ("mode",),
             buckets=LATENCY_BUCKETS,
             registry=registry,
+        )
+        self.batch_size = Histogram(
+            "citesearch_query_batch_size",
+            "Queries embedded and vector-searched together (one observation per batch).",
+            buckets=BATCH_BUCKETS,
+            registry=registry,
+        )
+        self.cache_hits = Counter(
+            "citesearch_query_cache_hits",
+            "Query embeddings found in the cache.",
+            registry=registry,
+        )
+        self.cache_misses = Counter(
+            "citesearch_query_cache_misses",
+            "Query embeddings not in the cache (computed by the model).",
+            registry=registry,
+        )
+        self.cache_size = Gauge(
+            "citesearch_query_cache_entries", "Query embeddings in the cache.", registry=registry
         )
         self.snapshot_info = Gauge(
             "citesearch_snapshot_info",
@@ -114,6 +135,15 @@ class Metrics:
 
     def search_done(self, mode: str, seconds: float) -> None:
         self.search.labels(mode).observe(seconds)
+
+    def batch_done(self, size: int) -> None:
+        self.batch_size.observe(size)
+
+    def cache_lookup(self, hits: int, misses: int) -> None:
+        if hits:
+            self.cache_hits.inc(hits)
+        if misses:
+            self.cache_misses.inc(misses)
 
     # -- requests -----------------------------------------------------------------------------
 

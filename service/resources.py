@@ -12,6 +12,7 @@ from indexer.config import Settings
 from indexer.embedder import Embedder, load_embedder
 from indexer.retriever import Hit, Retriever
 from indexer.snapshot import Snapshot, current_dir
+from service.batching import QueryBatcher
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,8 @@ class Resources:
     retriever: Retriever
     on_search: Callable[[str, float], None] | None = None
     """Called after each search with the mode and the seconds it took (metrics)."""
+    batcher: QueryBatcher | None = None
+    """Embeds and searches concurrent queries' vectors in batches (else each search does its own)."""
 
     @classmethod
     def open(
@@ -32,6 +35,7 @@ class Resources:
         embedder: Embedder,
         directory: Path,
         on_search: Callable[[str, float], None] | None = None,
+        batcher: QueryBatcher | None = None,
     ) -> Resources:
         """Open and verify the snapshot in ``directory``; refuse one built with another model.
 
@@ -43,7 +47,7 @@ class Resources:
         except Exception:
             snapshot.close()
             raise
-        return cls(settings, embedder, snapshot, retriever, on_search)
+        return cls(settings, embedder, snapshot, retriever, on_search, batcher)
 
     @classmethod
     def load(cls, settings: Settings, embedder: Embedder | None = None) -> Resources:
@@ -56,12 +60,23 @@ class Resources:
     def snapshot_id(self) -> str:
         return self.snapshot.snapshot_id
 
+    @property
+    def vector_space(self) -> tuple[str, str, str]:
+        """What a query vector depends on: the snapshot's model and variant, and the variant that
+        embeds queries (the query vector cache's key, with the query text)."""
+        built = self.snapshot.manifest.model
+        return (built.name, built.variant, self.settings.model.variant)
+
     def search(
         self, query: str, top_k: int, mode: str | None = None, max_per_doc: int | None = None
     ) -> list[Hit]:
         """Blocking; call it off the event loop."""
         started = time.perf_counter()
-        hits = self.retriever.search(query, top_k, mode, max_per_doc=max_per_doc)
+        start = None
+        if self.batcher is not None and self.retriever.needs_vector(top_k, mode):
+            depth = self.retriever.depth(top_k)
+            start = self.batcher.dense_start(self.retriever, self.vector_space, query, depth)
+        hits = self.retriever.search(query, top_k, mode, max_per_doc=max_per_doc, start=start)
         if self.on_search is not None:
             self.on_search(mode or self.settings.retrieval.mode, time.perf_counter() - started)
         return hits

@@ -29,6 +29,7 @@ from indexer.config import Settings
 from indexer.embedder import Embedder
 from indexer.errors import IndexerError, NoSnapshotError, SnapshotError
 from indexer.snapshot import current_dir
+from service.batching import QueryBatcher
 from service.errors import UnavailableError
 from service.resources import Resources
 
@@ -79,11 +80,17 @@ class SnapshotHolder:
     """Owns the served snapshot; thread-safe."""
 
     def __init__(
-        self, settings: Settings, embedder: Embedder, observer: SnapshotObserver | None = None
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        observer: SnapshotObserver | None = None,
+        batcher: QueryBatcher | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.observer = observer
+        self.batcher = batcher
+        """Shared by every snapshot served; a batch only groups queries of one snapshot."""
         self._lock = threading.Lock()  # guards _current, _leases, _retired
         self._reload_lock = threading.Lock()  # one reload at a time
         self._current: Resources | None = None
@@ -158,7 +165,9 @@ class SnapshotHolder:
             started = time.perf_counter()
             try:
                 on_search = self.observer.search_done if self.observer is not None else None
-                resources = Resources.open(self.settings, self.embedder, target, on_search)
+                resources = Resources.open(
+                    self.settings, self.embedder, target, on_search, batcher=self.batcher
+                )
             except IndexerError as exc:
                 return self._refuse(target.name, _shorten(str(exc), target), served_id, True)
             self._swap(resources)

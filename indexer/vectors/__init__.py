@@ -31,6 +31,16 @@ class VectorIndex(Protocol):
     def save(self, path: Path) -> None: ...
 
 
+def configure_search(threads: int, blas_threshold: int) -> None:
+    """Process-wide FAISS settings for searching: OpenMP ``threads`` (0: leave FAISS's default) and the
+    number of queries from which exact search uses BLAS (``distance_compute_blas_threshold``)."""
+    import faiss
+
+    if threads > 0:
+        faiss.omp_set_num_threads(threads)
+    faiss.cvar.distance_compute_blas_threshold = blas_threshold
+
+
 def build_index(kind: str, vectors: npt.NDArray[np.float32]) -> VectorIndex:
     """Factory: a new index of type ``kind`` holding ``vectors`` (row i gets id i)."""
     if kind == "flat":
