@@ -57,7 +57,7 @@ class QueryBatcher:
             raise ValueError("max_batch must be at least 1")
         self.max_batch = max_batch
         self.window = window_ms / 1000
-        self.cache = cache or QueryVectorCache(0)
+        self.cache = cache if cache is not None else QueryVectorCache(0)
         self._on_batch = on_batch
         self._pending: list[_Item] = []
         self._cond = threading.Condition()
@@ -76,6 +76,12 @@ class QueryBatcher:
             self._pending.append(item)
             self._cond.notify()
         return item.future.result()
+
+    @property
+    def waiting(self) -> int:
+        """Queries waiting for the worker."""
+        with self._cond:
+            return len(self._pending)
 
     def close(self, timeout: float = 30.0) -> None:
         """Finish what is waiting, then stop the worker."""
