@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import importlib.metadata
 import logging
+import os
 import platform
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ from indexer.publish import build_lock, new_snapshot_id, publish, staging_dir
 from indexer.snapshot import VECTORS_NAME, Snapshot, current_dir, data_files
 from indexer.store import STORE_NAME, ChunkRecord, DocumentRecord, StoreWriter
 from indexer.vectors import INDEX_NAME, build_index
+from indexer.vectors.choice import plan_index, same_structure
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,10 @@ class BuildReport:
     embedded_chunks: int = 0
     reused_documents: int = 0
     deleted_documents: int = 0
+    index_type: str = ""
+    """The vector index type built (``index.type: auto`` picks one by size)."""
+    index_rebuilt: bool = True
+    """False when the previous snapshot's vector index file was reused as it is."""
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     path: Path | None = None
@@ -124,6 +131,7 @@ class Builder:
             if (
                 previous is not None
                 and previous.lexical == self._lexical_info()
+                and previous.index == self._index_plan(previous.index.vectors, previous.model.dimension)
                 and self._up_to_date(previous, sources)
             ):
                 return BuildReport(
@@ -156,10 +164,10 @@ class Builder:
             and manifest.chunking.encoding == chunking.encoding
             and manifest.chunking.max_tokens == chunking.max_tokens
             and manifest.chunking.overlap_tokens == chunking.overlap_tokens
-            and manifest.index.type == self.settings.index.type
         )
         if not same:
-            log.info("model, variant, chunking or index settings changed: re-embedding everything")
+            # (A changed vector index type or parameters needs no new embeddings: see _write.)
+            log.info("model, variant or chunking settings changed: re-embedding everything")
             return None
         return manifest
 
@@ -180,7 +188,8 @@ class Builder:
         reuse: Snapshot | None = None
         if previous is not None:
             try:
-                reuse = Snapshot.open(current_dir(settings.index_dir))
+                # Its index is not searched, only its vectors and store are read: map, do not load.
+                reuse = Snapshot.open(current_dir(settings.index_dir), mmap_min_mb=0)
             except SnapshotError as exc:
                 log.warning("cannot reuse the current snapshot (%s): re-embedding everything", exc)
         try:
@@ -208,6 +217,7 @@ class Builder:
         pending: list[_Pending] = []
         row = 0
         reused = 0
+        same_rows = reuse is not None  # every chunk keeps its row (and so its vector id)
         chunker: Chunker | None = None
         layout: list[tuple[str, int, int]] = []  # (kind, start row, count): "reuse" or "new"
         texts: list[str] = []  # every chunk's text, in row order, for the lexical index
@@ -227,6 +237,7 @@ class Builder:
                     writer.add_chunks(_renumber(c, row + i) for i, c in enumerate(old_chunks))
                     texts.extend(c.text for c in old_chunks)
                     rows = [c.row for c in old_chunks]
+                    same_rows = same_rows and rows == list(range(row, row + len(rows)))
                     vector_rows.append(np.asarray(old_vectors[rows], dtype=np.float32))
                     layout.append(("reuse", row, len(rows)))
                     entries[source.doc_id] = DocumentEntry(sha256=source.sha256, chunks=len(rows))
@@ -268,6 +279,7 @@ class Builder:
             writer.add_chunks(chunks)
             texts.extend(c.text for c in chunks)
             pending.append(_Pending(document, chunks))
+            same_rows = False
             layout.append(("new", row, len(chunks)))
             entries[source.doc_id] = DocumentEntry(sha256=source.sha256, chunks=len(chunks))
             row += len(chunks)
@@ -287,7 +299,27 @@ class Builder:
                 offset += count
 
         np.save(staged / VECTORS_NAME, vectors)
-        build_index(settings.index.type, vectors).save(staged / INDEX_NAME)
+        plan = self._index_plan(row, dimension)
+        rebuilt = not (
+            reuse is not None
+            and same_rows
+            and row == reuse.manifest.index.vectors
+            and same_structure(reuse.manifest.index, plan)
+        )
+        if rebuilt:
+            index_started = time.perf_counter()
+            build_index(plan, vectors).save(staged / INDEX_NAME)
+            log.info(
+                "built a %s index of %d vectors in %.1f s",
+                plan.type,
+                row,
+                time.perf_counter() - index_started,
+            )
+        else:
+            # Same vectors in the same rows, same index structure: only search-time parameters (applied
+            # at load from the manifest) may differ, so the FAISS file is shared, not rebuilt.
+            assert reuse is not None
+            _link_or_copy(reuse.path / INDEX_NAME, staged / INDEX_NAME)
         build_lexical(settings.lexical, texts).save(staged / LEXICAL_DIR)
         deleted = sum(1 for doc_id in old_docs if doc_id not in entries)
         seconds = time.perf_counter() - started
@@ -303,7 +335,7 @@ class Builder:
                 overlap_tokens=settings.chunking.overlap_tokens,
                 model_token_limit=self._model_limit(reuse),
             ),
-            index=IndexInfo(type=settings.index.type, vectors=row),
+            index=plan,
             lexical=self._lexical_info(),
             counts=Counts(documents=len(entries), chunks=row, skipped=len(skipped)),
             documents=entries,
@@ -324,12 +356,17 @@ class Builder:
             embedded_chunks=len(new_texts),
             reused_documents=reused,
             deleted_documents=deleted,
+            index_type=plan.type,
+            index_rebuilt=rebuilt,
             skipped={k: v.reason for k, v in skipped.items()},
             seconds=time.perf_counter() - started,
             path=final,
         )
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _index_plan(self, vectors: int, dimension: int) -> IndexInfo:
+        return plan_index(self.settings.index, vectors, dimension)
 
     def _lexical_info(self) -> LexicalInfo:
         lexical = self.settings.lexical
@@ -397,6 +434,14 @@ class Builder:
             variant=str(getattr(embedder, "variant", self.settings.model.variant)),
             artifact_sha256=str(getattr(embedder, "artifact_sha256", "")),
         )
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Snapshot files are never changed in place, so a hard link is a safe copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def _renumber(chunk: ChunkRecord, row: int) -> ChunkRecord:

@@ -51,10 +51,50 @@ class ChunkingSettings(_Section, frozen=True):
             )
 
 
+class HnswSettings(_Section, frozen=True):
+    m: Annotated[int, msgspec.Meta(ge=4, le=128)] = 32
+    """Graph neighbours per node: more is better recall, more memory (``2 * m * 4`` bytes a vector)."""
+    ef_construction: Annotated[int, msgspec.Meta(ge=8, le=4096)] = 80
+    """Candidate list depth while building: more is a better graph and a slower build."""
+    ef_search: Annotated[int, msgspec.Meta(ge=1, le=4096)] = 64
+    """Candidate list depth while searching (at least k is used): more is better recall, slower."""
+
+
+class IvfSettings(_Section, frozen=True):
+    nlist: Annotated[int, msgspec.Meta(ge=0)] = 0
+    """Inverted lists (k-means centroids); 0: ``4 * sqrt(vectors)``. At most ``vectors / 39``."""
+    nprobe: Annotated[int, msgspec.Meta(ge=1)] = 32
+    """Lists visited per query: more is better recall, slower."""
+    train_per_list: Annotated[int, msgspec.Meta(ge=39, le=10_000)] = 64
+    """Training sample: this many vectors per list (at most all of them)."""
+    min_vectors: Annotated[int, msgspec.Meta(ge=1)] = 20_000
+    """ivf / ivfpq fall back to flat below this many vectors (too few to train on, and flat is fast)."""
+    pq_m: Annotated[int, msgspec.Meta(ge=1)] = 48
+    """ivfpq: sub-quantizers (must divide the dimension); a vector's code is ``pq_m * pq_nbits / 8``
+    bytes."""
+    pq_nbits: Annotated[int, msgspec.Meta(ge=4, le=12)] = 8
+    pq_refine: Annotated[int, msgspec.Meta(ge=0, le=100)] = 4
+    """ivfpq: re-rank ``k * pq_refine`` candidates by exact inner product with the full vectors kept in
+    the index file (memory-mapped); 0: PQ scores only, and no full vectors in the index file."""
+
+
 class IndexSettings(_Section, frozen=True):
-    type: Literal["flat"] = "flat"
+    type: Literal["auto", "flat", "hnsw", "ivf", "ivfpq"] = "auto"
+    """auto: flat up to ``flat_max_vectors``, above it ``large`` (ivfpq if the vectors exceed
+    ``memory_budget_mb``). The type built, and its parameters, are written in the manifest."""
     keep_snapshots: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
     """How many published snapshots stay on disk (the current one included)."""
+    flat_max_vectors: Annotated[int, msgspec.Meta(ge=0)] = 100_000
+    """auto: exact search up to this many vectors."""
+    large: Literal["hnsw", "ivf", "ivfpq"] = "hnsw"
+    """auto: the approximate index above ``flat_max_vectors``."""
+    memory_budget_mb: Annotated[int, msgspec.Meta(ge=0)] = 0
+    """auto: above ``flat_max_vectors``, build ivfpq when the full vectors would exceed this (0: no limit)."""
+    mmap_min_mb: Annotated[int, msgspec.Meta(ge=0)] = 256
+    """Memory-map index files at least this large instead of reading them into memory (flat, ivf,
+    ivfpq, and hnsw's vectors; 0: always)."""
+    hnsw: HnswSettings = msgspec.field(default_factory=HnswSettings)
+    ivf: IvfSettings = msgspec.field(default_factory=IvfSettings)
 
 
 class LexicalSettings(_Section, frozen=True):

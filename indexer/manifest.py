@@ -38,9 +38,41 @@ class ChunkingInfo(_Part, frozen=True):
     model_token_limit: int
 
 
+class HnswInfo(_Part, frozen=True):
+    m: int
+    """Graph neighbours per node (build time)."""
+    ef_construction: int
+    """Candidate list depth while building (build time)."""
+    ef_search: int
+    """Candidate list depth while searching (search time: applied when the index is loaded)."""
+
+
+class IvfInfo(_Part, frozen=True):
+    nlist: int
+    """Inverted lists (k-means centroids; build time)."""
+    nprobe: int
+    """Lists visited per query (search time: applied when the index is loaded)."""
+    trained_on: int
+    """How many vectors (an evenly seeded sample) trained the centroids."""
+
+
+class PqInfo(_Part, frozen=True):
+    m: int
+    """Sub-quantizers: each vector is stored in ``m * nbits / 8`` bytes (build time)."""
+    nbits: int
+    refine: int
+    """Re-rank ``k * refine`` PQ candidates by exact inner product (0: PQ scores only; search time)."""
+
+
 class IndexInfo(_Part, frozen=True):
     type: str
+    """The vector index actually built: flat | hnsw | ivf | ivfpq (never "auto")."""
     vectors: int
+    requested: str = ""
+    """``index.type`` in the config that built it ("auto" or a type; empty in older snapshots)."""
+    hnsw: HnswInfo | None = None
+    ivf: IvfInfo | None = None
+    pq: PqInfo | None = None
 
 
 class LexicalInfo(_Part, frozen=True):

@@ -17,9 +17,9 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from indexer.config import LexicalSettings
+from indexer.config import IndexSettings, LexicalSettings
 from indexer.embedder import compatible_variants
-from indexer.errors import NoSnapshotError, SnapshotError
+from indexer.errors import ConfigError, NoSnapshotError, SnapshotError
 from indexer.lexical import LEXICAL_DIR, LexicalIndex, load_lexical
 from indexer.manifest import MANIFEST_NAME, Manifest, file_entry, read_manifest
 from indexer.store import STORE_NAME, Store
@@ -74,13 +74,22 @@ class Snapshot:
         return self.manifest.snapshot_id
 
     @classmethod
-    def open(cls, directory: Path, *, verify: bool = True) -> Snapshot:
+    def open(cls, directory: Path, *, verify: bool = True, mmap_min_mb: int | None = None) -> Snapshot:
+        """Open and check a snapshot. The vector index type and its search parameters come from the
+        manifest, not from the current config; an index file of at least ``mmap_min_mb`` (default:
+        ``index.mmap_min_mb``'s default) is memory-mapped."""
         manifest = read_manifest(directory)
         verify_files(directory, manifest, checksums=verify)
+        index_path = directory / INDEX_NAME
+        if mmap_min_mb is None:
+            mmap_min_mb = IndexSettings().mmap_min_mb
+        mmap = index_path.stat().st_size >= mmap_min_mb * 2**20
         try:
-            index = load_index(manifest.index.type, directory / INDEX_NAME)
+            index = load_index(manifest.index, index_path, mmap=mmap)
         except RuntimeError as exc:  # faiss reports unreadable files as RuntimeError
             raise SnapshotError(f"{directory}: cannot read {INDEX_NAME}: {exc}") from exc
+        except ConfigError as exc:
+            raise SnapshotError(f"{directory}: {exc} (built by a newer version?)") from exc
         if index.ntotal != manifest.index.vectors or index.dimension != manifest.model.dimension:
             raise SnapshotError(
                 f"{directory}: index holds {index.ntotal} vectors of dimension {index.dimension}, "
@@ -136,5 +145,5 @@ def data_files(directory: Path) -> list[str]:
     )
 
 
-def open_current(index_dir: Path, *, verify: bool = True) -> Snapshot:
-    return Snapshot.open(current_dir(index_dir), verify=verify)
+def open_current(index_dir: Path, *, verify: bool = True, mmap_min_mb: int | None = None) -> Snapshot:
+    return Snapshot.open(current_dir(index_dir), verify=verify, mmap_min_mb=mmap_min_mb)

@@ -40,7 +40,7 @@ class Resources:
         """Open and verify the snapshot in ``directory``; refuse one built with another model.
 
         Raises :class:`indexer.errors.SnapshotError` (incomplete, corrupt, other model)."""
-        snapshot = Snapshot.open(directory)
+        snapshot = Snapshot.open(directory, mmap_min_mb=settings.index.mmap_min_mb)
         try:
             snapshot.check_model(settings.model.name, variant=settings.model.variant)
             retriever = Retriever(snapshot, embedder, settings.retrieval)

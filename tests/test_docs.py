@@ -33,12 +33,16 @@ def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one() -> Non
 
 def test_config_yaml_sets_every_documented_key() -> None:
     data = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
-    fields = {f.name: f for f in msgspec.structs.fields(Settings)}
-    assert set(data) == set(fields)
+    _assert_same_keys(data, Settings)
+
+
+def _assert_same_keys(data: dict[str, object], section: type, prefix: str = "") -> None:
+    """Every key of ``section`` (nested sections too) is set in ``data``, and nothing else."""
+    fields = {f.name: f for f in msgspec.structs.fields(section)}
+    assert set(data) == set(fields), prefix or "top level"
     for name, value in data.items():
         if isinstance(value, dict):
-            section_type = fields[name].type
-            assert set(value) == {f.name for f in msgspec.structs.fields(section_type)}, name
+            _assert_same_keys(value, fields[name].type, f"{prefix}{name}.")
 
 
 def test_cli_help_lists_the_commands() -> None:

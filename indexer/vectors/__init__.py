@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from indexer.errors import ConfigError
+from indexer.manifest import IndexInfo
 
 INDEX_NAME = "index.faiss"
 
@@ -41,18 +42,48 @@ def configure_search(threads: int, blas_threshold: int) -> None:
     faiss.cvar.distance_compute_blas_threshold = blas_threshold
 
 
-def build_index(kind: str, vectors: npt.NDArray[np.float32]) -> VectorIndex:
-    """Factory: a new index of type ``kind`` holding ``vectors`` (row i gets id i)."""
-    if kind == "flat":
+TYPES = ("flat", "hnsw", "ivf", "ivfpq")
+
+
+def build_index(info: IndexInfo, vectors: npt.NDArray[np.float32]) -> VectorIndex:
+    """Factory: a new index as the manifest's ``info`` describes it (see ``indexer.vectors.choice``),
+    holding ``vectors`` (row i gets id i)."""
+    if info.type == "flat":
         from indexer.vectors.flat import FlatIndex
 
         return FlatIndex.build(vectors)
-    raise ConfigError(f"unknown index type {kind!r}; available: flat")
+    if info.type == "hnsw" and info.hnsw is not None:
+        from indexer.vectors.hnsw import HnswIndex
+
+        return HnswIndex.build(vectors, info.hnsw)
+    if info.type == "ivf" and info.ivf is not None:
+        from indexer.vectors.ivf import IvfIndex
+
+        return IvfIndex.build(vectors, info.ivf)
+    if info.type == "ivfpq" and info.ivf is not None and info.pq is not None:
+        from indexer.vectors.ivfpq import IvfPqIndex
+
+        return IvfPqIndex.build(vectors, info.ivf, info.pq)
+    raise ConfigError(f"unknown or incomplete index type {info.type!r}; available: {', '.join(TYPES)}")
 
 
-def load_index(kind: str, path: Path) -> VectorIndex:
-    if kind == "flat":
+def load_index(info: IndexInfo, path: Path, *, mmap: bool = False) -> VectorIndex:
+    """Open the index a manifest's ``info`` describes, with its search-time parameters applied;
+    ``mmap``: leave the vectors in the file (see ``indexer.vectors.faiss_base.read_faiss``)."""
+    if info.type == "flat":
         from indexer.vectors.flat import FlatIndex
 
-        return FlatIndex.load(path)
-    raise ConfigError(f"unknown index type {kind!r}; available: flat")
+        return FlatIndex.load(path, mmap=mmap)
+    if info.type == "hnsw" and info.hnsw is not None:
+        from indexer.vectors.hnsw import HnswIndex
+
+        return HnswIndex.load(path, info.hnsw, mmap=mmap)
+    if info.type == "ivf" and info.ivf is not None:
+        from indexer.vectors.ivf import IvfIndex
+
+        return IvfIndex.load(path, info.ivf, mmap=mmap)
+    if info.type == "ivfpq" and info.ivf is not None and info.pq is not None:
+        from indexer.vectors.ivfpq import IvfPqIndex
+
+        return IvfPqIndex.load(path, info.ivf, info.pq, mmap=mmap)
+    raise ConfigError(f"unknown or incomplete index type {info.type!r}; available: {', '.join(TYPES)}")
