@@ -21,7 +21,8 @@ from indexer import __version__
 from indexer.chunking import Chunker, TokenLimit
 from indexer.config import Settings
 from indexer.documents import Document, SourceFile, discover, load_source, parse_document
-from indexer.embedder import Embedder, Vectors, load_embedder
+from indexer.embedder import Embedder, load_embedder
+from indexer.embedding_pipeline import EmbeddingPipeline
 from indexer.encodings import get_encoding
 from indexer.errors import IndexerError, NoSnapshotError, SnapshotError, UnreadableDocumentError
 from indexer.lexical import LEXICAL_DIR, build_lexical
@@ -48,6 +49,9 @@ from indexer.vectors.choice import plan_index, same_structure
 log = logging.getLogger(__name__)
 
 EmbedderFactory = Callable[[], Embedder]
+EMBED_BLOCK = 1024
+"""Chunks sorted together before batching: on SciFact, batches cut from blocks of 1,024 pad 2% more
+tokens than from one global sort (256: 8%), and embedding starts after the first 1,024 chunks."""
 _VERSIONED = (
     "faiss-cpu",
     "numpy",
@@ -219,74 +223,82 @@ class Builder:
         reused = 0
         same_rows = reuse is not None  # every chunk keeps its row (and so its vector id)
         chunker: Chunker | None = None
+        pipeline: EmbeddingPipeline | None = None  # embeds new chunks while later documents are chunked
         layout: list[tuple[str, int, int]] = []  # (kind, start row, count): "reuse" or "new"
         texts: list[str] = []  # every chunk's text, in row order, for the lexical index
 
-        for source in tqdm(sources, desc="reading", unit="doc", disable=not self.progress):
-            old = old_docs.get(source.doc_id)
-            if (
-                reuse is not None
-                and old_vectors is not None
-                and old is not None
-                and old.sha256 == source.sha256
-            ):
-                record = reuse.store.document(source.doc_id)
-                if record is not None:
-                    old_chunks = reuse.store.chunks_of(source.doc_id)
-                    writer.add_document(record)
-                    writer.add_chunks(_renumber(c, row + i) for i, c in enumerate(old_chunks))
-                    texts.extend(c.text for c in old_chunks)
-                    rows = [c.row for c in old_chunks]
-                    same_rows = same_rows and rows == list(range(row, row + len(rows)))
-                    vector_rows.append(np.asarray(old_vectors[rows], dtype=np.float32))
-                    layout.append(("reuse", row, len(rows)))
-                    entries[source.doc_id] = DocumentEntry(sha256=source.sha256, chunks=len(rows))
-                    row += len(rows)
-                    reused += 1
+        try:
+            for source in tqdm(sources, desc="reading", unit="doc", disable=not self.progress):
+                old = old_docs.get(source.doc_id)
+                if (
+                    reuse is not None
+                    and old_vectors is not None
+                    and old is not None
+                    and old.sha256 == source.sha256
+                ):
+                    record = reuse.store.document(source.doc_id)
+                    if record is not None:
+                        old_chunks = reuse.store.chunks_of(source.doc_id)
+                        writer.add_document(record)
+                        writer.add_chunks(_renumber(c, row + i) for i, c in enumerate(old_chunks))
+                        texts.extend(c.text for c in old_chunks)
+                        rows = [c.row for c in old_chunks]
+                        same_rows = same_rows and rows == list(range(row, row + len(rows)))
+                        vector_rows.append(np.asarray(old_vectors[rows], dtype=np.float32))
+                        layout.append(("reuse", row, len(rows)))
+                        entries[source.doc_id] = DocumentEntry(sha256=source.sha256, chunks=len(rows))
+                        row += len(rows)
+                        reused += 1
+                        continue
+                try:
+                    document = parse_document(source, self._source_label(source))
+                except UnreadableDocumentError as exc:
+                    log.warning("skipping %s: %s", source.doc_id, exc)
+                    skipped[source.doc_id] = SkippedEntry(sha256=source.sha256, reason=str(exc))
                     continue
-            try:
-                document = parse_document(source, self._source_label(source))
-            except UnreadableDocumentError as exc:
-                log.warning("skipping %s: %s", source.doc_id, exc)
-                skipped[source.doc_id] = SkippedEntry(sha256=source.sha256, reason=str(exc))
-                continue
-            if chunker is None:
-                chunker = self._chunker()
-            chunks = [
-                ChunkRecord(
-                    row + c.position,
-                    document.doc_id,
-                    c.position,
-                    c.char_start,
-                    c.char_end,
-                    c.line_start,
-                    c.line_end,
-                    c.text,
+                if chunker is None or pipeline is None:
+                    chunker = self._chunker()
+                    pipeline = EmbeddingPipeline(
+                        self.embedder, settings.model.batch_size, EMBED_BLOCK, progress=self.progress
+                    )
+                chunks = [
+                    ChunkRecord(
+                        row + c.position,
+                        document.doc_id,
+                        c.position,
+                        c.char_start,
+                        c.char_end,
+                        c.line_start,
+                        c.line_end,
+                        c.text,
+                    )
+                    for c in chunker.chunk(document.text)
+                ]
+                writer.add_document(
+                    DocumentRecord(
+                        document.doc_id,
+                        document.source,
+                        document.title,
+                        document.date,
+                        document.sha256,
+                        len(chunks),
+                        document.text,
+                    )
                 )
-                for c in chunker.chunk(document.text)
-            ]
-            writer.add_document(
-                DocumentRecord(
-                    document.doc_id,
-                    document.source,
-                    document.title,
-                    document.date,
-                    document.sha256,
-                    len(chunks),
-                    document.text,
-                )
-            )
-            writer.add_chunks(chunks)
-            texts.extend(c.text for c in chunks)
-            pending.append(_Pending(document, chunks))
-            same_rows = False
-            layout.append(("new", row, len(chunks)))
-            entries[source.doc_id] = DocumentEntry(sha256=source.sha256, chunks=len(chunks))
-            row += len(chunks)
-        writer.close()
-
+                writer.add_chunks(chunks)
+                texts.extend(c.text for c in chunks)
+                pending.append(_Pending(document, chunks))
+                pipeline.add([c.text for c in chunks])
+                same_rows = False
+                layout.append(("new", row, len(chunks)))
+                entries[source.doc_id] = DocumentEntry(sha256=source.sha256, chunks=len(chunks))
+                row += len(chunks)
+            writer.close()
+            new_vectors = pipeline.finish() if pipeline is not None else np.zeros((0, 1), dtype=np.float32)
+        finally:
+            if pipeline is not None:
+                pipeline.close()
         new_texts = [c.text for p in pending for c in p.chunks]
-        new_vectors = self._embed(new_texts)
         dimension = self._dimension(reuse)
         vectors = np.zeros((row, dimension), dtype=np.float32)
         reused_iter = iter(vector_rows)
@@ -392,23 +404,6 @@ class Builder:
             chunking.overlap_tokens,
             extra_limits=[TokenLimit("model tokens", embedder.count_tokens, embedder.max_seq_length)],
         )
-
-    def _embed(self, texts: list[str]) -> Vectors:
-        if not texts:
-            return np.zeros((0, 1), dtype=np.float32)
-        embedder = self.embedder
-        batch = self.settings.model.batch_size
-        # Longest first, so batches hold similar lengths (padding is wasted work) and the
-        # progress bar's estimate errs on the safe side; the result is put back in input order.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        out = np.empty((len(texts), embedder.dimension), dtype=np.float32)
-        block = batch * 8
-        with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not self.progress) as bar:
-            for start in range(0, len(order), block):
-                ids = order[start : start + block]
-                out[ids] = embedder.embed([texts[i] for i in ids], batch_size=batch)
-                bar.update(len(ids))
-        return out
 
     def _dimension(self, reuse: Snapshot | None) -> int:
         if self._embedder is None and reuse is not None:

@@ -3,6 +3,7 @@ the same model exported to ONNX (:mod:`indexer.onnx_embedder`); :func:`load_embe
 
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.metadata
 import logging
@@ -130,7 +131,9 @@ class SentenceTransformerEmbedder:
         get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dimension = int(get_dim())
         self.max_seq_length = int(model.max_seq_length or model.tokenizer.model_max_length)
-        self._tokenizer = self._model.tokenizer
+        # Its own copy for counting: transformers' tokenizers switch padding and truncation on each
+        # call, and the builder counts (chunking) while another thread embeds.
+        self._tokenizer = copy.deepcopy(self._model.tokenizer)
 
     def count_tokens(self, text: str) -> int:
         return len(
