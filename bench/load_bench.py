@@ -3,12 +3,16 @@
     python bench/load_bench.py                                   # the repository's seeds
     python bench/load_bench.py --beir ../shared/bench/scifact --docs 1000   # a SciFact slice
 
-It builds an index in a temporary folder (``python -m indexer build``), starts ``python -m service``
-on a free port, waits for ``/ready``, then for each concurrency (default 1, 8, 32) runs a load client
-in its own process that keeps that many searches in flight until ``--duration`` seconds pass or
-``--requests`` requests are sent, whichever comes first. It reports requests/s, p50/p95/p99 latency,
-errors (any non-200 or transport error) and the server's peak resident memory (VmHWM), as a table
-and optionally as JSON. Bounded in time and requests; nothing leaves 127.0.0.1.
+It builds an index in a temporary folder (``python -m indexer build``; or reuses ``--index-dir``),
+measures the bare time of one search in-process on that index (model call + retrieval, no HTTP, no
+batching: the floor for a lone request), starts ``python -m service`` on a free port, waits for
+``/ready``, then for each concurrency (default 1, 8, 16, 32) runs a load client in its own process
+that keeps that many searches in flight until ``--duration`` seconds pass or ``--requests`` requests
+are sent, whichever comes first. It reports requests/s, p50/p95/p99 latency, errors (any non-200 or
+transport error), the server's resident memory after warm-up and after each level (VmRSS) and its
+peak (VmHWM), as a table and optionally as JSON. The query embedding cache is off unless
+``--query-cache`` says otherwise, so every request costs a model call. Bounded in time and requests;
+nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -54,16 +58,57 @@ def write_beir_slice(beir: Path, docs: int, seeds: Path) -> list[str]:
             name = "".join(c if c.isalnum() else "_" for c in str(doc["_id"]))
             text = f"# {doc.get('title') or name}\n\n{doc['text']}\n"
             (seeds / f"{name}.md").write_text(text, encoding="utf-8")
+    return read_questions(beir)
+
+
+def read_questions(beir: Path) -> list[str]:
     with (beir / "queries.jsonl").open(encoding="utf-8") as fh:
-        return [json.loads(line)["text"] for line in fh][:500]
+        return [json.loads(line)["text"] for line in fh]
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """The process's resident set size now (``VmRSS``) or its peak so far (``VmHWM``), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def peak_rss_mb(pid: int) -> float:
-    """The process's peak resident set size so far (Linux VmHWM), in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    return rss_mb(pid, "VmHWM")
+
+
+def bare_search(questions: list[str], count: int, warmup: int) -> dict[str, Any]:
+    """In this process (run it in a fresh one, with the service's environment): the time of one
+    search with no HTTP and no batching, over ``count`` questions after ``warmup``. ``search_ms``:
+    the whole retrieval as a lone request does it (embed, vector and lexical search, fusion,
+    hydration); ``embed_ms``: the model call alone; ``vector_ms``: the vector index search alone."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # as python -m service does
+    sys.path.insert(0, str(REPO))
+    from indexer.config import load_settings
+    from indexer.vectors import configure_search
+    from service.resources import Resources
+
+    settings = load_settings()
+    configure_search(settings.service.faiss_threads, settings.service.faiss_blas_threshold)
+    resources = Resources.load(settings)
+    retriever = resources.retriever
+    times: dict[str, list[float]] = {"search_ms": [], "embed_ms": [], "vector_ms": []}
+    for i in range(warmup + count):
+        question = questions[i % len(questions)]
+        started = time.perf_counter()
+        resources.search(question, 5)
+        searched = time.perf_counter()
+        vector = resources.embedder.embed([question])
+        embedded = time.perf_counter()
+        retriever.dense_starts(vector, [retriever.depth(5)])
+        done = time.perf_counter()
+        if i >= warmup:
+            times["search_ms"].append(searched - started)
+            times["embed_ms"].append(embedded - searched)
+            times["vector_ms"].append(done - embedded)
+    resources.close()
+    return {key: round(statistics.median(values) * 1000, 2) for key, values in times.items()}
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -142,6 +187,7 @@ def run_level(
         "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else float("nan"),
         "errors": error_count,
         "error_kinds": raw["errors"],
+        "server_rss_mb": round(rss_mb(server_pid), 1),
         "server_peak_rss_mb": round(peak_rss_mb(server_pid), 1),
     }
 
@@ -155,13 +201,36 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--beir", type=Path, help="a BEIR folder (corpus.jsonl, queries.jsonl) to index")
     parser.add_argument("--docs", type=int, default=1000, help="documents taken from --beir (default 1000)")
-    parser.add_argument("--concurrency", default="1,8,32", help="comma-separated levels (default 1,8,32)")
+    parser.add_argument(
+        "--concurrency", default="1,8,16,32", help="comma-separated levels (default 1,8,16,32)"
+    )
     parser.add_argument("--duration", type=float, default=15, help="seconds per level (default 15)")
     parser.add_argument("--requests", type=int, default=3000, help="at most this many per level")
     parser.add_argument("--warmup", type=int, default=20, help="requests sent before measuring (default 20)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--index-dir",
+        type=Path,
+        help="keep the index here and reuse it when it is already built (default: a temporary folder)",
+    )
+    parser.add_argument(
+        "--query-cache", type=int, default=0, help="service.query_cache_size for the run (default 0: off)"
+    )
+    parser.add_argument("--bare", type=int, default=200, help="questions timed in-process (default 200)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION__KEY=VALUE",
+        help="a config override for the build and the service, e.g. model__variant=onnx-fp32 (repeatable)",
+    )
+    parser.add_argument("--bare-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.concurrency.split(",")]
+    if args.bare_only:  # the child process started below
+        questions = read_questions(args.beir) if args.beir else SEED_QUESTIONS
+        print(json.dumps(bare_search(questions, args.bare, args.warmup)))
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="citesearch-load-") as tmp:
         root = Path(tmp)
@@ -170,22 +239,35 @@ def main(argv: list[str] | None = None) -> int:
             seeds = root / "seeds"
         else:
             questions, seeds = SEED_QUESTIONS, REPO / "seeds"
+        index_dir = args.index_dir.resolve() if args.index_dir else root / "index"
         env = {
             **os.environ,
             "CITESEARCH_CONFIG": str(REPO / "config.yaml"),
             "CITESEARCH__SEEDS_DIR": str(seeds),
-            "CITESEARCH__INDEX_DIR": str(root / "index"),
+            "CITESEARCH__INDEX_DIR": str(index_dir),
             "CITESEARCH__SERVICE__RATE_LIMIT": "0",
+            "CITESEARCH__SERVICE__QUERY_CACHE_SIZE": str(args.query_cache),
         }
+        for override in args.set:
+            key, _, value = override.partition("=")
+            env[f"CITESEARCH__{key.upper()}"] = value
         started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "indexer", "build", "--no-progress"],
-            cwd=REPO,
-            env=env,
-            check=True,
-            timeout=3600,
-        )
+        if not (index_dir / "current").exists():
+            subprocess.run(
+                [sys.executable, "-m", "indexer", "build", "--no-progress"],
+                cwd=REPO,
+                env=env,
+                check=True,
+                timeout=3600,
+            )
         build_seconds = time.perf_counter() - started
+        bare_args = [sys.executable, str(Path(__file__).resolve()), "--bare-only", "--bare", str(args.bare)]
+        bare_args += ["--warmup", str(args.warmup)] + (["--beir", str(args.beir)] if args.beir else [])
+        bare = json.loads(
+            subprocess.run(
+                bare_args, cwd=REPO, env=env, check=True, timeout=1800, capture_output=True, text=True
+            ).stdout.splitlines()[-1]
+        )
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         log = (root / "service.log").open("wb")
@@ -209,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             snapshot = ready.json()["snapshot"]
             for question in (questions * args.warmup)[: args.warmup]:
                 httpx.post(f"{base_url}/v1/search", json={"query": question}, timeout=60)
+            rss_start = round(rss_mb(server.pid), 1)
             results = [
                 run_level(base_url, questions, level, args.duration, args.requests, server.pid)
                 for level in levels
@@ -220,17 +303,29 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"index: {snapshot['documents']} documents, {snapshot['chunks']} chunks "
-        f"(built in {build_seconds:.0f} s); {os.cpu_count()} CPUs; default search mode; top_k 5"
+        f"(built in {build_seconds:.0f} s); {os.cpu_count()} CPUs; default search mode; top_k 5; "
+        f"query cache {args.query_cache}; overrides: {' '.join(args.set) or 'none'}"
     )
+    print(
+        f"bare, in-process, median of {args.bare}: one search {bare['search_ms']} ms "
+        f"(model call {bare['embed_ms']} ms, vector search {bare['vector_ms']} ms)"
+    )
+    print(f"server RSS after warm-up: {rss_start} MiB")
     header = f"{'concurrency':>11} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
-    print(header + f"{'errors':>6} {'peak RSS MiB':>12}")
+    print(header + f"{'errors':>6} {'RSS MiB':>8} {'peak RSS MiB':>12}")
     for r in results:
         print(
             f"{r['concurrency']:>11} {r['requests']:>8} {r['rps']:>7} {r['p50_ms']:>7} {r['p95_ms']:>7} "
-            f"{r['p99_ms']:>7} {r['errors']:>6} {r['server_peak_rss_mb']:>12}"
+            f"{r['p99_ms']:>7} {r['errors']:>6} {r['server_rss_mb']:>8} {r['server_peak_rss_mb']:>12}"
         )
+    by_level = {r["concurrency"]: r for r in results}
+    if 1 in by_level:
+        print(f"p50 at concurrency 1 / bare search: {by_level[1]['p50_ms'] / bare['search_ms']:.2f}x")
+        if 16 in by_level and by_level[1]["rps"]:
+            print(f"req/s at concurrency 16 / at 1: {by_level[16]['rps'] / by_level[1]['rps']:.2f}x")
     if args.json:
-        args.json.write_text(json.dumps({"snapshot": snapshot, "levels": results}, indent=2))
+        report = {"snapshot": snapshot, "bare": bare, "rss_start_mb": rss_start, "levels": results}
+        args.json.write_text(json.dumps(report, indent=2))
     return 1 if any(r["errors"] for r in results) else 0
 
 
