@@ -1,0 +1,171 @@
+"""Benchmark (not a test): the embedding model variants side by side on the same texts.
+
+    flock /tmp/bench.lock .venv/bin/python bench/embed_bench.py --dataset ../shared/bench/scifact
+    flock /tmp/bench.lock .venv/bin/python bench/embed_bench.py --dataset ../shared/bench/scifact \\
+        --variant onnx-int8 --build-docs 1000
+
+For each variant (torch, onnx-fp32, onnx-int8 by default): load time, the latency of one short query
+embedded alone (SciFact's questions, one at a time, after a warm-up), and the throughput on passages of
+about 200 model tokens (SciFact abstracts cut there) for several batch sizes. ``--build-docs N`` also
+indexes the first N documents with the real Builder in a temporary folder and compares its embedding
+throughput with a bare ``embed`` of the very same chunks (reading, chunking, FAISS, BM25 and writing
+included in the build). Run it under the shared lock: timings taken beside other work mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import msgspec
+import numpy as np
+
+from indexer.builder import Builder
+from indexer.config import Settings, load_settings
+from indexer.embedder import VARIANTS, Embedder, load_embedder
+from indexer.evaluation import document_file, document_text, load_beir
+from indexer.snapshot import open_current
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def passages(corpus: dict[str, tuple[str, str]], embedder: Embedder, count: int, tokens: int) -> list[str]:
+    """``count`` passages of about ``tokens`` model tokens: documents' words up to that length."""
+    out: list[str] = []
+    for title, text in corpus.values():
+        words = document_text(title, text).split()
+        if len(out) >= count:
+            break
+        lo, hi = 1, len(words)
+        if embedder.count_tokens(" ".join(words)) < tokens:
+            continue
+        while lo < hi:  # the fewest words that reach ``tokens`` model tokens
+            mid = (lo + hi) // 2
+            if embedder.count_tokens(" ".join(words[:mid])) >= tokens:
+                hi = mid
+            else:
+                lo = mid + 1
+        out.append(" ".join(words[:lo]))
+    return out
+
+
+def query_latency(embedder: Embedder, queries: list[str]) -> tuple[float, float]:
+    for query in queries[:20]:
+        embedder.embed([query])
+    times = []
+    for query in queries:
+        started = time.perf_counter()
+        embedder.embed([query])
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), float(np.percentile(times, 95))
+
+
+def throughput(embedder: Embedder, texts: list[str], batch: int) -> float:
+    embedder.embed(texts[:batch], batch_size=batch)
+    started = time.perf_counter()
+    embedder.embed(texts, batch_size=batch)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def build_vs_encode(
+    settings: Settings, embedder: Embedder, corpus: dict[str, tuple[str, str]], docs: int
+) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="citesearch-embed-bench-") as tmp:
+        root = Path(tmp)
+        seeds = root / "seeds"
+        seeds.mkdir()
+        for doc_id, (title, text) in list(corpus.items())[:docs]:
+            (seeds / document_file(doc_id)).write_text(document_text(title, text), encoding="utf-8")
+        run = msgspec.structs.replace(settings, seeds_dir=seeds, index_dir=root / "index")
+        report = Builder(run, lambda: embedder).build(force=True)
+        snapshot = open_current(run.index_dir, verify=False)
+        texts = [c.text for c in snapshot.store.chunks(range(snapshot.manifest.index.vectors))]
+        snapshot.close()
+    started = time.perf_counter()
+    embedder.embed(texts, batch_size=settings.model.batch_size)
+    encode = time.perf_counter() - started
+    return {
+        "documents": docs,
+        "chunks": report.chunks,
+        "build_seconds": report.seconds,
+        "encode_seconds": encode,
+        "build_chunks_per_second": report.chunks / report.seconds,
+        "encode_chunks_per_second": len(texts) / encode,
+        "ratio": encode / report.seconds,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--dataset", type=Path, required=True, help="BEIR-format collection (SciFact)")
+    parser.add_argument("--config", type=Path, default=REPO / "config.yaml")
+    parser.add_argument(
+        "--variant", action="append", choices=VARIANTS, help="repeat for several (default: all)"
+    )
+    parser.add_argument("--threads", type=int, help="onnxruntime threads (default: model.threads)")
+    parser.add_argument("--queries", type=int, default=200, help="queries timed one at a time")
+    parser.add_argument("--passages", type=int, default=256, help="~200-token passages for throughput")
+    parser.add_argument("--batch", type=int, action="append", help="batch sizes (default: 8 16 32 64)")
+    parser.add_argument("--build-docs", type=int, default=0, help="also time a build of this many documents")
+    parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
+    args = parser.parse_args()
+
+    settings = load_settings(args.config, environ={})
+    collection = load_beir(args.dataset, "train")
+    queries = list(collection.queries.values())[: args.queries]
+    batches = args.batch or [8, 16, 32, 64]
+    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
+    results: dict[str, dict[str, object]] = {}
+    texts: list[str] = []
+    for variant in args.variant or list(VARIANTS):
+        model = msgspec.structs.replace(settings.model, variant=variant)
+        if args.threads is not None:
+            model = msgspec.structs.replace(model, threads=args.threads)
+        started = time.perf_counter()
+        embedder = load_embedder(model)
+        load = time.perf_counter() - started
+        if not texts:
+            texts = passages(collection.corpus, embedder, args.passages, 200)
+        p50, p95 = query_latency(embedder, queries)
+        rates = {batch: throughput(embedder, texts, batch) for batch in batches}
+        result: dict[str, object] = {
+            "load_seconds": round(load, 2),
+            "query_ms_p50": round(p50, 2),
+            "query_ms_p95": round(p95, 2),
+            "passages_per_second": {str(b): round(r, 1) for b, r in rates.items()},
+        }
+        line = (
+            f"{variant:<10} load {load:5.1f}s  query p50 {p50:6.2f} ms p95 {p95:6.2f} ms  "
+            f"~200-token passages/s: " + "  ".join(f"b{b} {r:5.1f}" for b, r in rates.items())
+        )
+        print(line, flush=True)
+        if args.build_docs:
+            run = msgspec.structs.replace(settings, model=model)
+            figures = build_vs_encode(run, embedder, collection.corpus, args.build_docs)
+            result["build"] = {k: round(v, 3) for k, v in figures.items()}
+            print(
+                f"{'':<10} build of {args.build_docs} docs ({figures['chunks']:.0f} chunks): "
+                f"{figures['build_seconds']:.1f}s = {figures['build_chunks_per_second']:.1f} chunks/s; bare "
+                f"encode of the same chunks {figures['encode_seconds']:.1f}s = "
+                f"{figures['encode_chunks_per_second']:.1f} chunks/s; build/encode throughput "
+                f"{figures['ratio']:.2f}",
+                flush=True,
+            )
+        results[variant] = result
+        del embedder
+    print(f"({len(queries)} queries; {len(texts)} passages of ~200 model tokens)")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
