@@ -75,7 +75,9 @@ def test_metrics_count_requests_time_searches_and_describe_the_snapshot(
     assert delta("citesearch_http_request_duration_seconds_bucket", status="200", le="+Inf", **search) == 3
     assert delta("citesearch_http_requests_total", method="GET", route="<unmatched>", status="404") == 1
     assert delta("citesearch_http_requests_total", method="GET", route="<unmatched>", status="405") == 1
-    assert delta("citesearch_embedding_seconds_count") == 3
+    # The same query three times: embedded once, then answered from the query cache.
+    assert delta("citesearch_embedding_seconds_count") == 1
+    assert delta("citesearch_query_cache_hits_total") == 2
     assert delta("citesearch_search_seconds_count", mode="hybrid") == 3
     assert delta("citesearch_search_seconds_sum", mode="hybrid") > 0
     assert value(metrics, "citesearch_snapshot_info", snapshot_id=snapshot_id, model="all-MiniLM-L6-v2") == 1
