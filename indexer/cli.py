@@ -46,12 +46,15 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", required=True, type=Path, help="folder of a BEIR-format collection")
     evaluate.add_argument("--split", default="train", help="qrels split to score (default: train)")
     evaluate.add_argument(
-        "--mode", action="append", choices=MODES,
+        "--mode",
+        action="append",
+        choices=MODES,
         help="search mode to evaluate; repeat for several (default: dense, lexical and hybrid)",
     )
     evaluate.add_argument("--json", type=Path, help="also write the results to this JSON file")
     evaluate.add_argument(
-        "--workdir", type=Path,
+        "--workdir",
+        type=Path,
         help="folder for the corpus copy and its index (default: ~/.cache/citesearch/eval/<dataset>-<hash>"
         ", or under $CITESEARCH_EVAL_CACHE)",
     )
@@ -151,11 +154,17 @@ def _inspect(settings: Settings, *, as_json: bool, documents: bool) -> int:
         ("snapshot", f"{manifest.snapshot_id} ({current_dir(settings.index_dir)})"),
         ("created", manifest.created_at),
         ("seeds", manifest.seeds_dir),
-        ("model", f"{manifest.model.name} ({manifest.model.source}), variant {manifest.model.variant}, "
-                  f"dim {manifest.model.dimension}, "
-                  f"max {manifest.model.max_seq_length} tokens, normalised, {manifest.model.metric}"),
-        ("chunking", f"{manifest.chunking.encoding}, max {manifest.chunking.max_tokens} tokens, overlap "
-                     f"{manifest.chunking.overlap_tokens}"),
+        (
+            "model",
+            f"{manifest.model.name} ({manifest.model.source}), variant {manifest.model.variant}, "
+            f"dim {manifest.model.dimension}, "
+            f"max {manifest.model.max_seq_length} tokens, normalised, {manifest.model.metric}",
+        ),
+        (
+            "chunking",
+            f"{manifest.chunking.encoding}, max {manifest.chunking.max_tokens} tokens, overlap "
+            f"{manifest.chunking.overlap_tokens}",
+        ),
         ("index", f"{manifest.index.type}, {manifest.index.vectors} vectors"),
         ("documents", str(manifest.counts.documents)),
         ("chunks", str(manifest.counts.chunks)),

@@ -282,9 +282,7 @@ class EvalReport:
                 r.mode: {
                     **{m: round(v, 4) for m, v in r.metrics.items()},
                     "seconds": round(r.seconds, 2),
-                    "latency_ms": {
-                        f"p{p}": round(r.latency(p), 2) for p in (50, 95, 99)
-                    },
+                    "latency_ms": {f"p{p}": round(r.latency(p), 2) for p in (50, 95, 99)},
                 }
                 for r in self.results
             },

@@ -53,8 +53,11 @@ class BM25Index:
         if not self._size:
             return np.zeros(0, dtype=np.float32)
         tokens = bm25s.tokenize(
-            [query], stopwords=_stopwords(self._settings), stemmer=self._stemmer,
-            return_ids=False, show_progress=False,
+            [query],
+            stopwords=_stopwords(self._settings),
+            stemmer=self._stemmer,
+            return_ids=False,
+            show_progress=False,
         )[0]
         known = self._model.get_tokens_ids(tokens)
         if not known:
