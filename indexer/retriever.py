@@ -69,9 +69,7 @@ class Retriever:
         scores, ids = self.snapshot.index.search(vectors, deepest)
         starts = []
         for i, depth in enumerate(depths):
-            keep = ids[i, :depth] >= 0
-            ranked = Ranked(ids[i, :depth][keep].astype(np.int64), scores[i, :depth][keep].astype(np.float32))
-            starts.append(DenseStart(vectors[i : i + 1], ranked, depth))
+            starts.append(DenseStart(vectors[i : i + 1], _found(scores[i, :depth], ids[i, :depth]), depth))
         return starts
 
     def search(
@@ -172,8 +170,7 @@ class Retriever:
 
     def _dense(self, vector: Vectors, depth: int) -> Ranked:
         scores, ids = self.snapshot.index.search(vector, depth)
-        keep = ids[0] >= 0
-        return Ranked(ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32))
+        return _found(scores[0], ids[0])
 
     def _lexical(self, query: str, depth: int) -> Ranked:
         scores = self.snapshot.lexical.scores(query)
@@ -219,3 +216,9 @@ def top_positive(scores: npt.NDArray[np.float32], depth: int) -> Ranked:
     order = np.lexsort((positive, -scores[positive]))
     rows = positive[order]
     return Ranked(rows.astype(np.int64), scores[rows].astype(np.float32))
+
+
+def _found(scores: npt.NDArray[np.float32], ids: npt.NDArray[np.int64]) -> Ranked:
+    """One query's row of a vector index answer, without the ``-1`` ids of missing hits."""
+    keep = ids >= 0
+    return Ranked(ids[keep].astype(np.int64), scores[keep].astype(np.float32))

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -80,6 +80,28 @@ def unit_depth(units: list[Unit], depth: int) -> int:
     """How many units to fetch so that about ``depth`` distinct documents come back."""
     passages = len({u.doc for u in units}) < len(units)
     return min(len(units), depth * UNIT_FACTOR if passages else depth)
+
+
+class Inputs(NamedTuple):
+    units: list[Unit]
+    queries: list[dict[str, str]]
+    modes: list[str]
+    doc_of: dict[str, str]
+    """Unit id -> document id."""
+    limit: int
+    """Units to fetch per query (see :func:`unit_depth`)."""
+
+
+def load_inputs(args: argparse.Namespace) -> Inputs:
+    """What every runner starts from: the units, the queries, the modes and the search depth."""
+    units = read_units(args.units)
+    return Inputs(
+        units=units,
+        queries=read_jsonl(args.queries),
+        modes=args.modes.split(","),
+        doc_of={u.id: u.doc for u in units},
+        limit=unit_depth(units, args.depth),
+    )
 
 
 def best_per_document(

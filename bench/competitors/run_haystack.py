@@ -20,16 +20,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from common import ModeRun, log, parse_args, read_jsonl, read_units, run_queries, unit_depth, write_result
+from common import ModeRun, load_inputs, log, parse_args, run_queries, write_result
 
 
 def main() -> None:
     args = parse_args(__doc__ or "")
-    units = read_units(args.units)
-    queries = read_jsonl(args.queries)
-    modes = args.modes.split(",")
-    doc_of = {u.id: u.doc for u in units}
-    limit = unit_depth(units, args.depth)
+    units, queries, modes, doc_of, limit = load_inputs(args)
 
     started = time.perf_counter()
     from haystack import Document, Pipeline
