@@ -6,10 +6,12 @@
 
 For each variant (torch, onnx-fp32, onnx-int8 by default): load time, the latency of one short query
 embedded alone (SciFact's questions, one at a time, after a warm-up), and the throughput on passages of
-about 200 model tokens (SciFact abstracts cut there) for several batch sizes. ``--build-docs N`` also
-indexes the first N documents with the real Builder in a temporary folder and compares its embedding
-throughput with a bare ``embed`` of the very same chunks (reading, chunking, FAISS, BM25 and writing
-included in the build). Run it under the shared lock: timings taken beside other work mean nothing.
+about 200 model tokens (SciFact abstracts cut there) for several batch sizes, and the cost per query
+when queries are embedded together (what the service's micro-batching can gain on the model).
+``--build-docs N`` also indexes the first N documents with the real Builder in a temporary folder and
+compares its embedding throughput with a bare ``embed`` of the very same chunks (reading, chunking,
+FAISS, BM25 and writing included in the build). Run it under the shared lock: timings taken beside
+other work mean nothing.
 """
 
 from __future__ import annotations
@@ -66,6 +68,18 @@ def query_latency(embedder: Embedder, queries: list[str]) -> tuple[float, float]
     return statistics.median(times), float(np.percentile(times, 95))
 
 
+def query_batch_cost(embedder: Embedder, queries: list[str], size: int) -> float:
+    """Median milliseconds per query when ``size`` queries are embedded in one call: what the
+    service's micro-batching can save on the model (nothing, if the model is compute-bound)."""
+    embedder.embed(queries[:size], batch_size=size)
+    times = []
+    for start in range(0, len(queries) - size + 1, size):
+        began = time.perf_counter()
+        embedder.embed(queries[start : start + size], batch_size=size)
+        times.append((time.perf_counter() - began) * 1000 / size)
+    return statistics.median(times)
+
+
 def throughput(embedder: Embedder, texts: list[str], batch: int) -> float:
     embedder.embed(texts[:batch], batch_size=batch)
     started = time.perf_counter()
@@ -114,6 +128,9 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200, help="queries timed one at a time")
     parser.add_argument("--passages", type=int, default=256, help="~200-token passages for throughput")
     parser.add_argument("--batch", type=int, action="append", help="batch sizes (default: 8 16 32 64)")
+    parser.add_argument(
+        "--query-batch", type=int, action="append", help="query batch sizes timed (default: 1 4 16 32)"
+    )
     parser.add_argument("--build-docs", type=int, default=0, help="also time a build of this many documents")
     parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
     args = parser.parse_args()
@@ -122,6 +139,7 @@ def main() -> int:
     collection = load_beir(args.dataset, "train")
     queries = list(collection.queries.values())[: args.queries]
     batches = args.batch or [8, 16, 32, 64]
+    query_batches = args.query_batch or [1, 4, 16, 32]
     print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
     results: dict[str, dict[str, object]] = {}
     texts: list[str] = []
@@ -136,15 +154,22 @@ def main() -> int:
             texts = passages(collection.corpus, embedder, args.passages, 200)
         p50, p95 = query_latency(embedder, queries)
         rates = {batch: throughput(embedder, texts, batch) for batch in batches}
+        per_query = {size: query_batch_cost(embedder, queries, size) for size in query_batches}
         result: dict[str, object] = {
             "load_seconds": round(load, 2),
             "query_ms_p50": round(p50, 2),
             "query_ms_p95": round(p95, 2),
             "passages_per_second": {str(b): round(r, 1) for b, r in rates.items()},
+            "query_ms_per_query_in_batch": {str(b): round(ms, 2) for b, ms in per_query.items()},
         }
         line = (
             f"{variant:<10} load {load:5.1f}s  query p50 {p50:6.2f} ms p95 {p95:6.2f} ms  "
             f"~200-token passages/s: " + "  ".join(f"b{b} {r:5.1f}" for b, r in rates.items())
+        )
+        line += (
+            "\n"
+            + f"{'':<10} ms per query embedded in a batch of queries: "
+            + "  ".join(f"b{b} {ms:.2f}" for b, ms in per_query.items())
         )
         print(line, flush=True)
         if args.build_docs:
