@@ -57,27 +57,18 @@ def passages(corpus: dict[str, tuple[str, str]], embedder: Embedder, count: int,
     return out
 
 
-def query_latency(embedder: Embedder, queries: list[str]) -> tuple[float, float]:
-    for query in queries[:20]:
-        embedder.embed([query])
-    times = []
-    for query in queries:
-        started = time.perf_counter()
-        embedder.embed([query])
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), float(np.percentile(times, 95))
-
-
-def query_batch_cost(embedder: Embedder, queries: list[str], size: int) -> float:
-    """Median milliseconds per query when ``size`` queries are embedded in one call: what the
-    service's micro-batching can save on the model (nothing, if the model is compute-bound)."""
-    embedder.embed(queries[:size], batch_size=size)
+def per_query_ms(embedder: Embedder, queries: list[str], size: int = 1) -> list[float]:
+    """Milliseconds per query, one figure per call, when ``size`` queries are embedded in each call
+    (after a warm-up): ``size`` 1 is a lone query's latency; larger sizes show what the service's
+    micro-batching can save on the model (nothing, if the model is compute-bound)."""
+    for start in range(0, min(20, len(queries)), size):
+        embedder.embed(queries[start : start + size], batch_size=size)
     times = []
     for start in range(0, len(queries) - size + 1, size):
         began = time.perf_counter()
         embedder.embed(queries[start : start + size], batch_size=size)
         times.append((time.perf_counter() - began) * 1000 / size)
-    return statistics.median(times)
+    return times
 
 
 def throughput(embedder: Embedder, texts: list[str], batch: int) -> float:
@@ -152,9 +143,13 @@ def main() -> int:
         load = time.perf_counter() - started
         if not texts:
             texts = passages(collection.corpus, embedder, args.passages, 200)
-        p50, p95 = query_latency(embedder, queries)
+        alone = per_query_ms(embedder, queries)
+        p50, p95 = statistics.median(alone), float(np.percentile(alone, 95))
         rates = {batch: throughput(embedder, texts, batch) for batch in batches}
-        per_query = {size: query_batch_cost(embedder, queries, size) for size in query_batches}
+        per_query = {
+            size: p50 if size == 1 else statistics.median(per_query_ms(embedder, queries, size))
+            for size in query_batches
+        }
         result: dict[str, object] = {
             "load_seconds": round(load, 2),
             "query_ms_p50": round(p50, 2),
@@ -166,12 +161,9 @@ def main() -> int:
             f"{variant:<10} load {load:5.1f}s  query p50 {p50:6.2f} ms p95 {p95:6.2f} ms  "
             f"~200-token passages/s: " + "  ".join(f"b{b} {r:5.1f}" for b, r in rates.items())
         )
-        line += (
-            "\n"
-            + f"{'':<10} ms per query embedded in a batch of queries: "
-            + "  ".join(f"b{b} {ms:.2f}" for b, ms in per_query.items())
-        )
-        print(line, flush=True)
+        print(line)
+        batched = "  ".join(f"b{b} {ms:.2f}" for b, ms in per_query.items())
+        print(f"{'':<10} ms per query embedded in a batch of queries: {batched}", flush=True)
         if args.build_docs:
             run = msgspec.structs.replace(settings, model=model)
             figures = build_vs_encode(run, embedder, collection.corpus, args.build_docs)
