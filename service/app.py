@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -49,9 +49,10 @@ def _provide_snapshots(state: State) -> SnapshotHolder:
     return holder
 
 
-def _provide_resources(state: State) -> Iterator[Resources]:
+async def _provide_resources(state: State) -> AsyncIterator[Resources]:
     """The snapshot served when the request started; kept open until the request is done, even if a
-    new snapshot is swapped in meanwhile."""
+    new snapshot is swapped in meanwhile. Async although it never waits: Litestar runs the setup and
+    cleanup of a sync generator dependency on a worker thread, two thread hops per request."""
     with _provide_snapshots(state).lease() as resources:
         annotate(snapshot_id=resources.snapshot_id)
         yield resources

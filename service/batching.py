@@ -1,15 +1,17 @@
 """Micro-batching of the query path: concurrent searches are embedded and searched as one batch.
 
-Request threads hand their query to :meth:`QueryBatcher.dense_start` and wait; one worker thread
-takes what is waiting, embeds the queries in one model call (through the query vector cache) and
-runs one vector index search for all of them, then hands each request its vector and first dense
-candidate list. The rest of the search (lexical, fusion, hydration) goes on in the request's own
-thread, in parallel with the worker's next batch.
+Request threads hand their query to :meth:`QueryBatcher.dense_start`. When no batch is being
+computed, the calling thread becomes the *leader*: it takes what is waiting (its own query first
+in line, up to ``max_batch``), embeds those queries in one model call (through the query vector
+cache), runs one vector index search for all of them and hands each request its vector and first
+dense candidate list. Requests that arrive meanwhile wait; when the leader is done, one of them
+leads the next batch. The rest of each search (lexical, fusion, hydration) goes on in the request's
+own thread, in parallel with the next batch.
 
-Batches form naturally: a request that finds the worker idle is taken at once (a lone client never
-waits), and requests that arrive while the worker is busy are taken together when it is free, up to
-``max_batch``. With ``window_ms`` > 0 the worker, once it has seen concurrent requests (its last
-batch held more than one), also waits up to that long for a batch to fill.
+So a lone request never waits and costs no thread hand-off (it computes its own batch of one), and
+requests that arrive while the model is busy are taken together, up to ``max_batch``. With
+``window_ms`` > 0 the leader, once batches have formed (the last one held more than one query),
+also waits up to that long for a batch to fill.
 
 A batch only groups queries of one snapshot (one retriever): a request keeps the snapshot it leased
 even if another is swapped in meanwhile. An error in one query fails that request only: a failed
@@ -43,7 +45,7 @@ class _Item:
 
 
 class QueryBatcher:
-    """Owns one worker thread; thread-safe. Close it when done."""
+    """Thread-safe; computes on the callers' threads (it owns none)."""
 
     def __init__(
         self,
@@ -60,11 +62,12 @@ class QueryBatcher:
         self.cache = cache if cache is not None else QueryVectorCache(0)
         self._on_batch = on_batch
         self._pending: list[_Item] = []
-        self._cond = threading.Condition()
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)  # waiting requests: a batch was done
+        self._arrived = threading.Condition(lock)  # a leader waiting for its batch to fill
+        self._leading = False
         self._closed = False
         self._last_size = 0
-        self._worker = threading.Thread(target=self._run, name="query-batcher", daemon=True)
-        self._worker.start()
 
     def dense_start(self, retriever: Retriever, space: Hashable, text: str, depth: int) -> DenseStart:
         """Blocking: ``text``'s vector and its first ``depth`` dense candidates in ``retriever``'s
@@ -74,26 +77,52 @@ class QueryBatcher:
             if self._closed:
                 raise UnavailableError("the service is shutting down")
             self._pending.append(item)
-            self._cond.notify()
+            self._arrived.notify()
+            while not item.future.done():
+                if self._leading:
+                    self._cond.wait()
+                    continue
+                self._leading = True
+                batch = self._take()
+                self._cond.release()
+                try:
+                    self._run(batch)
+                finally:
+                    self._cond.acquire()
+                    self._leading = False
+                    self._cond.notify_all()
         return item.future.result()
 
     @property
     def waiting(self) -> int:
-        """Queries waiting for the worker."""
+        """Queries waiting for a batch."""
         with self._cond:
             return len(self._pending)
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Finish what is waiting, then stop the worker."""
+    def close(self) -> None:
+        """Refuse new queries; those already waiting are still answered."""
         with self._cond:
             self._closed = True
-            self._cond.notify()
-        self._worker.join(timeout)
 
-    # -- the worker ---------------------------------------------------------------------------
+    # -- the leader ---------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        while (batch := self._take()) is not None:
+    def _take(self) -> list[_Item]:
+        """Called with the lock held, by the leader: the next batch (the oldest queries first)."""
+        if self.window > 0 and self._last_size > 1:
+            deadline = time.monotonic() + self.window
+            while len(self._pending) < self.max_batch:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._arrived.wait(remaining)
+        batch = self._pending[: self.max_batch]
+        del self._pending[: self.max_batch]
+        self._last_size = len(batch)
+        return batch
+
+    def _run(self, batch: list[_Item]) -> None:
+        """Answer every query of ``batch`` (each future gets a result or an exception)."""
+        try:
             if self._on_batch is not None:
                 self._on_batch(len(batch))
             groups: dict[int, list[_Item]] = {}
@@ -101,24 +130,10 @@ class QueryBatcher:
                 groups.setdefault(id(item.retriever), []).append(item)
             for items in groups.values():
                 self._compute(items)
-
-    def _take(self) -> list[_Item] | None:
-        with self._cond:
-            while not self._pending and not self._closed:
-                self._cond.wait()
-            if not self._pending:
-                return None
-            if self.window > 0 and self._last_size > 1:
-                deadline = time.monotonic() + self.window
-                while len(self._pending) < self.max_batch and not self._closed:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    self._cond.wait(remaining)
-            batch = self._pending[: self.max_batch]
-            del self._pending[: self.max_batch]
-            self._last_size = len(batch)
-            return batch
+        finally:
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(UnavailableError("the query batch was interrupted"))
 
     def _compute(self, items: list[_Item]) -> None:
         retriever = items[0].retriever

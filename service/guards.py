@@ -1,4 +1,7 @@
-"""Request guards shared by the controllers."""
+"""Request guards shared by the controllers.
+
+Guards are ``async`` although they never wait: Litestar runs a sync guard on a worker thread, a thread
+hop on every request."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from litestar.handlers.base import BaseRouteHandler
 from service.errors import BadRequestError, UnsupportedMediaTypeError
 
 
-def require_json(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def require_json(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Bodies must be sent as ``application/json`` (any ``+json`` type is accepted too)."""
     media_type = connection.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
