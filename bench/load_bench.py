@@ -9,10 +9,11 @@ batching: the floor for a lone request), starts ``python -m service`` on a free 
 ``/ready``, then for each concurrency (default 1, 8, 16, 32) runs a load client in its own process
 that keeps that many searches in flight until ``--duration`` seconds pass or ``--requests`` requests
 are sent, whichever comes first. It reports requests/s, p50/p95/p99 latency, errors (any non-200 or
-transport error), the server's resident memory after warm-up and after each level (VmRSS) and its
-peak (VmHWM), as a table and optionally as JSON. The query embedding cache is off unless
-``--query-cache`` says otherwise, so every request costs a model call. Bounded in time and requests;
-nothing leaves 127.0.0.1.
+transport error), the service's own mean request, search and model-call times (from its
+``/metrics``, so client overhead can be told apart), the server's resident memory after warm-up and
+after each level (VmRSS) and its peak (VmHWM), as a table and optionally as JSON. The query
+embedding cache is off unless ``--query-cache`` says otherwise, so every request costs a model call.
+Bounded in time and requests; nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -111,6 +112,44 @@ def bare_search(questions: list[str], count: int, warmup: int) -> dict[str, Any]
     return {key: round(statistics.median(values) * 1000, 2) for key, values in times.items()}
 
 
+Totals = dict[str, tuple[float, float]]
+
+
+def server_seconds(base_url: str) -> Totals:
+    """The service's own totals from ``/metrics``, as (sum of seconds, count): successful
+    ``POST /v1/search`` requests as the server timed them, the searches in them, the model calls."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    wanted = {
+        "citesearch_http_request_duration_seconds": "request",
+        "citesearch_search_seconds": "search",
+        "citesearch_embedding_seconds": "model",
+    }
+    totals = {name: [0.0, 0.0] for name in wanted.values()}
+    text = httpx.get(f"{base_url}/metrics", timeout=10).text
+    for family in text_string_to_metric_families(text):
+        name = wanted.get(family.name)
+        if name is None:
+            continue
+        for sample in family.samples:
+            if name == "request" and (
+                sample.labels.get("route") != "/v1/search" or sample.labels.get("status") != "200"
+            ):
+                continue
+            if sample.name.endswith("_sum"):
+                totals[name][0] += sample.value
+            elif sample.name.endswith("_count"):
+                totals[name][1] += sample.value
+    return {name: (total, count) for name, (total, count) in totals.items()}
+
+
+def mean_ms(before: Totals, after: Totals, name: str) -> float:
+    seconds = after[name][0] - before[name][0]
+    count = after[name][1] - before[name][1]
+    return round(seconds / count * 1000, 2) if count else float("nan")
+
+
 def percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -124,15 +163,19 @@ def percentile(sorted_values: list[float], q: float) -> float:
 async def _drive(
     base_url: str, questions: list[str], concurrency: int, duration: float, limit: int
 ) -> dict[str, Any]:
-    import httpx
+    # aiohttp, not httpx: on this 2-CPU machine the client shares the CPUs with the server, and httpx
+    # spent ~1-2 ms of CPU per request (measured at concurrency 1 against a raw-socket client), which
+    # the server's latency figures would otherwise carry.
+    import aiohttp
 
     latencies: list[float] = []
     errors: dict[str, int] = {}
     sent = 0
     deadline = time.perf_counter() + duration
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    timeout = aiohttp.ClientTimeout(total=60)
 
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+    async with aiohttp.ClientSession(base_url, connector=connector, timeout=timeout) as client:
 
         async def worker() -> None:
             nonlocal sent
@@ -141,10 +184,11 @@ async def _drive(
                 sent += 1
                 started = time.perf_counter()
                 try:
-                    response = await client.post("/v1/search", json={"query": question, "top_k": 5})
-                    ok = response.status_code == 200
-                    key = str(response.status_code)
-                except httpx.HTTPError as exc:
+                    async with client.post("/v1/search", json={"query": question, "top_k": 5}) as response:
+                        await response.read()
+                        ok = response.status == 200
+                        key = str(response.status)
+                except (aiohttp.ClientError, TimeoutError) as exc:
                     ok, key = False, type(exc).__name__
                 if ok:
                     latencies.append(time.perf_counter() - started)
@@ -169,10 +213,12 @@ def run_level(
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     args = (base_url, questions, concurrency, duration, limit, queue)
+    before = server_seconds(base_url)
     proc = ctx.Process(target=_client_process, args=args)
     proc.start()
     raw = queue.get(timeout=duration + 300)
     proc.join(timeout=60)
+    after = server_seconds(base_url)
     latencies = sorted(raw["latencies"])
     ok = len(latencies)
     error_count = sum(raw["errors"].values())
@@ -185,6 +231,9 @@ def run_level(
         "p95_ms": round(percentile(latencies, 95) * 1000, 1),
         "p99_ms": round(percentile(latencies, 99) * 1000, 1),
         "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else float("nan"),
+        "server_mean_ms": mean_ms(before, after, "request"),
+        "search_mean_ms": mean_ms(before, after, "search"),
+        "model_mean_ms": mean_ms(before, after, "model"),
         "errors": error_count,
         "error_kinds": raw["errors"],
         "server_rss_mb": round(rss_mb(server_pid), 1),
@@ -312,12 +361,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"server RSS after warm-up: {rss_start} MiB")
     header = f"{'concurrency':>11} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+    header += f"{'server ms':>9} {'search ms':>9} {'model ms':>8} "
     print(header + f"{'errors':>6} {'RSS MiB':>8} {'peak RSS MiB':>12}")
     for r in results:
         print(
             f"{r['concurrency']:>11} {r['requests']:>8} {r['rps']:>7} {r['p50_ms']:>7} {r['p95_ms']:>7} "
-            f"{r['p99_ms']:>7} {r['errors']:>6} {r['server_rss_mb']:>8} {r['server_peak_rss_mb']:>12}"
+            f"{r['p99_ms']:>7} {r['server_mean_ms']:>9} {r['search_mean_ms']:>9} {r['model_mean_ms']:>8} "
+            f"{r['errors']:>6} {r['server_rss_mb']:>8} {r['server_peak_rss_mb']:>12}"
         )
+    print(
+        "server ms: the mean time the service measured per request (from its /metrics); search ms: the "
+        "mean search inside it (a wait for the batch included); model ms: the mean model call (one per batch)"
+    )
     by_level = {r["concurrency"]: r for r in results}
     if 1 in by_level:
         print(f"p50 at concurrency 1 / bare search: {by_level[1]['p50_ms'] / bare['search_ms']:.2f}x")
