@@ -71,7 +71,9 @@ class KeyChecker:
         return "public" if path.startswith(self.public_prefixes) else "api"
 
 
-async def require_key(connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler) -> None:
+async def require_key(
+    connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
+) -> None:
     """The app-wide guard (async: a sync guard would run on a worker thread)."""
     checker: KeyChecker = connection.app.state.auth
     level = checker.level_of(connection.scope["path"], route_handler)
