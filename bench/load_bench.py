@@ -5,15 +5,16 @@
 
 It builds an index in a temporary folder (``python -m indexer build``; or reuses ``--index-dir``),
 measures the bare time of one search in-process on that index (model call + retrieval, no HTTP, no
-batching: the floor for a lone request), starts ``python -m service`` on a free port, waits for
-``/ready``, then for each concurrency (default 1, 8, 16, 32) runs a load client in its own process
-that keeps that many searches in flight until ``--duration`` seconds pass or ``--requests`` requests
-are sent, whichever comes first. It reports requests/s, p50/p95/p99 latency, errors (any non-200 or
-transport error), the service's own mean request, search and model-call times (from its
-``/metrics``, so client overhead can be told apart), the server's resident memory after warm-up and
-after each level (VmRSS) and its peak (VmHWM), as a table and optionally as JSON. The query
-embedding cache is off unless ``--query-cache`` says otherwise, so every request costs a model call.
-Bounded in time and requests; nothing leaves 127.0.0.1.
+batching: the floor for a lone request; timed before and after the load, ratios use the mean),
+starts ``python -m service`` on a free port, waits for ``/ready``, then for each concurrency
+(default 1, 8, 16, 32) runs a load client in its own process that keeps that many searches in flight
+until ``--duration`` seconds pass or ``--requests`` requests are sent, whichever comes first. It
+reports requests/s, p50/p95/p99 latency, errors (any non-200 or transport error), the service's own
+mean request, search and model-call times (from its ``/metrics``, so client overhead can be told
+apart), the server's resident memory after warm-up and after each level (VmRSS) and its peak
+(VmHWM), as a table and optionally as JSON. The query embedding cache is off unless ``--query-
+cache`` says otherwise, so every request costs a model call. Bounded in time and requests; nothing
+leaves 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -312,11 +313,16 @@ def main(argv: list[str] | None = None) -> int:
         build_seconds = time.perf_counter() - started
         bare_args = [sys.executable, str(Path(__file__).resolve()), "--bare-only", "--bare", str(args.bare)]
         bare_args += ["--warmup", str(args.warmup)] + (["--beir", str(args.beir)] if args.beir else [])
-        bare = json.loads(
-            subprocess.run(
+
+        def measure_bare() -> dict[str, float]:
+            done = subprocess.run(
                 bare_args, cwd=REPO, env=env, check=True, timeout=1800, capture_output=True, text=True
-            ).stdout.splitlines()[-1]
-        )
+            )
+            return dict(json.loads(done.stdout.splitlines()[-1]))
+
+        # Timed before the service starts and again after it stops: this shared machine's speed drifts
+        # by 10-20% over minutes, and the ratios below use the mean of the two.
+        bare_before = measure_bare()
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         log = (root / "service.log").open("wb")
@@ -349,16 +355,19 @@ def main(argv: list[str] | None = None) -> int:
             server.terminate()
             server.wait(timeout=60)
             log.close()
+        bare_after = measure_bare()
+        bare = {key: round((bare_before[key] + bare_after[key]) / 2, 2) for key in bare_before}
 
     print(
         f"index: {snapshot['documents']} documents, {snapshot['chunks']} chunks "
         f"(built in {build_seconds:.0f} s); {os.cpu_count()} CPUs; default search mode; top_k 5; "
         f"query cache {args.query_cache}; overrides: {' '.join(args.set) or 'none'}"
     )
-    print(
-        f"bare, in-process, median of {args.bare}: one search {bare['search_ms']} ms "
-        f"(model call {bare['embed_ms']} ms, vector search {bare['vector_ms']} ms)"
-    )
+    for label, figures in (("before the load", bare_before), ("after it", bare_after), ("mean", bare)):
+        print(
+            f"bare, in-process, median of {args.bare}, {label}: one search {figures['search_ms']} ms "
+            f"(model call {figures['embed_ms']} ms, vector search {figures['vector_ms']} ms)"
+        )
     print(f"server RSS after warm-up: {rss_start} MiB")
     header = f"{'concurrency':>11} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
     header += f"{'server ms':>9} {'search ms':>9} {'model ms':>8} "
@@ -375,11 +384,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     by_level = {r["concurrency"]: r for r in results}
     if 1 in by_level:
-        print(f"p50 at concurrency 1 / bare search: {by_level[1]['p50_ms'] / bare['search_ms']:.2f}x")
+        print(f"p50 at concurrency 1 / mean bare search: {by_level[1]['p50_ms'] / bare['search_ms']:.2f}x")
         if 16 in by_level and by_level[1]["rps"]:
             print(f"req/s at concurrency 16 / at 1: {by_level[16]['rps'] / by_level[1]['rps']:.2f}x")
     if args.json:
-        report = {"snapshot": snapshot, "bare": bare, "rss_start_mb": rss_start, "levels": results}
+        report = {
+            "snapshot": snapshot,
+            "bare": bare,
+            "bare_before": bare_before,
+            "bare_after": bare_after,
+            "rss_start_mb": rss_start,
+            "levels": results,
+        }
         args.json.write_text(json.dumps(report, indent=2))
     return 1 if any(r["errors"] for r in results) else 0
 
