@@ -261,6 +261,7 @@ class Builder:
                     pipeline = EmbeddingPipeline(
                         self.embedder, settings.model.batch_size, EMBED_BLOCK, progress=self.progress
                     )
+                chunked = chunker.chunk(document.text)
                 chunks = [
                     ChunkRecord(
                         row + c.position,
@@ -272,7 +273,7 @@ class Builder:
                         c.line_end,
                         c.text,
                     )
-                    for c in chunker.chunk(document.text)
+                    for c in chunked
                 ]
                 writer.add_document(
                     DocumentRecord(
@@ -288,7 +289,7 @@ class Builder:
                 writer.add_chunks(chunks)
                 texts.extend(c.text for c in chunks)
                 pending.append(_Pending(document, chunks))
-                pipeline.add([c.text for c in chunks])
+                pipeline.add([c.text for c in chunks], [c.tokens[1] for c in chunked])
                 same_rows = False
                 layout.append(("new", row, len(chunks)))
                 entries[source.doc_id] = DocumentEntry(sha256=source.sha256, chunks=len(chunks))
@@ -398,12 +399,9 @@ class Builder:
         def count(text: str) -> int:
             return len(encoding.encode(text, disallowed_special=()))
 
-        return Chunker(
-            count,
-            chunking.max_tokens,
-            chunking.overlap_tokens,
-            extra_limits=[TokenLimit("model tokens", embedder.count_tokens, embedder.max_seq_length)],
-        )
+        model = TokenLimit("model tokens", embedder.count_tokens, embedder.max_seq_length)
+        # Chunk.tokens is (chunk tokens, model tokens), in this order.
+        return Chunker(count, chunking.max_tokens, chunking.overlap_tokens, extra_limits=[model])
 
     def _dimension(self, reuse: Snapshot | None) -> int:
         if self._embedder is None and reuse is not None:

@@ -5,6 +5,12 @@ extra limits (the embedding model's own maximum sequence length), so nothing is 
 at embedding time. Cuts fall on paragraph, then sentence, then word boundaries where possible; only
 a single "word" longer than a window is cut inside. Consecutive windows share up to
 ``overlap_tokens`` tokens of whole units (sentences or words).
+
+Speed: each unit (sentence) is counted once; a window's count is first estimated as the sum of its
+units' counts (tokenizers split at the whitespace between units, so the estimate is off by a token
+or two at most), and only the windows around the estimated cut are counted exactly. Every cut is
+still decided by exact counts: the result is the largest window that fits, as a search with exact
+counts everywhere would find.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ TokenCounter = Callable[[str], int]
 # whitespace; every line break is a boundary too. Two or more line breaks start a paragraph.
 _BOUNDARY = re.compile(r"""[.!?…]+["'”’»)\]]*\s+|\s*\n\s*""")  # noqa: RUF001
 _WORD = re.compile(r"\S+")
+_NEWLINE = re.compile("\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +49,9 @@ class Chunk:
     line_start: int
     line_end: int
     text: str
+    tokens: tuple[int, ...] = ()
+    """The text's exact token count under each limit, in the chunker's order (the chunking encoding
+    first, then ``extra_limits``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,22 +77,31 @@ class Chunker:
         self.max_tokens = max_tokens
         self.overlap_tokens = overlap_tokens
         self._limits = (TokenLimit("chunk tokens", count_tokens, max_tokens), *extra_limits)
+        # Tokens a tokenizer adds to any text (a model's [CLS] and [SEP]): in each unit's count, but
+        # only once in a window's.
+        self._overhead = tuple(limit.count("") for limit in self._limits)
+
+    def measure(self, text: str) -> tuple[int, ...] | None:
+        """``text``'s exact count under each limit, or None if it exceeds one (counting stops there)."""
+        found = []
+        for limit in self._limits:
+            count = limit.count(text)
+            if count > limit.limit:
+                return None
+            found.append(count)
+        return tuple(found)
 
     def fits(self, text: str) -> bool:
-        return all(limit.count(text) <= limit.limit for limit in self._limits)
+        return self.measure(text) is not None
 
     def _fits_span(self, text: str, start: int, end: int) -> bool:
         return self.fits(text[start:end])
 
-    def _fits_units(self, text: str, units: list[_Unit], first: int, stop: int) -> bool:
-        """Whether ``units[first:stop]`` fit in one window."""
-        return self.fits(text[units[first].start : units[stop - 1].end])
-
     def chunk(self, text: str) -> list[Chunk]:
-        units = list(self._units(text))
-        newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+        units, counts = self._units(text)
+        newlines = [m.start() for m in _NEWLINE.finditer(text)]
         chunks: list[Chunk] = []
-        for start, end in self._windows(text, units):
+        for start, end, tokens in _Windows(self, text, units, counts).cuts():
             chunks.append(
                 Chunk(
                     position=len(chunks),
@@ -91,28 +110,47 @@ class Chunker:
                     line_start=bisect.bisect_left(newlines, start) + 1,
                     line_end=bisect.bisect_left(newlines, end - 1) + 1,
                     text=text[start:end],
+                    tokens=tokens,
                 )
             )
         return chunks
 
     # -- segmentation -------------------------------------------------------------------------
 
-    def _units(self, text: str) -> Iterator[_Unit]:
-        """Sentences; a sentence too long for one window becomes words; a word too long, pieces."""
-        for sentence in _sentences(text):
-            if self.fits(text[sentence.start : sentence.end]):
-                yield sentence
+    def _units(self, text: str) -> tuple[list[_Unit], list[tuple[int, ...]]]:
+        """Sentences, each with its exact counts; a sentence too long for one window becomes words,
+        a word too long, pieces."""
+        sentences = list(_sentences(text))
+        sentence_counts = self._counts([text[u.start : u.end] for u in sentences])
+        units: list[_Unit] = []
+        counts: list[tuple[int, ...] | None] = []
+        for sentence, found in zip(sentences, sentence_counts, strict=True):
+            if all(n <= limit.limit for n, limit in zip(found, self._limits, strict=True)):
+                units.append(sentence)
+                counts.append(found)
                 continue
             first = True
             for match in _WORD.finditer(text, sentence.start, sentence.end):
                 para = sentence.para_start and first
                 first = False
                 if self.fits(match.group()):
-                    yield _Unit(match.start(), match.end(), para)
+                    units.append(_Unit(match.start(), match.end(), para))
+                    counts.append(None)
                 else:
                     for piece_start, piece_end in self._hard_cut(text, match.start(), match.end()):
-                        yield _Unit(piece_start, piece_end, para)
+                        units.append(_Unit(piece_start, piece_end, para))
+                        counts.append(None)
                         para = False
+        missing = [i for i, found in enumerate(counts) if found is None]
+        if missing:
+            filled = self._counts([text[units[i].start : units[i].end] for i in missing])
+            for i, found in zip(missing, filled, strict=True):
+                counts[i] = found
+        return units, [found for found in counts if found is not None]
+
+    def _counts(self, texts: list[str]) -> list[tuple[int, ...]]:
+        """Each text's exact count under every limit."""
+        return [tuple(limit.count(text) for limit in self._limits) for text in texts]
 
     def _hard_cut(self, text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
         """Cut ``text[start:end]`` (no whitespace inside) into the longest pieces that fit."""
@@ -125,39 +163,95 @@ class Chunker:
             yield start, cut
             start = cut
 
-    # -- packing ------------------------------------------------------------------------------
 
-    def _windows(self, text: str, units: list[_Unit]) -> Iterator[tuple[int, int]]:
+class _Windows:
+    """Packs one document's units into windows: estimates from the units' counts, exact checks
+    around the estimated cuts."""
+
+    def __init__(
+        self, chunker: Chunker, text: str, units: list[_Unit], counts: list[tuple[int, ...]]
+    ) -> None:
+        self.chunker = chunker
+        self.text = text
+        self.units = units
+        self.counts = counts
+        self.limits = [limit.limit for limit in chunker._limits]
+        # prefix[l][k]: estimated tokens of units[:k] under limit l (each unit without the overhead)
+        self.prefix: list[list[int]] = []
+        for index, overhead in enumerate(chunker._overhead):
+            sums = [0]
+            for found in counts:
+                sums.append(sums[-1] + found[index] - overhead)
+            self.prefix.append(sums)
+
+    def _span(self, first: int, stop: int) -> str:
+        return self.text[self.units[first].start : self.units[stop - 1].end]
+
+    def cuts(self) -> Iterator[tuple[int, int, tuple[int, ...]]]:
+        """(start, end, exact counts) of each window."""
+        units, n = self.units, len(self.units)
         i = 0
-        n = len(units)
         while i < n:
-            # Largest j such that units[i:j] fit in one window (units[i] alone always fits).
-            j = _last_true(i + 2, n, partial(self._fits_units, text, units, i)) or i + 1
+            j, tokens = self._largest_fit(i)
             if j < n:
-                j = self._prefer_paragraph_cut(text, units, i, j)
-            yield units[i].start, units[j - 1].end
+                j, tokens = self._prefer_paragraph_cut(i, j, tokens)
+            yield units[i].start, units[j - 1].end, tokens
             if j >= n:
                 return
-            i = self._overlap_start(text, units, i, j)
+            i = self._overlap_start(i, j)
 
-    def _prefer_paragraph_cut(self, text: str, units: list[_Unit], i: int, j: int) -> int:
+    def _largest_fit(self, i: int) -> tuple[int, tuple[int, ...]]:
+        """Largest j such that units[i:j] fit in one window (units[i] alone always fits), and the
+        window's exact counts."""
+        n = len(self.units)
+        guess = n
+        for index, overhead in enumerate(self.chunker._overhead):
+            budget = self.prefix[index][i] + self.limits[index] - overhead
+            guess = min(guess, bisect.bisect_right(self.prefix[index], budget) - 1)
+        j = max(guess, i + 1)
+        tokens = self.counts[i] if j == i + 1 else self.chunker.measure(self._span(i, j))
+        while tokens is None:  # the estimate was too high: step back until the window fits
+            j -= 1
+            tokens = self.counts[i] if j == i + 1 else self.chunker.measure(self._span(i, j))
+        while j < n and (bigger := self.chunker.measure(self._span(i, j + 1))) is not None:
+            j, tokens = j + 1, bigger  # the estimate was too low
+        return j, tokens
+
+    def _prefer_paragraph_cut(self, i: int, j: int, tokens: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
         """Move the cut back to the last paragraph start if the window stays at least half full."""
+        units = self.units
         for p in range(j - 1, i, -1):
             if units[p].para_start:
-                if self._count(text[units[i].start : units[p - 1].end]) * 2 >= self.max_tokens:
-                    return p
+                shorter = self.chunker.measure(self._span(i, p))
+                if shorter is not None and shorter[0] * 2 >= self.chunker.max_tokens:
+                    return p, shorter
                 break
-        return j
+        return j, tokens
 
-    def _overlap_start(self, text: str, units: list[_Unit], i: int, j: int) -> int:
-        """First unit of the next window: as many trailing units of this one as fit the overlap."""
-        if self.overlap_tokens == 0:
+    def _overlap_start(self, i: int, j: int) -> int:
+        """First unit of the next window: as many trailing units of this one as fit the overlap
+        (smallest k in [i+1, j-1] whose units[k:j] have at most ``overlap_tokens`` tokens)."""
+        overlap = self.chunker.overlap_tokens
+        if overlap == 0 or j - 1 < i + 1:
             return j
-        end = units[j - 1].end
-        first = _first_true(
-            i + 1, j - 1, lambda k: self._count(text[units[k].start : end]) <= self.overlap_tokens
-        )
-        return j if first is None else first
+        count = self.chunker._count
+
+        def within(k: int) -> bool:
+            return count(self._span(k, j)) <= overlap
+
+        sums, overhead = self.prefix[0], self.chunker._overhead[0]
+        k = max(i + 1, bisect.bisect_left(sums, sums[j] - (overlap - overhead)))
+        if k > j - 1:
+            k = j - 1
+        if within(k):
+            while k - 1 >= i + 1 and within(k - 1):
+                k -= 1
+            return k
+        while k + 1 <= j - 1:
+            k += 1
+            if within(k):
+                return k
+        return j
 
 
 def _sentences(text: str) -> Iterator[_Unit]:

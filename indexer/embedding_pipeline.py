@@ -25,7 +25,8 @@ class EmbeddingPipeline:
         self._embedder = embedder
         self._batch = batch_size
         self._block = max(block, batch_size)
-        self._queue: queue.Queue[tuple[int, list[str]] | None] = queue.Queue(maxsize=4)  # None: done
+        # (first row, texts, their model token counts or None); None: done
+        self._queue: queue.Queue[tuple[int, list[str], list[int] | None] | None] = queue.Queue(maxsize=4)
         self._count = 0
         self._parts: list[tuple[list[int], Vectors]] = []
         self._error: BaseException | None = None
@@ -34,11 +35,15 @@ class EmbeddingPipeline:
         self._thread = threading.Thread(target=self._work, name="embedding", daemon=True)
         self._thread.start()
 
-    def add(self, texts: Sequence[str]) -> None:
+    def add(self, texts: Sequence[str], lengths: Sequence[int] | None = None) -> None:
+        """Queue ``texts``; ``lengths``: their counts in the model's tokens, if known (the chunker
+        counted them), else the worker counts them."""
         if self._error is not None:
             raise self._error
+        if lengths is not None and len(lengths) != len(texts):
+            raise ValueError("one length per text")
         if texts:
-            self._queue.put((self._count, list(texts)))
+            self._queue.put((self._count, list(texts), None if lengths is None else list(lengths)))
             self._count += len(texts)
             self._bar.total = self._count
             self._bar.refresh()
@@ -64,7 +69,7 @@ class EmbeddingPipeline:
         self._bar.close()
 
     def _work(self) -> None:
-        held: list[tuple[int, str]] = []
+        held: list[tuple[int, str, int]] = []  # (row, text, model tokens)
         done = False
         try:
             while not done:
@@ -73,8 +78,10 @@ class EmbeddingPipeline:
                 if self._stopped:
                     continue
                 if item is not None:
-                    start, texts = item
-                    held.extend(enumerate(texts, start))
+                    start, texts, lengths = item
+                    if lengths is None:
+                        lengths = [self._embedder.count_tokens(text) for text in texts]
+                    held.extend(zip(range(start, start + len(texts)), texts, lengths, strict=True))
                 while len(held) >= self._block or (done and held):
                     self._embed(held[: self._block])
                     held = held[self._block :]
@@ -83,15 +90,14 @@ class EmbeddingPipeline:
             while not done:  # keep taking texts, so a producer never waits on a full queue
                 done = self._queue.get() is None
 
-    def _embed(self, items: list[tuple[int, str]]) -> None:
+    def _embed(self, items: list[tuple[int, str, int]]) -> None:
         # By the model's own token count, not characters: on SciFact's chunks, batches of 32 cut from
         # a character-length order pad 25% more tokens than from a token-length order. One model
         # call per batch, so a model that re-sorts its input (sentence-transformers sorts by
         # characters) cannot undo the order.
-        count = self._embedder.count_tokens
-        items = sorted(items, key=lambda item: count(item[1]), reverse=True)
+        items = sorted(items, key=lambda item: item[2], reverse=True)
         for start in range(0, len(items), self._batch):
             batch = items[start : start + self._batch]
-            vectors = self._embedder.embed([text for _, text in batch], batch_size=self._batch)
-            self._parts.append(([row for row, _ in batch], vectors))
+            vectors = self._embedder.embed([text for _, text, _ in batch], batch_size=self._batch)
+            self._parts.append(([row for row, _, _ in batch], vectors))
             self._bar.update(len(batch))

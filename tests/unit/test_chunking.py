@@ -49,6 +49,7 @@ def check_invariants(chunker: Chunker, text: str, model_limit: int) -> None:
         assert chunk.text and not chunk.text[0].isspace() and not chunk.text[-1].isspace()
         assert _tiktoken_count()(chunk.text) <= chunker.max_tokens
         assert _model_count()(chunk.text) <= model_limit
+        assert chunk.tokens == (_tiktoken_count()(chunk.text), _model_count()(chunk.text))
         assert chunk.line_start == text.count("\n", 0, chunk.char_start) + 1
         assert chunk.line_end == chunk.line_start + chunk.text.count("\n")
         assert chunk.char_start > previous_start
