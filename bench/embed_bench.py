@@ -130,7 +130,8 @@ def main() -> int:
     collection = load_beir(args.dataset, "train")
     queries = list(collection.queries.values())[: args.queries]
     batches = args.batch or [8, 16, 32, 64]
-    query_batches = args.query_batch or [1, 4, 16, 32]
+    # A batch size needs at least that many queries to be timed.
+    query_batches = [b for b in args.query_batch or [1, 4, 16, 32] if b <= len(queries)]
     print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
     results: dict[str, dict[str, object]] = {}
     texts: list[str] = []
