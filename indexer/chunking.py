@@ -295,17 +295,3 @@ def _last_true(lo: int, hi: int, pred: Callable[[int], bool]) -> int | None:
         else:
             bad = mid
     return good
-
-
-def _first_true(lo: int, hi: int, pred: Callable[[int], bool]) -> int | None:
-    """Smallest x in [lo, hi] with pred(x), assuming pred is monotone (false then true)."""
-    if lo > hi or not pred(hi):
-        return None
-    bad, good = lo - 1, hi
-    while good - bad > 1:
-        mid = (good + bad) // 2
-        if pred(mid):
-            good = mid
-        else:
-            bad = mid
-    return good
