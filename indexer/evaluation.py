@@ -28,6 +28,7 @@ from indexer.embedder import Embedder, Vectors, load_embedder
 from indexer.errors import IndexerError
 from indexer.retriever import MODES, Retriever
 from indexer.snapshot import open_current
+from indexer.vectors import configure_search
 
 log = logging.getLogger(__name__)
 
@@ -335,6 +336,10 @@ def evaluate(
         if cache_queries and any(m != "lexical" for m in modes):
             embedder = QueryVectors(embedder, list(collection.queries.values()))
         retriever = Retriever(snapshot, embedder, run_settings.retrieval)
+        # Search as the service does (its FAISS threads and BLAS threshold), so latencies are its
+        # own: FAISS's default team of threads beside the model's roughly doubled them.
+        service = run_settings.service
+        configure_search(service.faiss_threads, service.faiss_blas_threshold)
         results = []
         for mode in modes:
             mode_started = time.perf_counter()

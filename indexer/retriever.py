@@ -16,7 +16,7 @@ from indexer.config import RetrievalSettings
 from indexer.embedder import Embedder, Vectors
 from indexer.fusion import Ranked, fuse
 from indexer.snapshot import Snapshot
-from indexer.store import ChunkRecord, DocumentRecord
+from indexer.store import ChunkRecord, DocumentRecord, Store
 
 MODES = ("dense", "lexical", "hybrid")
 
@@ -99,10 +99,13 @@ class Retriever:
         if mode in ("dense", "hybrid"):
             vector = start.vector if start is not None else self.embedder.embed([query])
         depth = self.depth(top_k)
+        hydration = _Hydration(self.snapshot.store, top_k, max_per_doc)
         while True:
             first = start.ranked if start is not None and start.depth == depth else None
             ranked = self._ranked(query, vector, mode, depth, first)
-            hits = self._hydrate(ranked, top_k, max_per_doc)
+            if not hydration.continues(ranked):
+                hydration = _Hydration(self.snapshot.store, top_k, max_per_doc)
+            hits = hydration.extend(ranked)
             if len(hits) >= top_k or max_per_doc is None or depth >= total:
                 return hits
             depth = min(depth * 2, total)
@@ -176,38 +179,73 @@ class Retriever:
         scores = self.snapshot.lexical.scores(query)
         return top_positive(scores, depth)
 
-    def _hydrate(self, ranked: Ranked, top_k: int, max_per_doc: int | None) -> list[Hit]:
-        store = self.snapshot.store
-        hits: list[Hit] = []
-        seen_texts: set[str] = set()
-        per_doc: dict[str, int] = {}
-        documents: dict[str, DocumentRecord] = {}
-        rows = [int(r) for r in ranked.ids]
-        scores = ranked.scores.tolist()
-        # Hydrate in growing batches: most searches need little more than top_k rows (reading 64
-        # for a top_k of 5 cost ~0.3 ms), but with max_per_doc or duplicates many may be passed over.
-        start, batch = 0, max(2 * top_k, 8)
-        while start < len(rows):
-            end = start + batch
-            chunks = {c.row: c for c in store.chunks(rows[start:end])}
-            missing = sorted({c.doc_id for c in chunks.values()} - documents.keys())
-            documents.update(store.documents(missing))
-            for row, score in zip(rows[start:end], scores[start:end], strict=True):
-                chunk = chunks.get(row)
-                if chunk is None or chunk.doc_id not in documents:
-                    continue
-                key = " ".join(chunk.text.split())
-                if key in seen_texts:
-                    continue
-                if max_per_doc is not None and per_doc.get(chunk.doc_id, 0) >= max_per_doc:
-                    continue
-                seen_texts.add(key)
-                per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1
-                hits.append(Hit(len(hits) + 1, float(score), chunk, documents[chunk.doc_id]))
-                if len(hits) >= top_k:
-                    return hits
-            start, batch = end, min(batch * 2, 512)
+
+class _Hydration:
+    """Turns a ranked list into hits (chunk and document records): reads the store in growing
+    batches, leaves out repeated texts and, with ``max_per_doc``, a document's extra chunks. When a
+    search deepens its lists and the deeper list starts with the rows already read (same order, same
+    scores: exact dense or lexical lists do), it goes on from there instead of starting over."""
+
+    def __init__(self, store: Store, top_k: int, max_per_doc: int | None) -> None:
+        self.store = store
+        self.top_k = top_k
+        self.max_per_doc = max_per_doc
+        self.hits: list[Hit] = []
+        self.seen_texts: set[str] = set()
+        self.per_doc: dict[str, int] = {}
+        self.documents: dict[str, DocumentRecord] = {}
+        self.done: Ranked | None = None
+        """The part of the ranked list already read."""
+        # Growing batches: most searches need little more than top_k rows (reading 64 for a top_k
+        # of 5 cost ~0.3 ms), but with max_per_doc or repeated texts many may be passed over.
+        self.batch = max(2 * top_k, 8)
+
+    def continues(self, ranked: Ranked) -> bool:
+        """Whether ``ranked`` starts with the rows read so far, in the same order, same scores."""
+        done = self.done
+        if done is None:
+            return True
+        n = len(done.ids)
+        return bool(
+            len(ranked.ids) >= n
+            and np.array_equal(ranked.ids[:n], done.ids)
+            and np.array_equal(ranked.scores[:n], done.scores)
+        )
+
+    def extend(self, ranked: Ranked) -> list[Hit]:
+        """The hits of ``ranked`` (the first ``top_k``), reading only rows not read before."""
+        begin = 0 if self.done is None else len(self.done.ids)
+        rows = [int(r) for r in ranked.ids[begin:]]
+        scores = ranked.scores[begin:].tolist()
+        hits = self.hits
+        start = 0
+        while start < len(rows) and len(hits) < self.top_k:
+            end = start + self.batch
+            chunks = {c.row: c for c in self.store.chunks(rows[start:end])}
+            missing = sorted({c.doc_id for c in chunks.values()} - self.documents.keys())
+            self.documents.update(self.store.documents(missing))
+            for offset, (row, score) in enumerate(zip(rows[start:end], scores[start:end], strict=True)):
+                if self._take(chunks.get(row), score):
+                    end = start + offset + 1
+                    break
+            start, self.batch = end, min(self.batch * 2, 512)
+        read = begin + min(start, len(rows))
+        self.done = Ranked(ranked.ids[:read], ranked.scores[:read])
         return hits
+
+    def _take(self, chunk: ChunkRecord | None, score: float) -> bool:
+        """Consider one candidate; True once ``top_k`` hits are found."""
+        if chunk is None or chunk.doc_id not in self.documents:
+            return False
+        key = " ".join(chunk.text.split())
+        if key in self.seen_texts:
+            return False
+        if self.max_per_doc is not None and self.per_doc.get(chunk.doc_id, 0) >= self.max_per_doc:
+            return False
+        self.seen_texts.add(key)
+        self.per_doc[chunk.doc_id] = self.per_doc.get(chunk.doc_id, 0) + 1
+        self.hits.append(Hit(len(self.hits) + 1, float(score), chunk, self.documents[chunk.doc_id]))
+        return len(self.hits) >= self.top_k
 
 
 def top_positive(scores: npt.NDArray[np.float32], depth: int) -> Ranked:

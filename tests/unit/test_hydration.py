@@ -64,6 +64,7 @@ def test_max_per_doc_finds_other_documents_far_down_the_list() -> None:
     assert [h.document.doc_id for h in hits] == ["big", "other", "third"]
     assert [h.rank for h in hits] == [1, 2, 3]
     assert store.reads[:3] == [8, 16, 32]  # batches grow
+    assert sum(store.reads) <= len(chunks)  # deepening the list went on from the rows already read
 
 
 def test_repeated_texts_are_passed_over() -> None:
