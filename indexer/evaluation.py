@@ -337,7 +337,7 @@ def evaluate(
             embedder = QueryVectors(embedder, list(collection.queries.values()))
         retriever = Retriever(snapshot, embedder, run_settings.retrieval)
         # Search as the service does (its FAISS threads and BLAS threshold), so latencies are its
-        # own: FAISS's default team of threads beside the model's roughly doubled them.
+        # own: FAISS's default team of OpenMP threads competes with the model's for the CPUs.
         service = run_settings.service
         configure_search(service.faiss_threads, service.faiss_blas_threshold)
         results = []
