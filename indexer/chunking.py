@@ -123,7 +123,7 @@ class Chunker:
         sentences = list(_sentences(text))
         sentence_counts = self._counts([text[u.start : u.end] for u in sentences])
         units: list[_Unit] = []
-        counts: list[tuple[int, ...] | None] = []
+        counts: list[tuple[int, ...]] = []
         for sentence, found in zip(sentences, sentence_counts, strict=True):
             if all(n <= limit.limit for n, limit in zip(found, self._limits, strict=True)):
                 units.append(sentence)
@@ -133,20 +133,16 @@ class Chunker:
             for match in _WORD.finditer(text, sentence.start, sentence.end):
                 para = sentence.para_start and first
                 first = False
-                if self.fits(match.group()):
+                word = self.measure(match.group())
+                if word is not None:
                     units.append(_Unit(match.start(), match.end(), para))
-                    counts.append(None)
-                else:
-                    for piece_start, piece_end in self._hard_cut(text, match.start(), match.end()):
-                        units.append(_Unit(piece_start, piece_end, para))
-                        counts.append(None)
-                        para = False
-        missing = [i for i, found in enumerate(counts) if found is None]
-        if missing:
-            filled = self._counts([text[units[i].start : units[i].end] for i in missing])
-            for i, found in zip(missing, filled, strict=True):
-                counts[i] = found
-        return units, [found for found in counts if found is not None]
+                    counts.append(word)
+                    continue
+                for piece_start, piece_end in self._hard_cut(text, match.start(), match.end()):
+                    units.append(_Unit(piece_start, piece_end, para))
+                    counts.extend(self._counts([text[piece_start:piece_end]]))
+                    para = False
+        return units, counts
 
     def _counts(self, texts: list[str]) -> list[tuple[int, ...]]:
         """Each text's exact count under every limit."""
@@ -209,20 +205,27 @@ class _Windows:
             budget = self.prefix[index][i] + self.limits[index] - overhead
             guess = min(guess, bisect.bisect_right(self.prefix[index], budget) - 1)
         j = max(guess, i + 1)
-        tokens = self.counts[i] if j == i + 1 else self.chunker.measure(self._span(i, j))
+        tokens = self._measure(i, j)
         while tokens is None:  # the estimate was too high: step back until the window fits
             j -= 1
-            tokens = self.counts[i] if j == i + 1 else self.chunker.measure(self._span(i, j))
-        while j < n and (bigger := self.chunker.measure(self._span(i, j + 1))) is not None:
+            tokens = self._measure(i, j)
+        while j < n and (bigger := self._measure(i, j + 1)) is not None:
             j, tokens = j + 1, bigger  # the estimate was too low
         return j, tokens
+
+    def _measure(self, first: int, stop: int) -> tuple[int, ...] | None:
+        """Exact counts of units[first:stop] as one window (None if over a limit); a single unit's
+        are known already."""
+        if stop == first + 1:
+            return self.counts[first]
+        return self.chunker.measure(self._span(first, stop))
 
     def _prefer_paragraph_cut(self, i: int, j: int, tokens: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
         """Move the cut back to the last paragraph start if the window stays at least half full."""
         units = self.units
         for p in range(j - 1, i, -1):
             if units[p].para_start:
-                shorter = self.chunker.measure(self._span(i, p))
+                shorter = self._measure(i, p)
                 if shorter is not None and shorter[0] * 2 >= self.chunker.max_tokens:
                     return p, shorter
                 break
