@@ -148,6 +148,8 @@ class Builder:
                     seconds=time.perf_counter() - started,
                     path=current_dir(index_dir),
                 )
+            if previous is not None and not self._same_artifact(previous, sources):
+                previous = None
             return self._build(sources, previous, started)
 
     # -- steps --------------------------------------------------------------------------------
@@ -175,10 +177,24 @@ class Builder:
             return None
         return manifest
 
+    def _same_artifact(self, previous: Manifest, sources: list[SourceFile]) -> bool:
+        """False when new chunks must be embedded and the model file that would embed them is not the
+        one that made the stored vectors (an ONNX export made by another recipe or toolchain):
+        reusing them would mix two models' vectors in one index. Checked only when something needs
+        embedding, so an unchanged or shrinking collection still loads no model."""
+        built = previous.model.artifact_sha256
+        known = _known_hashes(previous)
+        if not built or all(known.get(s.doc_id) == s.sha256 for s in sources):
+            return True
+        current = str(getattr(self.embedder, "artifact_sha256", ""))
+        if current and current != built:
+            log.info("the model file changed since the last build: re-embedding everything")
+            return False
+        return True
+
     @staticmethod
     def _up_to_date(previous: Manifest, sources: list[SourceFile]) -> bool:
-        known = {doc_id: entry.sha256 for doc_id, entry in previous.documents.items()}
-        known.update({doc_id: entry.sha256 for doc_id, entry in previous.skipped.items()})
+        known = _known_hashes(previous)
         return len(known) == len(sources) and all(known.get(s.doc_id) == s.sha256 for s in sources)
 
     def _source_label(self, source: SourceFile) -> str:
@@ -427,6 +443,13 @@ class Builder:
             variant=str(getattr(embedder, "variant", self.settings.model.variant)),
             artifact_sha256=str(getattr(embedder, "artifact_sha256", "")),
         )
+
+
+def _known_hashes(manifest: Manifest) -> dict[str, str]:
+    """sha256 of every source file the manifest knows, indexed or skipped."""
+    known = {doc_id: entry.sha256 for doc_id, entry in manifest.documents.items()}
+    known.update({doc_id: entry.sha256 for doc_id, entry in manifest.skipped.items()})
+    return known
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -190,8 +190,8 @@ def test_snapshot_built_with_another_model_is_refused(settings: Settings, embedd
 class _Reporting:
     """The fixture's model, reporting another variant (the builder records what its embedder says)."""
 
-    def __init__(self, inner: Embedder, variant: str, embedded: list[int]) -> None:
-        self.inner, self.variant, self.artifact_sha256, self.embedded = inner, variant, "", embedded
+    def __init__(self, inner: Embedder, variant: str, embedded: list[int], artifact: str = "") -> None:
+        self.inner, self.variant, self.artifact_sha256, self.embedded = inner, variant, artifact, embedded
         self.name, self.dimension, self.max_seq_length = inner.name, inner.dimension, inner.max_seq_length
         self.count_tokens = inner.count_tokens
 
@@ -228,6 +228,38 @@ def test_manifest_records_the_variant_and_another_variant_re_embeds_everything(
             snapshot.check_model("all-MiniLM-L6-v2", variant=wrong)
     finally:
         snapshot.close()
+
+
+def test_a_changed_model_file_re_embeds_everything_once_something_needs_embedding(
+    settings: Settings, embedder: Embedder
+) -> None:
+    """Same model and variant, but another ONNX file (a new export recipe or toolchain): adding a
+    document must not mix the old file's stored vectors with the new file's."""
+    variant = settings.model.variant
+    write(settings, "a.txt", "Glaciers carve valleys over thousands of years.")
+    write(settings, "b.txt", "Coral reefs bleach when the sea warms.")
+    old: list[int] = []
+    Builder(settings, lambda: _Reporting(embedder, variant, old, "old-file")).build()  # type: ignore[arg-type,return-value]
+    snapshot = open_current(settings.index_dir)
+    assert snapshot.manifest.model.artifact_sha256 == "old-file"
+    snapshot.close()
+
+    # Nothing to embed: the snapshot stays as it is (it is what its manifest says) and no model loads.
+    assert not Builder(settings, no_model).build().published
+
+    write(settings, "c.txt", "Bees dance to tell the hive where flowers are.")
+    new: list[int] = []
+    report = Builder(settings, lambda: _Reporting(embedder, variant, new, "new-file")).build()  # type: ignore[arg-type,return-value]
+    assert report.embedded_documents == 3 and report.reused_documents == 0
+    snapshot = open_current(settings.index_dir)
+    try:
+        assert snapshot.manifest.model.artifact_sha256 == "new-file"
+    finally:
+        snapshot.close()
+
+    write(settings, "d.txt", "Volcanoes build islands from lava.")
+    report = Builder(settings, lambda: _Reporting(embedder, variant, new, "new-file")).build()  # type: ignore[arg-type,return-value]
+    assert report.embedded_documents == 1 and report.reused_documents == 3
 
 
 def test_current_link_is_relative(settings: Settings, embedder: Embedder) -> None:
