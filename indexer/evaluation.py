@@ -329,11 +329,21 @@ def evaluate(
             model.append(make())
         return model[0]
 
-    build = Builder(run_settings, factory, progress=progress).build()
+    builder = Builder(run_settings, factory, progress=progress)
+    build = builder.build()
     snapshot = open_current(run_settings.index_dir, verify=False)
+    stored = snapshot.manifest.model.artifact_sha256
+    dense = any(m != "lexical" for m in modes)
+    if stored and dense and stored != getattr(factory(), "artifact_sha256", stored):
+        # The work folder's vectors came from another model file (an older export recipe or
+        # toolchain): score what a build with this one gives, not a mix.
+        log.info("the work folder's index was embedded by another model file: rebuilding it")
+        snapshot.close()
+        build = builder.build(force=True)
+        snapshot = open_current(run_settings.index_dir, verify=False)
     try:
         embedder: Embedder = factory()
-        if cache_queries and any(m != "lexical" for m in modes):
+        if cache_queries and dense:
             embedder = QueryVectors(embedder, list(collection.queries.values()))
         retriever = Retriever(snapshot, embedder, run_settings.retrieval)
         # Search as the service does (its FAISS threads and BLAS threshold), so latencies are its

@@ -15,7 +15,7 @@ from indexer.config import ModelSettings
 from indexer.embedder import Embedder, compatible_variants, load_embedder
 from indexer.errors import ModelNotFoundError
 from indexer.onnx_embedder import OnnxEmbedder
-from indexer.onnx_export import FP32_NAME, INT8_NAME, read_model_files
+from indexer.onnx_export import FP32_NAME, INT8_NAME, kept_float, read_model_files
 
 pytestmark = pytest.mark.model
 
@@ -91,6 +91,18 @@ def test_export_is_cached_and_written_whole(onnx_cache: Path, fp32: Embedder, in
     again = load_embedder(ModelSettings(variant="onnx-fp32", onnx_cache=str(onnx_cache)))
     assert isinstance(again, OnnxEmbedder) and again.path == fp32.path
     assert os.stat(fp32.path).st_mtime_ns == before  # reused, not exported again
+
+
+def test_int8_keeps_the_feed_forward_output_projections_in_float32(int8: Embedder) -> None:
+    import onnx
+
+    assert isinstance(int8, OnnxEmbedder)
+    kept = kept_float(int8.path.with_name(FP32_NAME))
+    assert len(kept) == 6  # one per layer of all-MiniLM-L6-v2
+    nodes = {n.name: n.op_type for n in onnx.load(str(int8.path)).graph.node}
+    assert all(nodes.get(name) == "MatMul" for name in kept)
+    quantised = [op for op in nodes.values() if op in ("MatMulInteger", "DynamicQuantizeMatMul")]
+    assert len(quantised) >= 30  # the attention and feed-forward input projections: int8
 
 
 def test_variant_compatibility() -> None:
