@@ -7,7 +7,8 @@
 For each variant (torch, onnx-fp32, onnx-int8 by default): load time, the latency of one short query
 embedded alone (SciFact's questions, one at a time, after a warm-up), and the throughput on passages of
 about 200 model tokens (SciFact abstracts cut there) for several batch sizes, and the cost per query
-when queries are embedded together (what the service's micro-batching can gain on the model).
+when queries are embedded together (what the service's micro-batching can gain on the model), and
+whether a query's vector depends on what it is batched with (int8's dynamic quantisation: it does).
 ``--build-docs N`` also indexes the first N documents with the real Builder in a temporary folder and
 compares its embedding throughput with a bare ``embed`` of the very same chunks (reading, chunking,
 FAISS, BM25 and writing included in the build). Run it under the shared lock: timings taken beside
@@ -69,6 +70,17 @@ def per_query_ms(embedder: Embedder, queries: list[str], size: int = 1) -> list[
         embedder.embed(queries[start : start + size], batch_size=size)
         times.append((time.perf_counter() - began) * 1000 / size)
     return times
+
+
+def batch_stability(embedder: Embedder, queries: list[str], texts: list[str]) -> tuple[float, float]:
+    """(min, mean) cosine between each of up to 64 queries embedded alone and the same query embedded
+    in one batch with the others and up to 64 passages: 1.0 when a vector does not depend on what it
+    is batched with (the micro-batcher batches concurrent queries; the builder batches passages)."""
+    queries = queries[:64]
+    alone = np.vstack([embedder.embed([q]) for q in queries])
+    together = embedder.embed(queries + texts[:64], batch_size=len(queries) + 64)[: len(queries)]
+    cosines = (alone * together).sum(axis=1)
+    return float(cosines.min()), float(cosines.mean())
 
 
 def throughput(embedder: Embedder, texts: list[str], batch: int) -> float:
@@ -151,12 +163,14 @@ def main() -> int:
             size: p50 if size == 1 else statistics.median(per_query_ms(embedder, queries, size))
             for size in query_batches
         }
+        stable_min, stable_mean = batch_stability(embedder, queries, texts)
         result: dict[str, object] = {
             "load_seconds": round(load, 2),
             "query_ms_p50": round(p50, 2),
             "query_ms_p95": round(p95, 2),
             "passages_per_second": {str(b): round(r, 1) for b, r in rates.items()},
             "query_ms_per_query_in_batch": {str(b): round(ms, 2) for b, ms in per_query.items()},
+            "cosine_alone_vs_batched": {"min": round(stable_min, 6), "mean": round(stable_mean, 6)},
         }
         line = (
             f"{variant:<10} load {load:5.1f}s  query p50 {p50:6.2f} ms p95 {p95:6.2f} ms  "
@@ -164,7 +178,12 @@ def main() -> int:
         )
         print(line)
         batched = "  ".join(f"b{b} {ms:.2f}" for b, ms in per_query.items())
-        print(f"{'':<10} ms per query embedded in a batch of queries: {batched}", flush=True)
+        print(f"{'':<10} ms per query embedded in a batch of queries: {batched}")
+        print(
+            f"{'':<10} a query's vector alone vs batched with others and passages: cosine min "
+            f"{stable_min:.6f} mean {stable_mean:.6f}",
+            flush=True,
+        )
         if args.build_docs:
             run = msgspec.structs.replace(settings, model=model)
             figures = build_vs_encode(run, embedder, collection.corpus, args.build_docs)
