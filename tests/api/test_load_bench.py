@@ -1,0 +1,44 @@
+"""bench/load_bench.py stays runnable: a tiny bounded run against the real service on 127.0.0.1.
+
+Asserts behaviour only (every level answered, no errors, the figures are reported); the timings
+themselves are the benchmark's business, not a test's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.model
+
+
+def test_load_bench_runs_a_bounded_load_without_errors(tmp_path: Path) -> None:
+    out = tmp_path / "load.json"
+    command = [
+        sys.executable,
+        str(REPO / "bench" / "load_bench.py"),
+        "--concurrency", "1,4",
+        "--duration", "2",
+        "--requests", "30",
+        "--warmup", "2",
+        "--bare", "5",
+        "--index-dir", str(tmp_path / "index"),
+        "--json", str(out),
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "p50 at concurrency 1 / mean bare search" in done.stdout
+
+    report = json.loads(out.read_text())
+    assert report["bare"]["search_ms"] > 0 and report["rss_start_mb"] > 0
+    assert [level["concurrency"] for level in report["levels"]] == [1, 4]
+    for level in report["levels"]:
+        assert level["errors"] == 0, level["error_kinds"]
+        assert 0 < level["requests"] <= 30 and level["rps"] > 0
+        assert level["p50_ms"] <= level["p95_ms"] <= level["p99_ms"]
+        assert level["model_mean_ms"] > 0 and level["server_rss_mb"] > 0
