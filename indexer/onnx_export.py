@@ -5,10 +5,9 @@ the sentence embeddings themselves. Files are written to a temporary name and re
 reader never sees half a model; two processes exporting at once both end with a whole file. Nothing
 is downloaded: the export reads the model folder :func:`indexer.embedder.locate_model` found.
 
-<cache>/<model>-<key>/export.onnx          torch.onnx.export (TorchScript exporter) of the model
-<cache>/<model>-<key>/model-fp32.onnx       onnxruntime's transformer fusions of it (variant onnx-fp32)
-<cache>/<model>-<key>/model-int8-q<n>.onnx  onnxruntime dynamic quantisation of the export (int8 weights
-                                            per channel; feed-forward output projections kept in float32)
+<cache>/<model>-<key>/model-fp32.onnx       torch.onnx.export (TorchScript exporter) of the model
+<cache>/<model>-<key>/model-int8-q<n>.onnx  onnxruntime dynamic quantisation of it (int8 weights per
+                                            channel; feed-forward output projections kept in float32)
 
 ``<key>`` hashes the model's files, the export recipe and the versions of the libraries that make
 the files, so a changed model or toolchain gets a new export instead of a stale one; ``<n>`` is the
@@ -23,7 +22,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,22 +31,18 @@ from indexer.errors import ModelNotFoundError, OnnxExportError
 
 log = logging.getLogger(__name__)
 
-RECIPE = 2
-"""Bump when the export or the float32 file change, so cached files made the old way are not reused.
-1: plain export; 2: float32 file with onnxruntime's transformer fusions."""
+RECIPE = 1
+"""Bump when the float32 export changes, so cached exports made the old way are not reused."""
 INT8_RECIPE = 2
 """Bump when the quantisation changes: it names the int8 file, so the float32 export (and indexes
 built with it) stay valid. 1: every MatMul; 2: feed-forward output projections kept in float32."""
 OPSET = 17
-EXPORT_NAME = "export.onnx"
 FP32_NAME = "model-fp32.onnx"
 INT8_NAME = f"model-int8-q{INT8_RECIPE}.onnx"
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUT_NAME = "sentence_embedding"
 POOLING_MODES = ("mean", "cls", "max")
 _TOOLCHAIN = ("torch", "transformers", "onnx", "onnxruntime")
-_FUSABLE = ("bert",)
-"""Hugging Face ``model_type``s whose fusions were checked here; others keep the plain export."""
 _FFN_OUT = re.compile(r"/layer\.\d+/output/dense/MatMul$")
 
 
@@ -155,21 +149,19 @@ def ensure_onnx(name: str, files: ModelFiles, variant: str, cache_dir: Path | No
     if variant not in ("onnx-fp32", "onnx-int8"):
         raise ValueError(f"not an ONNX variant: {variant!r}")
     folder = export_folder(name, files, cache_dir)
-    exported = folder / EXPORT_NAME
-    target = folder / (FP32_NAME if variant == "onnx-fp32" else INT8_NAME)
+    fp32 = folder / FP32_NAME
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        if target.is_file():
-            return target
-        if not exported.is_file():
+        if not fp32.is_file():
             log.info("exporting %s to ONNX in %s (once; later runs reuse it)", name, folder)
-            _atomic(exported, lambda tmp: export_fp32(files, tmp))
+            _atomic(fp32, lambda tmp: export_fp32(files, tmp))
         if variant == "onnx-fp32":
-            _atomic(target, lambda tmp: fuse(exported, tmp, files))
-        else:
+            return fp32
+        int8 = folder / INT8_NAME
+        if not int8.is_file():
             log.info("quantising %s to int8 in %s", name, folder)
-            _atomic(target, lambda tmp: quantize_int8(exported, tmp))
-        return target
+            _atomic(int8, lambda tmp: quantize_int8(fp32, tmp))
+        return int8
     except OSError as exc:
         raise OnnxExportError(f"cannot write the ONNX export of {name} to {folder}: {exc}") from exc
 
@@ -238,61 +230,6 @@ def export_fp32(files: ModelFiles, target: Path) -> None:
         )
     if not target.is_file():
         raise OnnxExportError(f"torch.onnx.export wrote no {target}")
-
-
-def fuse(source: Path, target: Path, files: ModelFiles) -> None:
-    """onnxruntime's transformer optimiser on the export: each layer's attention becomes one
-    ``Attention`` kernel, the residual adds join their LayerNorms (``SkipLayerNormalization``) and
-    the embeddings theirs. Its outputs are checked against the export's on a padded batch; if they
-    differ (an architecture the fusions get wrong), or the model is not BERT-like, the export is
-    used as it is. Measured on all-MiniLM-L6-v2 (vectors within 1.5e-7 of the export's): one query
-    5.3-6.2 ms instead of 6.4-7.7, passages +10% (README "Model variants")."""
-    config = json.loads((files.transformer / "config.json").read_text(encoding="utf-8"))
-    heads, hidden = config.get("num_attention_heads"), config.get("hidden_size")
-    if config.get("model_type") not in _FUSABLE or not heads or not hidden:
-        shutil.copyfile(source, target)
-        return
-    from onnxruntime.transformers import optimizer
-
-    quiet = logging.getLogger("onnxruntime.transformers")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # it logs every fusion it tries
-    try:
-        fused = optimizer.optimize_model(
-            str(source), model_type="bert", num_heads=int(heads), hidden_size=int(hidden), opt_level=0
-        )
-        fused.save_model_to_file(str(target))
-    finally:
-        quiet.setLevel(level)
-    drift = _max_difference(source, target, files)
-    if drift > 1e-4:
-        log.warning("the fused ONNX graph differs from the export by %.1e: using the export", drift)
-        shutil.copyfile(source, target)
-
-
-def _max_difference(first: Path, second: Path, files: ModelFiles) -> float:
-    """Largest difference between two graphs' embeddings of a few texts batched with padding."""
-    import numpy as np
-    import onnxruntime as ort
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(str(files.tokenizer))
-    tokenizer.enable_truncation(files.max_seq_length)
-    tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]") or 0)
-    encodings = tokenizer.encode_batch(
-        ["a", "How do vaccines train the immune system?", "Glaciers carve valleys. " * 20]
-    )
-    inputs = {
-        "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-        "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-        "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-    }
-    outputs = []
-    for path in (first, second):
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        names = {i.name for i in session.get_inputs()}
-        outputs.append(session.run(None, {k: v for k, v in inputs.items() if k in names})[0])
-    return float(np.abs(outputs[0] - outputs[1]).max())
 
 
 def kept_float(source: Path) -> list[str]:

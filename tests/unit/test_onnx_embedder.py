@@ -15,7 +15,7 @@ from indexer.config import ModelSettings
 from indexer.embedder import Embedder, compatible_variants, load_embedder
 from indexer.errors import ModelNotFoundError
 from indexer.onnx_embedder import OnnxEmbedder
-from indexer.onnx_export import EXPORT_NAME, FP32_NAME, INT8_NAME, kept_float, read_model_files
+from indexer.onnx_export import FP32_NAME, INT8_NAME, kept_float, read_model_files
 
 pytestmark = pytest.mark.model
 
@@ -83,8 +83,7 @@ def test_token_counts_limits_and_dimension_match_torch(fp32: Embedder, torch_emb
 
 def test_export_is_cached_and_written_whole(onnx_cache: Path, fp32: Embedder, int8: Embedder) -> None:
     (folder,) = onnx_cache.iterdir()
-    names = sorted(p.name for p in folder.iterdir())
-    assert names == sorted([EXPORT_NAME, FP32_NAME, INT8_NAME])  # no temp files
+    assert sorted(p.name for p in folder.iterdir()) == sorted([FP32_NAME, INT8_NAME])  # no temp files
     assert isinstance(fp32, OnnxEmbedder) and isinstance(int8, OnnxEmbedder)
     assert fp32.path == folder / FP32_NAME and int8.path == folder / INT8_NAME
     assert len(fp32.artifact_sha256) == 64 and fp32.artifact_sha256 != int8.artifact_sha256
@@ -98,36 +97,12 @@ def test_int8_keeps_the_feed_forward_output_projections_in_float32(int8: Embedde
     import onnx
 
     assert isinstance(int8, OnnxEmbedder)
-    kept = kept_float(int8.path.with_name(EXPORT_NAME))
+    kept = kept_float(int8.path.with_name(FP32_NAME))
     assert len(kept) == 6  # one per layer of all-MiniLM-L6-v2
     nodes = {n.name: n.op_type for n in onnx.load(str(int8.path)).graph.node}
     assert all(nodes.get(name) == "MatMul" for name in kept)
     quantised = [op for op in nodes.values() if op in ("MatMulInteger", "DynamicQuantizeMatMul")]
     assert len(quantised) >= 30  # the attention and feed-forward input projections: int8
-
-
-def test_fp32_runs_the_fused_graph(fp32: Embedder) -> None:
-    """The fused graph (one Attention kernel per layer) is what runs; the vectors equal torch's
-    (test_fp32_gives_the_torch_vectors)."""
-    import onnx
-
-    assert isinstance(fp32, OnnxEmbedder)
-    ops = [n.op_type for n in onnx.load(str(fp32.path)).graph.node]
-    assert ops.count("Attention") == 6 and "SkipLayerNormalization" in ops
-
-
-def test_a_fused_graph_that_drifts_is_replaced_by_the_export(
-    fp32: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from indexer import onnx_export
-
-    assert isinstance(fp32, OnnxEmbedder)
-    files = read_model_files(fp32.location.path)
-    export = fp32.path.with_name(EXPORT_NAME)
-    assert onnx_export._max_difference(export, fp32.path, files) < 1e-5
-    monkeypatch.setattr(onnx_export, "_max_difference", lambda *_: 1e-2)
-    onnx_export.fuse(export, tmp_path / "fused.onnx", files)
-    assert (tmp_path / "fused.onnx").read_bytes() == export.read_bytes()
 
 
 def test_variant_compatibility() -> None:
