@@ -183,8 +183,7 @@ class Builder:
         reusing them would mix two models' vectors in one index. Checked only when something needs
         embedding, so an unchanged or shrinking collection still loads no model."""
         built = previous.model.artifact_sha256
-        known = _known_hashes(previous)
-        if not built or all(known.get(s.doc_id) == s.sha256 for s in sources):
+        if not built or not _changed(previous, sources):
             return True
         current = str(getattr(self.embedder, "artifact_sha256", ""))
         if current and current != built:
@@ -194,8 +193,7 @@ class Builder:
 
     @staticmethod
     def _up_to_date(previous: Manifest, sources: list[SourceFile]) -> bool:
-        known = _known_hashes(previous)
-        return len(known) == len(sources) and all(known.get(s.doc_id) == s.sha256 for s in sources)
+        return len(_known_hashes(previous)) == len(sources) and not _changed(previous, sources)
 
     def _source_label(self, source: SourceFile) -> str:
         """The file as users know it: the seeds folder's name and the path inside it."""
@@ -450,6 +448,12 @@ def _known_hashes(manifest: Manifest) -> dict[str, str]:
     known = {doc_id: entry.sha256 for doc_id, entry in manifest.documents.items()}
     known.update({doc_id: entry.sha256 for doc_id, entry in manifest.skipped.items()})
     return known
+
+
+def _changed(manifest: Manifest, sources: list[SourceFile]) -> bool:
+    """Whether any source file is new or changed since ``manifest`` (deletions aside)."""
+    known = _known_hashes(manifest)
+    return any(known.get(s.doc_id) != s.sha256 for s in sources)
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -246,10 +246,11 @@ def quantize_int8(source: Path, target: Path) -> None:
     projections (:func:`kept_float`).
 
     Measured on SciFact train (``indexer eval``, dense nDCG@10; float32 0.6787): every MatMul in
-    int8 0.6726, outside the 0.005 the default must keep; the feed-forward output projections kept
-    in float32 0.6763, at ~3/4 of the all-int8 speed (their inputs are the widest activations, and
-    quantising them dynamically costs the most accuracy); per-tensor scales moved vectors far more
-    (cosine to float32 down to 0.84 on some texts, against 0.975 and up per channel)."""
+    int8 0.6726, outside the 0.005 a variant may lose; the feed-forward output projections kept in
+    float32 0.6753 (0.6763 in an earlier run: int8 vectors depend on what they are batched with), at
+    ~3/4 of the all-int8 speed (their inputs are the widest activations, and quantising them
+    dynamically costs the most accuracy); per-tensor scales moved vectors far more (cosine to
+    float32 down to 0.84 on some texts, against 0.975 and up per channel)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     exclude = kept_float(source)
