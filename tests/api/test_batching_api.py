@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -41,10 +43,27 @@ def metric(text: str, name: str) -> float:
     )
 
 
+class _Slow:
+    """The real model, each call 50 ms longer: the requests released together all arrive while the
+    first batch is computed, however busy the machine, so later ones are batched."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name, self.dimension, self.max_seq_length = inner.name, inner.dimension, inner.max_seq_length
+        self.count_tokens = inner.count_tokens
+
+    def embed(self, texts: Sequence[str], batch_size: int = 32) -> Any:
+        time.sleep(0.05)
+        return self.inner.embed(texts, batch_size)
+
+
 def test_concurrent_searches_get_the_answers_they_would_get_alone(
     seeded_settings: Settings, embedder: Embedder
 ) -> None:
-    with serve(create_app(seeded_settings, embedder=embedder)) as base_url:
+    # No query cache: the concurrent round must call the model, not find the first round's vectors.
+    service = msgspec.structs.replace(seeded_settings.service, query_cache_size=0)
+    settings = msgspec.structs.replace(seeded_settings, service=service)
+    with serve(create_app(settings, embedder=_Slow(embedder))) as base_url:  # type: ignore[arg-type]
         with httpx.Client(base_url=base_url, timeout=60) as http:
             alone = [results(http.post("/v1/search", json=r).json()) for r in REQUESTS]
             before = http.get("/metrics").text
