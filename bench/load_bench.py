@@ -13,8 +13,8 @@ reports requests/s, p50/p95/p99 latency, errors (any non-200 or transport error)
 mean request, search and model-call times (from its ``/metrics``, so client overhead can be told
 apart), the server's resident memory after warm-up and after each level (VmRSS) and its peak
 (VmHWM), as a table and optionally as JSON. The query embedding cache is off unless
-``--query-cache`` says otherwise, so every request costs a model call. Bounded in time and requests; nothing
-leaves 127.0.0.1.
+``--query-cache`` says otherwise, so every request costs a model call. Bounded in time and
+requests; nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations

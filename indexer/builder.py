@@ -182,11 +182,9 @@ class Builder:
         one that made the stored vectors (an ONNX export made by another recipe or toolchain):
         reusing them would mix two models' vectors in one index. Checked only when something needs
         embedding, so an unchanged or shrinking collection still loads no model."""
-        built = previous.model.artifact_sha256
-        if not built or not _changed(previous, sources):
+        if not previous.model.artifact_sha256 or not _changed(previous, sources):
             return True
-        current = str(getattr(self.embedder, "artifact_sha256", ""))
-        if current and current != built:
+        if previous.model.other_file(self.embedder):
             log.info("the model file changed since the last build: re-embedding everything")
             return False
         return True

@@ -120,12 +120,11 @@ class Chunker:
     def _units(self, text: str) -> tuple[list[_Unit], list[tuple[int, ...]]]:
         """Sentences, each with its exact counts; a sentence too long for one window becomes words,
         a word too long, pieces."""
-        sentences = list(_sentences(text))
-        sentence_counts = self._counts([text[u.start : u.end] for u in sentences])
         units: list[_Unit] = []
         counts: list[tuple[int, ...]] = []
-        for sentence, found in zip(sentences, sentence_counts, strict=True):
-            if all(n <= limit.limit for n, limit in zip(found, self._limits, strict=True)):
+        for sentence in _sentences(text):
+            found = self.measure(text[sentence.start : sentence.end])
+            if found is not None:
                 units.append(sentence)
                 counts.append(found)
                 continue
@@ -140,13 +139,10 @@ class Chunker:
                     continue
                 for piece_start, piece_end in self._hard_cut(text, match.start(), match.end()):
                     units.append(_Unit(piece_start, piece_end, para))
-                    counts.extend(self._counts([text[piece_start:piece_end]]))
+                    piece = text[piece_start:piece_end]
+                    counts.append(tuple(limit.count(piece) for limit in self._limits))
                     para = False
         return units, counts
-
-    def _counts(self, texts: list[str]) -> list[tuple[int, ...]]:
-        """Each text's exact count under every limit."""
-        return [tuple(limit.count(text) for limit in self._limits) for text in texts]
 
     def _hard_cut(self, text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
         """Cut ``text[start:end]`` (no whitespace inside) into the longest pieces that fit."""
@@ -243,9 +239,7 @@ class _Windows:
             return count(self._span(k, j)) <= overlap
 
         sums, overhead = self.prefix[0], self.chunker._overhead[0]
-        k = max(i + 1, bisect.bisect_left(sums, sums[j] - (overlap - overhead)))
-        if k > j - 1:
-            k = j - 1
+        k = min(j - 1, max(i + 1, bisect.bisect_left(sums, sums[j] - (overlap - overhead))))
         if within(k):
             while k - 1 >= i + 1 and within(k - 1):
                 k -= 1

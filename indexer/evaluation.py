@@ -332,9 +332,8 @@ def evaluate(
     builder = Builder(run_settings, factory, progress=progress)
     build = builder.build()
     snapshot = open_current(run_settings.index_dir, verify=False)
-    stored = snapshot.manifest.model.artifact_sha256
     dense = any(m != "lexical" for m in modes)
-    if stored and dense and stored != getattr(factory(), "artifact_sha256", stored):
+    if dense and snapshot.manifest.model.other_file(factory()):
         # The work folder's vectors came from another model file (an older export recipe or
         # toolchain): score what a build with this one gives, not a mix.
         log.info("the work folder's index was embedded by another model file: rebuilding it")

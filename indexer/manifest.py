@@ -30,6 +30,12 @@ class ModelInfo(_Part, frozen=True):
     artifact_sha256: str = ""
     """sha256 of the ONNX file that computed the vectors (ONNX variants)."""
 
+    def other_file(self, embedder: object) -> bool:
+        """Whether ``embedder`` runs another model file than the one that computed these vectors
+        (both known: an ONNX export made by another recipe or toolchain)."""
+        loaded = str(getattr(embedder, "artifact_sha256", ""))
+        return bool(self.artifact_sha256 and loaded and loaded != self.artifact_sha256)
+
 
 class ChunkingInfo(_Part, frozen=True):
     encoding: str

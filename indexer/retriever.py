@@ -103,8 +103,6 @@ class Retriever:
         while True:
             first = start.ranked if start is not None and start.depth == depth else None
             ranked = self._ranked(query, vector, mode, depth, first)
-            if not hydration.continues(ranked):
-                hydration = _Hydration(self.snapshot.store, top_k, max_per_doc)
             hits = hydration.extend(ranked)
             if len(hits) >= top_k or max_per_doc is None or depth >= total:
                 return hits
@@ -190,6 +188,9 @@ class _Hydration:
         self.store = store
         self.top_k = top_k
         self.max_per_doc = max_per_doc
+        self._start_over()
+
+    def _start_over(self) -> None:
         self.hits: list[Hit] = []
         self.seen_texts: set[str] = set()
         self.per_doc: dict[str, int] = {}
@@ -198,9 +199,9 @@ class _Hydration:
         """The part of the ranked list already read."""
         # Growing batches: most searches need little more than top_k rows (reading 64 for a top_k
         # of 5 cost ~0.3 ms), but with max_per_doc or repeated texts many may be passed over.
-        self.batch = max(2 * top_k, 8)
+        self.batch = max(2 * self.top_k, 8)
 
-    def continues(self, ranked: Ranked) -> bool:
+    def _continues(self, ranked: Ranked) -> bool:
         """Whether ``ranked`` starts with the rows read so far, in the same order, same scores."""
         done = self.done
         if done is None:
@@ -213,7 +214,10 @@ class _Hydration:
         )
 
     def extend(self, ranked: Ranked) -> list[Hit]:
-        """The hits of ``ranked`` (the first ``top_k``), reading only rows not read before."""
+        """The hits of ``ranked`` (the first ``top_k``), reading only rows not read before if
+        ``ranked`` continues the list read so far, else starting over."""
+        if not self._continues(ranked):
+            self._start_over()
         begin = 0 if self.done is None else len(self.done.ids)
         rows = [int(r) for r in ranked.ids[begin:]]
         scores = ranked.scores[begin:].tolist()

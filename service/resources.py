@@ -43,16 +43,14 @@ class Resources:
         snapshot = Snapshot.open(directory, mmap_min_mb=settings.index.mmap_min_mb)
         try:
             snapshot.check_model(settings.model.name, variant=settings.model.variant)
-            built = snapshot.manifest.model
-            loaded = getattr(embedder, "artifact_sha256", "")
-            same_variant = built.variant == settings.model.variant
-            if built.artifact_sha256 and loaded and same_variant and loaded != built.artifact_sha256:
+            # (Only a same-variant pair has a file hash on both sides: check_model refused the rest.)
+            if snapshot.manifest.model.other_file(embedder):
                 log.warning(
                     "snapshot %s was embedded by another %s model file than the one loaded (a new "
                     "export recipe or toolchain): queries still search it, with slightly different "
                     "vectors; rebuild with python -m indexer build --force for an exact match",
                     snapshot.snapshot_id,
-                    built.variant,
+                    snapshot.manifest.model.variant,
                 )
             retriever = Retriever(snapshot, embedder, settings.retrieval)
         except Exception:
