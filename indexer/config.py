@@ -29,7 +29,7 @@ class ModelSettings(_Section, frozen=True):
     device: str = "cpu"
     """torch's device (variant ``torch`` only); the ONNX variants run on the CPU."""
     batch_size: Annotated[int, msgspec.Meta(ge=1, le=4096)] = 32
-    variant: Literal["torch", "onnx-fp32", "onnx-int8"] = "onnx-fp32"
+    variant: Literal["torch", "onnx-fp32", "onnx-int8"] = "onnx-int8"
     """How the model runs: sentence-transformers on torch; or exported to ONNX (offline, cached) and run
     by onnxruntime, in float32 (the same vectors as torch) or with int8 dynamically quantised weights."""
     threads: Annotated[int, msgspec.Meta(ge=0, le=256)] = 0
