@@ -41,6 +41,13 @@ class BM25Index:
 
         size = int((directory / "size").read_text())
         model = bm25s.BM25.load(str(directory), mmap=True) if size else bm25s.BM25()
+        if size:
+            # Plain ndarray views of the same mapped pages: every slice of an np.memmap runs its
+            # __array_finalize__, which took ~30% of a query's scoring (0.14 -> 0.10 ms on SciFact).
+            model.scores = {
+                key: value.view(np.ndarray) if isinstance(value, np.memmap) else value
+                for key, value in model.scores.items()
+            }
         return cls(settings, model, size)
 
     @property
