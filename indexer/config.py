@@ -31,7 +31,8 @@ class ModelSettings(_Section, frozen=True):
     batch_size: Annotated[int, msgspec.Meta(ge=1, le=4096)] = 32
     variant: Literal["torch", "onnx-fp32", "onnx-int8"] = "onnx-int8"
     """How the model runs: sentence-transformers on torch; or exported to ONNX (offline, cached) and run
-    by onnxruntime, in float32 (the same vectors as torch) or with int8 dynamically quantised weights."""
+    by onnxruntime, in float32 (the same vectors as torch) or int8 (weights per output channel,
+    activations per token; the default: README "Model variants")."""
     threads: Annotated[int, msgspec.Meta(ge=0, le=256)] = 0
     """onnxruntime's intra-op threads for the ONNX variants; 0: one per physical core."""
     onnx_cache: str = ""

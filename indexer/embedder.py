@@ -33,7 +33,7 @@ PACKAGED_MODELS: dict[str, tuple[str, str]] = {
 VARIANTS = ("torch", "onnx-fp32", "onnx-int8")
 VECTOR_FAMILY = {"torch": "float32", "onnx-fp32": "float32", "onnx-int8": "int8"}
 """Variants of one family give the same vectors (torch and ONNX float32: cosine > 0.99999), so an
-index built by one can be queried by another; int8 vectors differ (cosine ~0.98 to float32) and an
+index built by one can be queried by another; int8 vectors differ (cosine 0.98-0.999 to float32) and an
 int8 index is queried by int8 only."""
 
 

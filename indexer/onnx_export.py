@@ -306,5 +306,6 @@ def quantize_int8(source: Path, target: Path) -> None:
     kept = [init for init in graph.initializer if init.name in used]
     del graph.initializer[:]
     graph.initializer.extend(kept + constants)
-    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    if all(opset.domain != "com.microsoft" for opset in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     onnx.save(model, str(target))
