@@ -25,9 +25,10 @@ import numpy as np
 from indexer.builder import Builder, BuildReport
 from indexer.config import Settings
 from indexer.embedder import Embedder, Vectors, load_embedder
-from indexer.errors import IndexerError
+from indexer.errors import IndexerError, SnapshotError
+from indexer.manifest import read_manifest
 from indexer.retriever import MODES, Retriever
-from indexer.snapshot import open_current
+from indexer.snapshot import current_dir, open_current
 from indexer.vectors import configure_search
 
 log = logging.getLogger(__name__)
@@ -329,17 +330,18 @@ def evaluate(
             model.append(make())
         return model[0]
 
-    builder = Builder(run_settings, factory, progress=progress)
-    build = builder.build()
-    snapshot = open_current(run_settings.index_dir, verify=False)
     dense = any(m != "lexical" for m in modes)
-    if dense and snapshot.manifest.model.other_file(factory()):
-        # The work folder's vectors came from another model file (an older export recipe or
-        # toolchain): score what a build with this one gives, not a mix.
+    try:
+        stored = read_manifest(current_dir(run_settings.index_dir)).model
+    except SnapshotError:
+        stored = None
+    # Vectors from another model file (an older export recipe or toolchain) are not reused even
+    # when nothing changed (a build would keep them): score what this model file gives.
+    force = dense and stored is not None and bool(stored.artifact_sha256) and stored.other_file(factory())
+    if force:
         log.info("the work folder's index was embedded by another model file: rebuilding it")
-        snapshot.close()
-        build = builder.build(force=True)
-        snapshot = open_current(run_settings.index_dir, verify=False)
+    build = Builder(run_settings, factory, progress=progress).build(force=force)
+    snapshot = open_current(run_settings.index_dir, verify=False)
     try:
         embedder: Embedder = factory()
         if cache_queries and dense:
