@@ -39,10 +39,10 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from indexer.chunking import Chunker, TokenLimit
+from indexer.reading.chunking import Chunker, TokenLimit
 from indexer.config import Settings, load_settings
-from indexer.embedder import locate_model
-from indexer.encodings import get_encoding
+from indexer.embedding import locate_model
+from indexer.reading.encodings import get_encoding
 from indexer.evaluation import Collection, document_text, evaluate, load_beir, score
 
 REPO = Path(__file__).resolve().parents[1]

@@ -30,9 +30,9 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
-from indexer.builder import Builder
+from indexer.build.builder import Builder
 from indexer.config import Settings, load_settings
-from indexer.embedder import VARIANTS, Embedder, load_embedder
+from indexer.embedding import VARIANTS, Embedder, load_embedder
 from indexer.evaluation import document_file, document_text, load_beir
 from indexer.snapshot import open_current
 

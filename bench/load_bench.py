@@ -88,7 +88,7 @@ def bare_search(questions: list[str], count: int, warmup: int) -> dict[str, Any]
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # as python -m service does
     sys.path.insert(0, str(REPO))
     from indexer.config import load_settings
-    from indexer.vectors import configure_search
+    from indexer.snapshot.vectors import configure_search
     from service.resources import Resources
 
     settings = load_settings()

@@ -39,8 +39,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from indexer.config import HnswSettings, IndexSettings, IvfSettings  # noqa: E402
-from indexer.manifest import IndexInfo  # noqa: E402
-from indexer.vectors.choice import plan_index  # noqa: E402
+from indexer.snapshot.manifest import IndexInfo  # noqa: E402
+from indexer.snapshot.vectors.choice import plan_index  # noqa: E402
 
 DIM = 384
 COSINE_TO_CENTRE = 0.85
@@ -134,9 +134,9 @@ def measure(args: argparse.Namespace) -> None:
     """Child process: load one index file (mmap or not), then time single queries per variant."""
     import faiss
 
-    from indexer.vectors import load_index
-    from indexer.vectors.hnsw import HnswIndex
-    from indexer.vectors.ivf import IvfSearch
+    from indexer.snapshot.vectors import load_index
+    from indexer.snapshot.vectors.hnsw import HnswIndex
+    from indexer.snapshot.vectors.ivf import IvfSearch
 
     faiss.omp_set_num_threads(1)
     variants = [msgspec.json.decode(v, type=IndexInfo) for v in json.loads(Path(args.variants).read_text())]
@@ -210,7 +210,7 @@ def settings_for(kind: str, args: argparse.Namespace, ef: int = 64, nprobe: int 
 def run_size(args: argparse.Namespace, size: int) -> list[dict[str, Any]]:
     import faiss
 
-    from indexer.vectors import build_index
+    from indexer.snapshot.vectors import build_index
 
     base, queries, description = dataset(args.workdir, size, args.queries, args.source)
     print(f"\n== {size:,} vectors x {DIM}: {description}; {args.queries} queries", flush=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 import msgspec
 
 from indexer.config import LexicalSettings, RetrievalSettings, Settings, load_settings
-from indexer.embedder import load_embedder
+from indexer.embedding import load_embedder
 from indexer.evaluation import (
     Collection,
     QueryVectors,
@@ -30,8 +30,8 @@ from indexer.evaluation import (
     rank_documents,
     score,
 )
-from indexer.lexical import LexicalIndex, build_lexical
-from indexer.retriever import Retriever
+from indexer.snapshot.lexical import LexicalIndex, build_lexical
+from indexer.search.retriever import Retriever
 from indexer.snapshot import Snapshot, open_current
 
 

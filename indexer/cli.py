@@ -1,4 +1,4 @@
-"""``python -m indexer``: build the index snapshot from the seeds folder, inspect it, or measure
+"""python -m indexer: build the index snapshot from the seeds folder, inspect it, or measure
 retrieval quality on a BEIR-format collection."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from pathlib import Path
 import msgspec
 
 from indexer.config import Settings, load_settings
+from indexer.embedding import Embedder, load_embedder
 from indexer.errors import IndexerError
-from indexer.retriever import MODES
+from indexer.search import MODES
 from indexer.snapshot import current_dir, open_current
 
 
@@ -80,10 +81,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _build(settings: Settings, *, force: bool, progress: bool) -> int:
-    from indexer.builder import Builder
+def _announce(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
-    report = Builder(settings, progress=progress and sys.stderr.isatty()).build(force=force)
+
+def _model(settings: Settings) -> Embedder:
+    """The configured model; a first-time ONNX export (~15 s) gets its own line on stderr."""
+    return load_embedder(settings.model, on_export=_announce)
+
+
+def _build(settings: Settings, *, force: bool, progress: bool) -> int:
+    from indexer.build import Builder
+
+    builder = Builder(settings, lambda: _model(settings), progress=progress and sys.stderr.isatty())
+    report = builder.build(force=force)
     if not report.published:
         print(
             f"index is up to date: snapshot {report.snapshot_id}, {report.documents} documents, "
@@ -102,7 +113,8 @@ def _build(settings: Settings, *, force: bool, progress: bool) -> int:
 
 
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
-    from indexer.evaluation import evaluate, load_beir
+    from indexer.evaluation.beir import load_beir
+    from indexer.evaluation.evaluate import evaluate
 
     collection = load_beir(args.dataset, args.split)
     print(
@@ -116,6 +128,7 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
         modes=args.mode or MODES,
         split=args.split,
         workdir=args.workdir,
+        embedder_factory=lambda: _model(settings),
         progress=not args.no_progress and sys.stderr.isatty(),
     )
     build = report.build

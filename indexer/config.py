@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar, overload
 
 import msgspec
 import yaml
@@ -15,8 +15,6 @@ from indexer.errors import ConfigError
 ENV_PREFIX = "CITESEARCH__"
 CONFIG_ENV = "CITESEARCH_CONFIG"
 DEFAULT_CONFIG = "config.yaml"
-
-PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 
 
 class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -118,83 +116,13 @@ class RetrievalSettings(_Section, frozen=True):
     """How deep each retriever's list goes before fusion (at least top_k)."""
     fuse_documents: bool = False
     """Before fusion, keep each document's best chunk in each list and fuse document scores."""
-    prf_docs: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
-    """Pseudo-relevance feedback: re-run the dense search from the query vector moved towards the
-    vectors of this many best first-pass chunks (0: off)."""
-    prf_weight: Annotated[float, msgspec.Meta(ge=0)] = 0.5
-    """Weight of the feedback chunks' mean vector added to the query vector."""
-
-
-class ServiceSettings(_Section, frozen=True):
-    host: str = "127.0.0.1"
-    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
-    max_query_chars: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 2000
-    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 65_536
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    reload_poll_seconds: Annotated[float, msgspec.Meta(ge=0)] = 2.0
-    """How often the service checks ``index/current`` for a newly published snapshot (0: never; then
-    only ``POST /v1/admin/reload`` swaps snapshots)."""
-    max_top_k: Annotated[int, msgspec.Meta(ge=1, le=100)] = 100
-    """Largest ``top_k`` a search may ask for (422 above it); never more than 100."""
-    rate_limit: Annotated[int, msgspec.Meta(ge=0)] = 0
-    """Requests each client (IP address) may make per ``rate_limit_period`` (429 above it); 0: no limit.
-    ``/health``, ``/ready``, ``/metrics`` and ``/schema`` are not limited."""
-    rate_limit_period: Literal["second", "minute", "hour", "day"] = "minute"
-    cors_origins: tuple[str, ...] = ()
-    """Origins browsers may call the API from (``"*"`` for any); empty: CORS is off."""
-    max_batch: Annotated[int, msgspec.Meta(ge=1, le=256)] = 32
-    """Most queries embedded and vector-searched together: concurrent searches are batched (1: one
-    query at a time)."""
-    batch_window_ms: Annotated[float, msgspec.Meta(ge=0, le=100)] = 0.0
-    """Under concurrent load, how long a batch may wait to fill up to ``max_batch``; 0: take what is
-    waiting. A lone request never waits."""
-    query_cache_size: Annotated[int, msgspec.Meta(ge=0)] = 1024
-    """Query embeddings kept (LRU, per exact query text and model); 0: no cache."""
-    faiss_threads: Annotated[int, msgspec.Meta(ge=0, le=256)] = 1
-    """FAISS's OpenMP threads for searches; 0: FAISS's default (one per CPU)."""
-    faiss_blas_threshold: Annotated[int, msgspec.Meta(ge=1)] = 20
-    """Exact search of at least this many queries at once uses BLAS matrix products (FAISS's
-    ``distance_compute_blas_threshold``)."""
-
-
-class IntegrationsSettings(_Section, frozen=True):
-    public_base_url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^/\s]+(/\S*)?$")] = (
-        "http://127.0.0.1:8000"
-    )
-    """Where clients reach the service; absolute citation links (MCP) start with it."""
-    vector_store_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] = "vs_citesearch"
-    """The id under which the index answers the OpenAI-compatible vector store search."""
-    dify_knowledge_ids: tuple[str, ...] = ("citesearch",)
-    """External knowledge ids a Dify knowledge base may name; any other id gets error 2001."""
-
-
-ApiKey = Annotated[str, msgspec.Meta(min_length=16, max_length=256, pattern=r"^[!-~]+$")]
-"""At least 16 printable ASCII characters, no spaces."""
-
-
-class AuthSettings(_Section, frozen=True):
-    api_keys: tuple[ApiKey, ...] = ()
-    """Keys accepted on the search endpoints (``Authorization: Bearer <key>``); empty: they are open.
-    Set them in the environment rather than in a committed file:
-    ``CITESEARCH__AUTH__API_KEYS='["key one", "key two"]'``."""
-    admin_keys: tuple[ApiKey, ...] = ()
-    """Keys accepted on the admin endpoints (and on search); empty: admin endpoints always answer 401."""
-
-
-class ObservabilitySettings(_Section, frozen=True):
-    metrics: bool = True
-    """Serve Prometheus metrics at ``/metrics``."""
-    metrics_require_key: bool = False
-    """``/metrics`` needs an API key (from ``auth.api_keys`` or ``auth.admin_keys``)."""
-    access_log: bool = True
-    """One log line per request: request id, method, path, route, status, duration, client, snapshot."""
-    log_queries: bool = False
-    """Put the query text in the access log (it may be personal data)."""
-    log_format: Literal["json", "text"] = "json"
-    """``python -m service``'s log lines: one JSON object each, or plain text."""
 
 
 class Settings(_Section, frozen=True):
+    """The sections the indexer and the query engine read. The service's own sections (``service``,
+    ``auth``, ``observability``, ``integrations``) are declared by ``service.settings.AppSettings``, a
+    subclass: the indexer accepts them in the file without reading them."""
+
     seeds_dir: Path = Path("seeds")
     index_dir: Path = Path("index")
     model: ModelSettings = msgspec.field(default_factory=ModelSettings)
@@ -202,10 +130,13 @@ class Settings(_Section, frozen=True):
     index: IndexSettings = msgspec.field(default_factory=IndexSettings)
     lexical: LexicalSettings = msgspec.field(default_factory=LexicalSettings)
     retrieval: RetrievalSettings = msgspec.field(default_factory=RetrievalSettings)
-    service: ServiceSettings = msgspec.field(default_factory=ServiceSettings)
-    auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
-    observability: ObservabilitySettings = msgspec.field(default_factory=ObservabilitySettings)
-    integrations: IntegrationsSettings = msgspec.field(default_factory=IntegrationsSettings)
+
+
+S = TypeVar("S", bound=Settings)
+
+OTHER_SECTIONS = ("service", "auth", "observability", "integrations")
+"""Sections of config.yaml that belong to the service (``service.settings.AppSettings``): read by
+the indexer's loader only to be set aside, so a misspelt section name is still an error."""
 
 
 def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
@@ -231,9 +162,22 @@ def _decode_path(kind: type, value: Any) -> Any:
     raise NotImplementedError(f"cannot read {kind}")
 
 
-def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+@overload
+def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings: ...
+
+
+@overload
+def load_settings(path: str | Path | None, environ: Mapping[str, str] | None, schema: type[S]) -> S: ...
+
+
+def load_settings(
+    path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    schema: type[Settings] = Settings,
+) -> Settings:
     """Read the YAML config (default: ``$CITESEARCH_CONFIG`` or ``./config.yaml``), apply environment
-    overrides, validate, and resolve relative paths against the config file's folder."""
+    overrides, validate into ``schema`` (the indexer's :class:`Settings`, or a subclass that declares
+    more sections), and resolve relative paths against the config file's folder."""
     environ = os.environ if environ is None else environ
     config_path = Path(path or environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
     data: dict[str, Any] = {}
@@ -248,8 +192,10 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
     elif path is not None or CONFIG_ENV in environ:
         raise ConfigError(f"config file not found: {config_path}")
     _apply_env(data, environ)
+    declared = {field.name for field in msgspec.structs.fields(schema)}
+    data = {k: v for k, v in data.items() if k in declared or k not in OTHER_SECTIONS}
     try:
-        settings = msgspec.convert(data, Settings, strict=False, dec_hook=_decode_path)
+        settings = msgspec.convert(data, schema, strict=False, dec_hook=_decode_path)
     except (msgspec.ValidationError, ValueError) as exc:
         raise ConfigError(f"{config_path}: {exc}") from exc
     base = config_path.resolve().parent

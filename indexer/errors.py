@@ -37,3 +37,7 @@ class UnreadableDocumentError(IndexerError):
 
 class OnnxExportError(IndexerError):
     """The model could not be exported to ONNX or quantised (or the export cannot be written)."""
+
+
+class EngineClosedError(IndexerError):
+    """The search engine is shutting down and takes no new queries."""

@@ -1,4 +1,7 @@
-"""``python -m service``: serve the current index snapshot over HTTP (or MCP over stdio: ``mcp``)."""
+"""python -m service: serve the index over HTTP (or the MCP tools over stdio: mcp).
+
+The service starts whether or not a snapshot has been published: /health answers at once, /ready
+answers 503 until python -m indexer build publishes one, which is then picked up."""
 
 from __future__ import annotations
 
@@ -11,17 +14,24 @@ import sys
 # cores one search took ~490 ms instead of ~16 ms). Set before torch or faiss is loaded.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from indexer.config import load_settings
-from indexer.errors import IndexerError
-from indexer.snapshot import open_current
+from indexer.errors import IndexerError, NoSnapshotError
+from indexer.snapshot import check_queryable, current_dir, read_manifest
 from service.observability import configure_logging
+from service.settings import AppSettings, load_app_settings, with_address
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m service", description=__doc__)
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m service", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--config", help="config file (default: $CITESEARCH_CONFIG or ./config.yaml)")
-    parser.add_argument("--host", help="override service.host")
-    parser.add_argument("--port", type=int, help="override service.port")
+    parser.add_argument("--host", help="address to listen on (overrides service.host)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        help="port to listen on (overrides service.port; links in answers follow it unless "
+        "integrations.public_base_url is set)",
+    )
     parser.add_argument(
         "command",
         nargs="?",
@@ -29,21 +39,39 @@ def main(argv: list[str] | None = None) -> int:
         default="serve",
         help="serve: HTTP on host:port (the default); mcp: MCP over stdin/stdout, for desktop assistants",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
-        settings = load_settings(args.config)
-        # Fail fast, with a readable message, before the server starts.
-        snapshot = open_current(settings.index_dir)
-        snapshot.check_model(settings.model.name, variant=settings.model.variant)
-        snapshot.close()
+        settings = with_address(load_app_settings(args.config), host=args.host, port=args.port)
+        _refuse_other_model(settings)
+        if args.command == "mcp":
+            from service.integrations.mcp import run_stdio
+
+            run_stdio(settings)  # stdout carries the protocol; warnings and errors go to stderr
+            return 0
     except IndexerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if args.command == "mcp":
-        from service.mcp_server import run_stdio
+    _serve(settings)
+    return 0
 
-        run_stdio(settings)  # stdout carries the protocol; warnings and errors go to stderr
-        return 0
+
+def _refuse_other_model(settings: AppSettings) -> None:
+    """Fail fast, before the model loads, when the published snapshot was built with another model
+    than the configured one (its manifest says so; the files are verified when it is opened). No
+    snapshot yet is fine: the service starts and serves the first one published."""
+    try:
+        directory = current_dir(settings.index_dir)
+    except NoSnapshotError:
+        return
+    manifest = read_manifest(directory)
+    check_queryable(manifest.snapshot_id, manifest.model, settings.model, None)
+
+
+def _serve(settings: AppSettings) -> None:
     service = settings.service
     configure_logging(service.log_level, settings.observability.log_format)
 
@@ -53,13 +81,12 @@ def main(argv: list[str] | None = None) -> int:
 
     uvicorn.run(
         create_app(settings),
-        host=args.host or service.host,
-        port=args.port if args.port is not None else service.port,
+        host=service.host,
+        port=service.port,
         log_level=service.log_level,
         log_config=None,  # uvicorn's records go through our handler (JSON lines by default)
         access_log=False,  # the service writes its own access log, with request ids
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -6,40 +6,33 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
-from indexer.config import Settings
-from indexer.embedder import Embedder, load_embedder
-from indexer.vectors import configure_search
-from service import __version__
-from service.auth import BEARER_SCHEME, KeyChecker, require_key
-from service.batching import QueryBatcher
+from indexer.search import Embedder, EngineOptions, SearchEngine, Searcher
+from service.auth import KeyChecker, require_key
 from service.controllers.admin import AdminController
-from service.controllers.chatbots import CHATBOT_HANDLERS
 from service.controllers.documents import DocumentsController
 from service.controllers.health import health, ready
 from service.controllers.metrics import metrics
 from service.controllers.search import SearchController
+from service.cors import cors_config
 from service.errors import UnavailableError, handle_exception
-from service.limits import cors_config, rate_limit_config
-from service.mcp_server import McpEndpoint
-from service.metrics import Metrics, TimedEmbedder
+from service.hot_swap import SnapshotHolder
+from service.integrations import CHATBOT_HANDLERS
+from service.integrations.mcp import McpEndpoint
+from service.limits import rate_limit_config
+from service.metrics import Metrics
 from service.observability import RequestObserver, annotate
-from service.query_cache import QueryVectorCache
-from service.resources import Resources
-from service.snapshots import SnapshotHolder
+from service.openapi import openapi_config, swagger_assets
+from service.settings import AppSettings
 
 log = logging.getLogger(__name__)
-
-OPERATIONS: list[ControllerRouterHandler] = [health, ready, AdminController]
 
 
 def _provide_snapshots(state: State) -> SnapshotHolder:
@@ -49,43 +42,46 @@ def _provide_snapshots(state: State) -> SnapshotHolder:
     return holder
 
 
-async def _provide_resources(state: State) -> AsyncIterator[Resources]:
+async def _provide_searcher(state: State) -> AsyncIterator[Searcher]:
     """The snapshot served when the request started; kept open until the request is done, even if a
     new snapshot is swapped in meanwhile. Async although it never waits: Litestar runs the setup and
     cleanup of a sync generator dependency on a worker thread, two thread hops per request."""
-    with _provide_snapshots(state).lease() as resources:
-        annotate(snapshot_id=resources.snapshot_id)
-        yield resources
+    with _provide_snapshots(state).lease() as searcher:
+        annotate(snapshot_id=searcher.snapshot_id)
+        yield searcher
 
 
-def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Litestar:
-    """Build the app; the model and the current snapshot are loaded when the app starts, and newly
-    published snapshots are swapped in while it runs (``service.reload_poll_seconds``).
+def _provide_settings(state: State) -> AppSettings:
+    settings: AppSettings = state.settings
+    return settings
 
-    ``embedder`` lets a caller (tests, benchmarks) share an already loaded model."""
-    registry = Metrics()
-    observability = settings.observability
+
+def engine_options(settings: AppSettings) -> EngineOptions:
+    service = settings.service
+    return EngineOptions(
+        max_batch=service.max_batch,
+        batch_window_ms=service.batch_window_ms,
+        query_cache_size=service.query_cache_size,
+        faiss_threads=service.faiss_threads,
+        faiss_blas_threshold=service.faiss_blas_threshold,
+    )
+
+
+def _lifespan(
+    settings: AppSettings, embedder: Embedder | None, registry: Metrics
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """Load the model and serve the current snapshot (if there is one yet) while the app runs; newly
+    published snapshots are swapped in every ``service.reload_poll_seconds``."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        model = embedder or load_embedder(settings.model)
-        service = settings.service
-        configure_search(service.faiss_threads, service.faiss_blas_threshold)
-        cache = QueryVectorCache(service.query_cache_size, on_lookup=registry.cache_lookup)
-        registry.cache_size.set_function(lambda: len(cache))
-        batcher = QueryBatcher(
-            max_batch=service.max_batch,
-            window_ms=service.batch_window_ms,
-            cache=cache,
-            on_batch=registry.batch_done,
-        )
-        timed = TimedEmbedder(model, registry.embedding)
-        holder = SnapshotHolder(settings, timed, registry, batcher=batcher)
+        engine = SearchEngine(settings, embedder, options=engine_options(settings), observer=registry)
+        registry.count_cache(lambda: len(engine.cache))
+        holder = SnapshotHolder(engine, registry)
         holder.reload()  # a missing or refused snapshot leaves the service up but not ready
         app.state.snapshots = holder
-        watcher = None
-        if settings.service.reload_poll_seconds > 0:
-            watcher = asyncio.create_task(holder.watch(settings.service.reload_poll_seconds))
+        poll = settings.service.reload_poll_seconds
+        watcher = asyncio.create_task(holder.watch(poll)) if poll > 0 else None
         try:
             yield
         finally:
@@ -95,39 +91,56 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Lites
                     await watcher
             app.state.snapshots = None
             holder.close()
-            batcher.close()
+            engine.close()
 
+    return lifespan
+
+
+def _routes(settings: AppSettings, mcp: McpEndpoint) -> list[ControllerRouterHandler]:
+    operations: list[ControllerRouterHandler] = [health, ready, AdminController]
+    if settings.observability.metrics:
+        operations.append(metrics)
+    return [
+        SearchController,
+        DocumentsController,
+        *operations,
+        *CHATBOT_HANDLERS,
+        mcp.route_handler(),
+        swagger_assets(),
+    ]
+
+
+def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Litestar:
+    """Build the app; the model and the current snapshot are loaded when the app starts, and newly
+    published snapshots are swapped in while it runs (``service.reload_poll_seconds``).
+
+    ``embedder`` lets a caller (tests, benchmarks) share an already loaded model."""
+    registry = Metrics()
+    observability = settings.observability
     mcp = McpEndpoint(settings, lambda app: _provide_snapshots(app.state).lease())
-    chatbots = [*CHATBOT_HANDLERS, mcp.route_handler()]
     rate_limit = rate_limit_config(settings.service)
-    public = ("/schema",) if observability.metrics_require_key else ("/schema", "/metrics")
-    operations = [*OPERATIONS, metrics] if observability.metrics else OPERATIONS
+    public = (
+        ("/schema", "/static") if observability.metrics_require_key else ("/schema", "/static", "/metrics")
+    )
     app = Litestar(
-        route_handlers=[SearchController, DocumentsController, *operations, *chatbots],
+        route_handlers=_routes(settings, mcp),
         dependencies={
-            "resources": Provide(_provide_resources),
+            "searcher": Provide(_provide_searcher),
             "snapshots": Provide(_provide_snapshots, sync_to_thread=False),
+            "settings": Provide(_provide_settings, sync_to_thread=False),
         },
-        lifespan=[lifespan, mcp.lifespan],
+        lifespan=[_lifespan(settings, embedder, registry), mcp.lifespan],
         exception_handlers={Exception: handle_exception},
         guards=[require_key],
         middleware=[rate_limit.middleware] if rate_limit else [],
         cors_config=cors_config(settings.service),
         request_max_body_size=settings.service.max_body_bytes,
         logging_config=None,  # logging is configured once, by the process (python -m service)
-        openapi_config=OpenAPIConfig(
-            title="citesearch",
-            version=__version__,
-            description="Semantic search over your documents with exact citations.",
-            path="/schema",
-            render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
-            components=Components(
-                security_schemes={BEARER_SCHEME: SecurityScheme(type="http", scheme="bearer")}
-            ),
-        ),
+        openapi_config=openapi_config(),
         state=State(
             {
                 "snapshots": None,
+                "settings": settings,
                 "started_at": time.time(),
                 "auth": KeyChecker(settings.auth, public_prefixes=public),
                 "metrics": registry,

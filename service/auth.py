@@ -16,8 +16,8 @@ from typing import Any, Literal
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from indexer.config import AuthSettings
 from service.errors import UnauthorizedError
+from service.settings import AuthSettings
 
 Level = Literal["public", "api", "admin"]
 PUBLIC: dict[str, Any] = {"auth": "public"}

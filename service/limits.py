@@ -1,15 +1,44 @@
-"""Per-client rate limiting and CORS, built from ``service`` settings (both off by default)."""
+"""What one request may ask for: query length, result count, and requests per client (rate limit).
+
+Every endpoint that takes a query (REST search, context, the chatbot APIs, MCP tools) checks it here,
+so the limits and their messages are the same everywhere.
+"""
 
 from __future__ import annotations
 
-from litestar.config.cors import CORSConfig
 from litestar.middleware.rate_limit import RateLimitConfig
 
-from indexer.config import ServiceSettings
+from service.errors import InvalidInputError
+from service.settings import ServiceSettings
 
-UNLIMITED_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/schema"]
-"""Probes, scrapes and the schema are never throttled."""
+UNLIMITED_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/schema", "^/static/"]
+"""Probes, scrapes, the schema and static assets are never throttled."""
 RATE_LIMIT_HEADERS = ["RateLimit-Policy", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]
+
+
+def check_query(query: str, settings: ServiceSettings, *, key: str = "query") -> str:
+    """``query`` if it has a non-blank character and at most ``service.max_query_chars`` (422)."""
+    if not query.strip():
+        raise InvalidInputError(
+            f"{key} must not be empty", errors=[{"key": key, "message": "empty query", "source": "body"}]
+        )
+    limit = settings.max_query_chars
+    if len(query) > limit:
+        raise InvalidInputError(
+            f"{key} is {len(query)} characters long; the limit is {limit}",
+            errors=[{"key": key, "message": f"longer than {limit} characters", "source": "body"}],
+        )
+    return query
+
+
+def check_top_k(top_k: int, settings: ServiceSettings, *, key: str = "top_k") -> int:
+    """``top_k`` if it is at most ``service.max_top_k`` (422)."""
+    if top_k > settings.max_top_k:
+        raise InvalidInputError(
+            f"{key} is {top_k}; the limit is {settings.max_top_k}",
+            errors=[{"key": key, "message": f"more than {settings.max_top_k}", "source": "body"}],
+        )
+    return top_k
 
 
 def rate_limit_config(settings: ServiceSettings) -> RateLimitConfig | None:
@@ -21,15 +50,3 @@ def rate_limit_config(settings: ServiceSettings) -> RateLimitConfig | None:
         return None
     limit = (settings.rate_limit_period, settings.rate_limit)
     return RateLimitConfig(rate_limit=limit, exclude=UNLIMITED_PATHS)
-
-
-def cors_config(settings: ServiceSettings) -> CORSConfig | None:
-    if not settings.cors_origins:
-        return None
-    return CORSConfig(
-        allow_origins=list(settings.cors_origins),
-        allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-        expose_headers=["X-Request-ID", "Retry-After", *RATE_LIMIT_HEADERS],
-        max_age=600,
-    )

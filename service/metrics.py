@@ -2,7 +2,8 @@
 
 Requests (count and latency per method, route template and status), time spent embedding queries
 and searching, query batch sizes, the query embedding cache (hits, misses, size), the served snapshot
-(id, age, documents, chunks) and snapshot loads and refusals.
+(id, age, documents, chunks) and snapshot loads and refusals. :class:`Metrics` is the engine's
+:class:`~indexer.search.SearchObserver` and the hot swap's observer.
 """
 
 from __future__ import annotations
@@ -10,14 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from indexer.embedder import Embedder, Vectors
-from service.resources import Resources
-from service.snapshots import Refusal
+from indexer.snapshot import Manifest
 
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
@@ -26,8 +25,14 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 class Metrics:
     def __init__(self) -> None:
-        self.registry = registry = CollectorRegistry(auto_describe=True)
-        labels = ("method", "route", "status")
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._created: float | None = None
+        self._http()
+        self._queries()
+        self._snapshots()
+
+    def _http(self) -> None:
+        registry, labels = self.registry, ("method", "route", "status")
         self.requests = Counter(
             "citesearch_http_requests", "HTTP requests answered.", labels, registry=registry
         )
@@ -41,6 +46,9 @@ class Metrics:
         self.in_progress = Gauge(
             "citesearch_http_requests_in_progress", "HTTP requests being handled.", registry=registry
         )
+
+    def _queries(self) -> None:
+        registry = self.registry
         self.embedding = Histogram(
             "citesearch_embedding_seconds",
             "Time to embed queries with the model (one call).",
@@ -61,9 +69,7 @@ class Metrics:
             registry=registry,
         )
         self.cache_hits = Counter(
-            "citesearch_query_cache_hits",
-            "Query embeddings found in the cache.",
-            registry=registry,
+            "citesearch_query_cache_hits", "Query embeddings found in the cache.", registry=registry
         )
         self.cache_misses = Counter(
             "citesearch_query_cache_misses",
@@ -73,6 +79,9 @@ class Metrics:
         self.cache_size = Gauge(
             "citesearch_query_cache_entries", "Query embeddings in the cache.", registry=registry
         )
+
+    def _snapshots(self) -> None:
+        registry = self.registry
         self.snapshot_info = Gauge(
             "citesearch_snapshot_info",
             "The served snapshot (always 1; its id and model are labels).",
@@ -84,7 +93,6 @@ class Metrics:
             "When the served snapshot was built (Unix time).",
             registry=registry,
         )
-        self._created: float | None = None
         self.snapshot_age = Gauge(
             "citesearch_snapshot_age_seconds",
             "Seconds since the served snapshot was built.",
@@ -113,10 +121,13 @@ class Metrics:
     def _age(self) -> float:
         return time.time() - self._created if self._created is not None else math.nan
 
-    # -- SnapshotObserver ---------------------------------------------------------------------
+    def count_cache(self, size: Callable[[], int]) -> None:
+        """Report the query cache's size as ``size()`` says at each scrape."""
+        self.cache_size.set_function(size)
 
-    def snapshot_loaded(self, resources: Resources) -> None:
-        manifest = resources.snapshot.manifest
+    # -- the hot swap's observer --------------------------------------------------------------
+
+    def snapshot_loaded(self, manifest: Manifest) -> None:
         created = dt.datetime.fromisoformat(manifest.created_at)
         if created.tzinfo is None:
             created = created.replace(tzinfo=dt.UTC)
@@ -129,9 +140,14 @@ class Metrics:
         self.loads.inc()
         self.ready.set(1)
 
-    def snapshot_refused(self, refusal: Refusal) -> None:
+    def snapshot_refused(self, at: float) -> None:
         self.refusals.inc()
-        self.last_refusal.set(refusal.at)
+        self.last_refusal.set(at)
+
+    # -- the engine's observer ----------------------------------------------------------------
+
+    def embedding_done(self, seconds: float) -> None:
+        self.embedding.observe(seconds)
 
     def search_done(self, mode: str, seconds: float) -> None:
         self.search.labels(mode).observe(seconds)
@@ -153,24 +169,3 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
-
-
-class TimedEmbedder:
-    """An :class:`Embedder` that reports how long each ``embed`` call takes."""
-
-    def __init__(self, embedder: Embedder, histogram: Histogram) -> None:
-        self.inner = embedder
-        self.name = embedder.name
-        self.dimension = embedder.dimension
-        self.max_seq_length = embedder.max_seq_length
-        self._histogram = histogram
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-    def embed(self, texts: Sequence[str], batch_size: int = 32) -> Vectors:
-        started = time.perf_counter()
-        try:
-            return self.inner.embed(texts, batch_size)
-        finally:
-            self._histogram.observe(time.perf_counter() - started)

@@ -1,51 +1,72 @@
-"""Shared fixtures: the real packaged model (loaded once) and settings for throwaway corpora."""
+"""Shared fixtures: the real packaged model (loaded once), settings for throwaway corpora, an index
+built from the seeds, and ``python -m service`` running on it over real HTTP.
+
+Tests that use the real model (the ``embedder`` fixture, directly or through another fixture) are
+marked ``model`` automatically: ``pytest -m "not model"`` runs the rest in well under a minute.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import msgspec
 import pytest
 
-from indexer.builder import Builder
-from indexer.config import ModelSettings, Settings, load_settings
-from indexer.embedder import Embedder, load_embedder
+from indexer.build import Builder
+from indexer.config import ModelSettings
+from indexer.embedding import Embedder, load_embedder
+from service.settings import AppSettings, load_app_settings
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 SEED_DOC = "000_9d8dce6cf410ff07.txt"
+MODEL_FIXTURES = {"embedder", "torch_embedder", "seeded_settings", "server"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that loads the real model (or starts the service, which does) ``model``."""
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
 
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The real packaged all-MiniLM-L6-v2 in config.yaml's variant, loaded once per test session."""
-    return load_embedder(load_settings(REPO / "config.yaml", environ={}).model)
+    return load_embedder(load_app_settings(REPO / "config.yaml", environ={}).model)
 
 
 @pytest.fixture(scope="session")
 def torch_embedder(embedder: Embedder) -> Embedder:
     """The packaged model on torch (sentence-transformers), the reference for the other variants."""
-    if getattr(embedder, "variant", "") == "torch":
+    if embedder.variant == "torch":
         return embedder
     return load_embedder(ModelSettings(name="all-MiniLM-L6-v2", variant="torch"))
 
 
-def make_settings(root: Path, **sections: object) -> Settings:
+def make_settings(root: Path, **sections: object) -> AppSettings:
     """Settings from the repo's config.yaml with seeds and index inside ``root``."""
-    base = load_settings(REPO / "config.yaml", environ={})
+    base = load_app_settings(REPO / "config.yaml", environ={})
     return msgspec.structs.replace(base, seeds_dir=root / "seeds", index_dir=root / "index", **sections)
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path) -> AppSettings:
     (tmp_path / "seeds").mkdir()
     return make_settings(tmp_path)
 
 
 @pytest.fixture(scope="session")
-def seeded_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Settings]:
+def seeded_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[AppSettings]:
     """An index built once from the repository's seeds plus two small documents (nested folder, Markdown)."""
     root = tmp_path_factory.mktemp("seeded")
     shutil.copytree(SEEDS, root / "seeds")
@@ -63,3 +84,52 @@ def seeded_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
     settings = make_settings(root)
     Builder(settings, lambda: embedder).build()
     yield settings
+
+
+@dataclass(frozen=True)
+class Server:
+    base_url: str
+    env: dict[str, str]
+    """The environment the server runs with (config, index, public URL), for other processes."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server(seeded_settings: AppSettings) -> Iterator[Server]:
+    """``python -m service`` on a free port, serving the seeded index, as a user starts it."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "CITESEARCH_CONFIG": str(REPO / "config.yaml"),
+        "CITESEARCH__SEEDS_DIR": str(seeded_settings.seeds_dir),
+        "CITESEARCH__INDEX_DIR": str(seeded_settings.index_dir),
+        "CITESEARCH__INTEGRATIONS__PUBLIC_BASE_URL": base,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.2)
+        yield Server(base, env)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

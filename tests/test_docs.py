@@ -10,7 +10,7 @@ from pathlib import Path
 import msgspec
 import yaml
 
-from indexer.config import Settings
+from service.settings import AppSettings as Settings
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text(encoding="utf-8")

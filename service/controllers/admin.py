@@ -8,8 +8,8 @@ from litestar.di import NamedDependency
 
 from service.auth import ADMIN, ADMIN_SECURITY
 from service.errors import ConflictError, UnavailableError
+from service.hot_swap import Outcome, SnapshotHolder
 from service.schemas import ReloadResponse, problem_responses
-from service.snapshots import Outcome, SnapshotHolder
 
 
 class AdminController(Controller):

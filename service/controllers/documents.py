@@ -7,9 +7,9 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from indexer.search import Searcher
 from service.auth import API_SECURITY
 from service.errors import NotFoundError
-from service.resources import Resources
 from service.schemas import DocumentResponse, problem_responses
 
 
@@ -25,12 +25,12 @@ class DocumentsController(Controller):
         responses=problem_responses(400, 401, 404, 429, 503),
     )
     async def get_document(
-        self, doc_id: FromPath[str], resources: NamedDependency[Resources]
+        self, doc_id: FromPath[str], searcher: NamedDependency[Searcher]
     ) -> DocumentResponse:
         """The document's text and metadata, so a client can show or verify a citation. ``doc_id`` is
         the document's path relative to the seeds folder, as given in every citation."""
         doc_id = doc_id.lstrip("/")
-        record = await anyio.to_thread.run_sync(resources.snapshot.store.document, doc_id)
+        record = await anyio.to_thread.run_sync(searcher.snapshot.store.document, doc_id)
         if record is None:
             raise NotFoundError(f"no document with id {doc_id!r} in the index")
         return DocumentResponse(
@@ -42,5 +42,5 @@ class DocumentsController(Controller):
             chunk_count=record.chunk_count,
             char_count=len(record.text),
             text=record.text,
-            snapshot_id=resources.snapshot.snapshot_id,
+            snapshot_id=searcher.snapshot_id,
         )

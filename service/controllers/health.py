@@ -12,8 +12,8 @@ from litestar.openapi import ResponseSpec
 
 from service import __version__
 from service.auth import PUBLIC
+from service.hot_swap import SnapshotHolder
 from service.schemas import HealthResponse, ReadyResponse, RefusalInfo, SnapshotInfo
-from service.snapshots import SnapshotHolder
 
 
 def _iso(timestamp: float) -> str:
@@ -48,10 +48,10 @@ async def health(state: State) -> HealthResponse:
 async def ready(snapshots: NamedDependency[SnapshotHolder]) -> Response[ReadyResponse]:
     """200 when a snapshot is loaded (its id, age, counts and model), 503 while none is; also the last
     snapshot the service refused to load, and why."""
-    resources = snapshots.current
+    searcher = snapshots.current
     info = None
-    if resources is not None:
-        manifest = resources.snapshot.manifest
+    if searcher is not None:
+        manifest = searcher.manifest
         info = SnapshotInfo(
             snapshot_id=manifest.snapshot_id,
             created_at=manifest.created_at,

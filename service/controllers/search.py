@@ -10,14 +10,14 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from indexer.retriever import Hit
+from indexer.search import Hit, Searcher
 from service.auth import API_SECURITY
-from service.errors import InvalidInputError
 from service.guards import require_json
+from service.limits import check_query, check_top_k
 from service.links import document_url
 from service.observability import annotate
-from service.resources import Resources
 from service.schemas import Citation, SearchRequest, SearchResponse, SearchResult, problem_responses
+from service.settings import AppSettings
 
 
 def to_result(hit: Hit) -> SearchResult:
@@ -58,27 +58,24 @@ class SearchController(Controller):
         self,
         request: Request,  # type: ignore[type-arg]
         data: JSONBody[SearchRequest],
-        resources: NamedDependency[Resources],
+        searcher: NamedDependency[Searcher],
+        settings: NamedDependency[AppSettings],
     ) -> SearchResponse:
         """Return the passages that best answer ``query``, best first, each with an exact citation:
         ``document.text[char_start:char_end] == text``."""
         started = time.perf_counter()
         # Litestar converts bodies leniently ("5" -> 5); decode again strictly so wrong types are 422.
         data = msgspec.json.decode(await request.body(), type=SearchRequest)
-        limit = resources.settings.service.max_query_chars
-        if len(data.query) > limit:
-            raise InvalidInputError(f"query is {len(data.query)} characters long; the limit is {limit}")
-        max_top_k = resources.settings.service.max_top_k
-        if data.top_k > max_top_k:
-            raise InvalidInputError(f"top_k is {data.top_k}; the limit is {max_top_k}")
+        check_query(data.query, settings.service)
+        check_top_k(data.top_k, settings.service)
         hits = await anyio.to_thread.run_sync(
-            resources.search, data.query, data.top_k, data.mode, data.max_per_doc
+            lambda: searcher.search(data.query, data.top_k, data.mode, max_per_doc=data.max_per_doc)
         )
-        mode = data.mode or resources.settings.retrieval.mode
+        mode = data.mode or settings.retrieval.mode
         annotate(query=data.query, top_k=data.top_k, mode=mode, results=len(hits))
         return SearchResponse(
             query=data.query,
             results=[to_result(hit) for hit in hits],
             took_ms=round((time.perf_counter() - started) * 1000, 3),
-            snapshot_id=resources.snapshot.snapshot_id,
+            snapshot_id=searcher.snapshot_id,
         )

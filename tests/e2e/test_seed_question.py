@@ -7,16 +7,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-pytestmark = pytest.mark.model
 REPO = Path(__file__).resolve().parents[2]
 QUESTION = "What did the Secretary General call the war against Ukraine an example of?"
 ANSWER = "The war against Ukraine is but one example of this"
+pytestmark = pytest.mark.model  # every test here starts the real CLI or server
 
 
 INDEX_DIRS: dict[str, Path] = {}
@@ -94,22 +94,55 @@ def test_bad_input_over_real_http(server: str) -> None:
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-def test_service_refuses_to_start_without_an_index(tmp_path: Path) -> None:
+def test_service_starts_without_an_index_and_serves_the_first_build(tmp_path: Path) -> None:
+    """What a container needs: the service comes up before any build, says on /ready why it is not
+    ready, and serves the first snapshot the indexer publishes, without a restart."""
     env = {
         **os.environ,
-        "CITESEARCH__INDEX_DIR": str(tmp_path / "empty"),
+        "CITESEARCH__INDEX_DIR": str(tmp_path / "index"),
+        "CITESEARCH__SEEDS_DIR": str(REPO / "seeds"),
+        "CITESEARCH__SERVICE__RELOAD_POLL_SECONDS": "0.5",
         "CITESEARCH_CONFIG": str(REPO / "config.yaml"),
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "service", "--port", str(_free_port())],
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service", "--port", str(port)],
         cwd=REPO,
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
-    assert result.returncode == 1
-    assert "run `python -m indexer build` first" in result.stderr
+    try:
+        _wait(proc, lambda: httpx.get(f"{base}/health", timeout=1).status_code == 200)
+        ready = httpx.get(f"{base}/ready", timeout=5)
+        assert ready.status_code == 503
+        assert "run `python -m indexer build` first" in ready.json()["detail"]
+        assert httpx.post(f"{base}/v1/search", json={"query": QUESTION}, timeout=5).status_code == 503
+
+        build = subprocess.run(
+            [sys.executable, "-m", "indexer", "build"], cwd=REPO, env=env, capture_output=True, timeout=600
+        )
+        assert build.returncode == 0, build.stderr
+        _wait(proc, lambda: httpx.get(f"{base}/ready", timeout=1).status_code == 200)
+        results = httpx.post(f"{base}/v1/search", json={"query": QUESTION}, timeout=30).json()["results"]
+        assert ANSWER in results[0]["text"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _wait(proc: subprocess.Popen[bytes], ready: Callable[[], bool], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        try:
+            if ready():
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
 
 
 def test_service_refuses_a_snapshot_of_another_model(server: str, tmp_path: Path) -> None:

@@ -1,0 +1,5 @@
+"""The build: plan what changed, read and chunk it, embed it, write a snapshot and publish it."""
+
+from indexer.build.builder import Builder, BuildReport
+
+__all__ = ["BuildReport", "Builder"]

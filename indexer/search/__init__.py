@@ -1,0 +1,24 @@
+"""The query side: one engine answers every search, for the service and for ``indexer eval``.
+
+:class:`SearchEngine` holds the model, the micro-batcher and the query-vector cache;
+:meth:`SearchEngine.open` gives a :class:`Searcher` over one snapshot, whose
+:meth:`~Searcher.search` embeds the query (batched with concurrent ones), searches the vector and
+lexical indexes, fuses and hydrates the hits. :mod:`indexer.search.packing` packs hits into a token
+budget for prompts. ``Embedder`` is re-exported: an engine may be given an already loaded model.
+"""
+
+from indexer.embedding import Embedder
+from indexer.search.engine import EngineOptions, SearchEngine, Searcher, SearchObserver
+from indexer.search.hydration import Hit, Where
+from indexer.search.retriever import MODES
+
+__all__ = [
+    "MODES",
+    "Embedder",
+    "EngineOptions",
+    "Hit",
+    "SearchEngine",
+    "SearchObserver",
+    "Searcher",
+    "Where",
+]

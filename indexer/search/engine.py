@@ -1,0 +1,184 @@
+"""The query engine: one model, one micro-batcher and one query-vector cache shared by every snapshot
+it opens; each opened snapshot is a :class:`Searcher` with one call, :meth:`Searcher.search`.
+
+The service holds one engine and swaps searchers as snapshots are published; ``indexer eval`` opens
+one. Everything a search needs (embedding in batches, the cache, FAISS, BM25, fusion, hydration)
+happens behind :meth:`Searcher.search`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from indexer.config import Settings
+from indexer.embedding import Embedder, EmbedderWrapper, Vectors, load_embedder
+from indexer.search.batching import QueryBatcher
+from indexer.search.hydration import Hit, Where
+from indexer.search.query_cache import QueryVectorCache
+from indexer.search.retriever import MODES, DenseStart, Retriever
+from indexer.snapshot.compatibility import check_queryable
+from indexer.snapshot.layout import current_dir
+from indexer.snapshot.manifest import Manifest
+from indexer.snapshot.reader import Snapshot
+from indexer.snapshot.vectors import configure_search
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How the engine runs queries (the service's ``service`` section sets them)."""
+
+    max_batch: int = 32
+    """Most queries embedded and vector-searched together (1: one query at a time)."""
+    batch_window_ms: float = 0.0
+    """Under concurrent load, how long a batch may wait to fill up; 0: take what is waiting."""
+    query_cache_size: int = 1024
+    """Query embeddings kept (LRU, per exact text and vector space); 0: no cache."""
+    faiss_threads: int = 1
+    """FAISS's OpenMP threads for searches; 0: FAISS's default (one per CPU)."""
+    faiss_blas_threshold: int = 20
+    """Exact searches of at least this many queries at once use BLAS."""
+
+
+class SearchObserver(Protocol):
+    """Told what the engine does (the service's metrics implement it)."""
+
+    def embedding_done(self, seconds: float) -> None: ...
+
+    def search_done(self, mode: str, seconds: float) -> None: ...
+
+    def batch_done(self, size: int) -> None: ...
+
+    def cache_lookup(self, hits: int, misses: int) -> None: ...
+
+
+class _TimedEmbedder(EmbedderWrapper):
+    def __init__(self, inner: Embedder, observer: SearchObserver | None) -> None:
+        super().__init__(inner)
+        self._observer = observer
+
+    def embed(self, texts: Sequence[str], batch_size: int = 32) -> Vectors:
+        started = time.perf_counter()
+        try:
+            return self.inner.embed(texts, batch_size=batch_size)
+        finally:
+            if self._observer is not None:
+                self._observer.embedding_done(time.perf_counter() - started)
+
+
+class SearchEngine:
+    """Thread-safe. ``embedder``: an already loaded model to share (tests, benchmarks); else the
+    configured one is loaded."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        *,
+        options: EngineOptions | None = None,
+        observer: SearchObserver | None = None,
+    ) -> None:
+        options = options or EngineOptions()
+        self.settings = settings
+        self.options = options
+        self.observer = observer
+        self.embedder: Embedder = _TimedEmbedder(embedder or load_embedder(settings.model), observer)
+        configure_search(options.faiss_threads, options.faiss_blas_threshold)
+        self.cache = QueryVectorCache(
+            options.query_cache_size, on_lookup=observer.cache_lookup if observer else None
+        )
+        self.batcher = QueryBatcher(
+            max_batch=options.max_batch,
+            window_ms=options.batch_window_ms,
+            cache=self.cache,
+            on_batch=observer.batch_done if observer else None,
+        )
+
+    def open(self, directory: Path, *, verify: bool = True) -> Searcher:
+        """Open the snapshot in ``directory`` (every file's sha256 checked unless ``verify`` is off)
+        and refuse one this model's queries cannot search (:class:`~indexer.errors.SnapshotError`)."""
+        snapshot = Snapshot.open(directory, verify=verify, mmap_min_mb=self.settings.index.mmap_min_mb)
+        try:
+            model = snapshot.manifest.model
+            warning = check_queryable(snapshot.snapshot_id, model, self.settings.model, self.embedder)
+        except Exception:
+            snapshot.close()
+            raise
+        if warning:
+            log.warning("%s", warning)
+        return Searcher(self, snapshot)
+
+    def open_current(self, *, verify: bool = True) -> Searcher:
+        """The snapshot ``index/current`` points to."""
+        return self.open(current_dir(self.settings.index_dir), verify=verify)
+
+    def close(self) -> None:
+        """Take no new queries (those waiting are still answered)."""
+        self.batcher.close()
+
+
+class Searcher:
+    """Searches one snapshot with its engine's model, batcher and cache; thread-safe."""
+
+    def __init__(self, engine: SearchEngine, snapshot: Snapshot) -> None:
+        self.engine = engine
+        self.snapshot = snapshot
+        self._retriever = Retriever(snapshot, engine.settings.retrieval)
+        built = snapshot.manifest.model
+        # What a query vector depends on (the cache's key, with the text): the snapshot's model and
+        # variant, and the variant that embeds queries.
+        self._space = (built.name, built.variant, engine.settings.model.variant)
+
+    @property
+    def snapshot_id(self) -> str:
+        return self.snapshot.snapshot_id
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.snapshot.manifest
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.engine.embedder
+
+    def search(
+        self,
+        query: str,
+        top_k: int,
+        mode: str | None = None,
+        *,
+        max_per_doc: int | None = None,
+        where: Where | None = None,
+    ) -> list[Hit]:
+        """The ``top_k`` best passages for ``query``, best first; blocking (call it off an event loop).
+
+        ``mode``: dense, lexical or hybrid (default: ``retrieval.mode``). ``max_per_doc``: at most that
+        many passages of one document. ``where``: only hits it accepts; the candidate lists are
+        deepened until ``top_k`` such hits are found or none are left."""
+        started = time.perf_counter()
+        mode = mode or self.engine.settings.retrieval.mode
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}")
+        if max_per_doc is not None and max_per_doc < 1:
+            raise ValueError("max_per_doc must be at least 1")
+        start = None
+        if mode != "lexical" and top_k >= 1 and self.snapshot.index.ntotal > 0:
+            depth = self._retriever.depth(top_k)
+            start = self.engine.batcher.dense_start(self, self._space, query, depth)
+        hits = self._retriever.search(query, top_k, mode, max_per_doc=max_per_doc, where=where, start=start)
+        if self.engine.observer is not None:
+            self.engine.observer.search_done(mode, time.perf_counter() - started)
+        return hits
+
+    def dense_starts(self, vectors: Vectors, depths: Sequence[int]) -> list[DenseStart]:
+        """For the batcher: many queries' first dense lists in one vector index search."""
+        return self._retriever.dense_starts(vectors, depths)
+
+    def close(self) -> None:
+        self.snapshot.close()

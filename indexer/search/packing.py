@@ -1,0 +1,189 @@
+"""Pack ranked hits into a token budget: one numbered passage per stretch of a document.
+
+Hits are taken in rank order. A hit that overlaps or adjoins a passage already taken from the same
+document (overlapping character ranges, or neighbouring chunk positions) widens that passage instead
+of repeating its text; the passage keeps its place and number. A hit that would push the rendered
+context over the budget is skipped (a later, smaller one may still fit). If the best passage alone
+does not fit, it is cut at a token boundary rather than left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from indexer.reading.encodings import get_encoding
+from indexer.search.hydration import Hit
+from indexer.snapshot.store import DocumentRecord, Store
+
+if TYPE_CHECKING:
+    from tiktoken import Encoding
+
+SEPARATOR = "\n\n"
+
+
+@dataclass(frozen=True)
+class Passage:
+    document: DocumentRecord
+    """The document's metadata (its text is looked up separately)."""
+    char_start: int
+    char_end: int
+    text: str
+    """``document_text[char_start:char_end]``."""
+    line_start: int
+    line_end: int
+    score: float
+    """The score of the best hit merged into this passage."""
+    chunk_ids: tuple[str, ...]
+    positions: frozenset[int] = field(repr=False)
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class Packed:
+    context: str
+    passages: list[Passage]
+    used_tokens: int
+
+
+def render(passages: Sequence[Passage]) -> str:
+    """The ready-to-paste context: ``[n] title (date)`` then the passage, blank line between."""
+    blocks = []
+    for number, passage in enumerate(passages, start=1):
+        doc = passage.document
+        header = f"[{number}] {doc.title}" + (f" ({doc.date})" if doc.date else "")
+        blocks.append(f"{header}\n{passage.text}")
+    return SEPARATOR.join(blocks)
+
+
+def count_tokens(encoding: Encoding, text: str) -> int:
+    # Text from documents is data: special-token markers in it are counted as plain text.
+    return len(encoding.encode(text, disallowed_special=()))
+
+
+def _lines(text: str, start: int, end: int) -> tuple[int, int]:
+    return text.count("\n", 0, start) + 1, text.count("\n", 0, max(start, end - 1)) + 1
+
+
+def _span(doc: DocumentRecord, text: str, start: int, end: int, members: Sequence[Passage | Hit]) -> Passage:
+    chunk_ids: list[str] = []
+    positions: set[int] = set()
+    score = float("-inf")
+    for member in members:
+        if isinstance(member, Passage):
+            chunk_ids.extend(member.chunk_ids)
+            positions |= member.positions
+            score = max(score, member.score)
+        else:
+            chunk_ids.append(member.chunk.chunk_id)
+            positions.add(member.chunk.position)
+            score = max(score, member.score)
+    line_start, line_end = _lines(text, start, end)
+    return Passage(
+        document=doc,
+        char_start=start,
+        char_end=end,
+        text=text[start:end],
+        line_start=line_start,
+        line_end=line_end,
+        score=score,
+        chunk_ids=tuple(chunk_ids),
+        positions=frozenset(positions),
+    )
+
+
+def _touches(passage: Passage, hit: Hit) -> bool:
+    chunk = hit.chunk
+    if passage.document.doc_id != chunk.doc_id:
+        return False
+    overlaps = chunk.char_start <= passage.char_end and passage.char_start <= chunk.char_end
+    neighbours = any(abs(chunk.position - p) == 1 for p in passage.positions)
+    return overlaps or neighbours
+
+
+def add_hit(passages: list[Passage], hit: Hit, document_text: str) -> list[Passage] | None:
+    """``passages`` with ``hit`` merged in (a new list), or None if its text is already included."""
+    touching = [i for i, p in enumerate(passages) if _touches(p, hit)]
+    chunk = hit.chunk
+    if not touching:
+        return [*passages, _span(hit.document, document_text, chunk.char_start, chunk.char_end, [hit])]
+    members = [passages[i] for i in touching]
+    if len(members) == 1:
+        first = members[0]
+        if first.char_start <= chunk.char_start and chunk.char_end <= first.char_end:
+            return None
+    start = min(chunk.char_start, *(p.char_start for p in members))
+    end = max(chunk.char_end, *(p.char_end for p in members))
+    merged = _span(hit.document, document_text, start, end, [*members, hit])
+    out = list(passages)
+    out[touching[0]] = merged
+    for i in reversed(touching[1:]):
+        del out[i]
+    return out
+
+
+def _truncated(passage: Passage, encoding: Encoding, budget: int) -> Passage | None:
+    """The longest prefix of ``passage`` (cut at a token boundary) whose rendering fits ``budget``."""
+    tokens = encoding.encode(passage.text, disallowed_special=())
+    low, high = 0, len(tokens)
+    best: Passage | None = None
+    while low <= high:
+        size = (low + high) // 2
+        prefix = encoding.decode_bytes(tokens[:size]).decode("utf-8", errors="ignore")
+        while prefix and not passage.text.startswith(prefix):  # a character cut between tokens
+            prefix = prefix[:-1]
+        candidate = replace(
+            passage,
+            char_end=passage.char_start + len(prefix),
+            text=prefix,
+            line_end=passage.line_start + prefix.count("\n", 0, max(len(prefix) - 1, 0)),
+            truncated=True,
+        )
+        if prefix and count_tokens(encoding, render([candidate])) <= budget:
+            best, low = candidate, size + 1
+        else:
+            high = size - 1
+    return best
+
+
+class DocumentTexts:
+    """Full document texts by id, each read from the store at most once (hits carry metadata only)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._texts: dict[str, str] = {}
+
+    def __call__(self, doc_id: str) -> str:
+        if doc_id not in self._texts:
+            record = self._store.document(doc_id)
+            self._texts[doc_id] = record.text if record is not None else ""
+        return self._texts[doc_id]
+
+
+def pack_context(hits: Sequence[Hit], encoding: str, max_tokens: int, store: Store) -> Packed:
+    """:func:`pack` with tokens counted in the tiktoken ``encoding`` named (raises
+    :class:`~indexer.errors.EncodingNotFoundError` if it is not available offline) and texts read
+    from ``store``."""
+    return pack(hits, get_encoding(encoding), max_tokens, DocumentTexts(store))
+
+
+def pack(
+    hits: Sequence[Hit], encoding: Encoding, max_tokens: int, document_text: Callable[[str], str]
+) -> Packed:
+    """The best passages of ``hits`` whose rendered context stays within ``max_tokens``."""
+    passages: list[Passage] = []
+    used = 0
+    for hit in hits:
+        candidate = add_hit(passages, hit, document_text(hit.chunk.doc_id))
+        if candidate is None:
+            continue
+        tokens = count_tokens(encoding, render(candidate))
+        if tokens <= max_tokens:
+            passages, used = candidate, tokens
+        elif not passages:
+            # The best passage alone is over the budget: cut it rather than skip it.
+            cut = _truncated(candidate[0], encoding, max_tokens)
+            if cut is not None:  # None: not even its header fits; try the next one
+                passages, used = [cut], count_tokens(encoding, render([cut]))
+    return Packed(render(passages), passages, used)

@@ -1,0 +1,27 @@
+"""The index snapshot: the one contract between the indexer and the service.
+
+A snapshot is a folder: ``manifest.json`` (what it holds and how it was built), the FAISS vector index,
+the stored vectors, the BM25 index and the chunk/document store. The build writes one and publishes
+it atomically (:mod:`indexer.snapshot.publish`); readers open and verify it
+(:mod:`indexer.snapshot.reader`), and :mod:`indexer.snapshot.compatibility` decides whether a
+model's vectors fit it.
+"""
+
+from indexer.snapshot.compatibility import check_queryable
+from indexer.snapshot.layout import CURRENT_LINK, SNAPSHOTS_DIR, current_dir
+from indexer.snapshot.manifest import Manifest, read_manifest
+from indexer.snapshot.reader import Snapshot, open_current
+from indexer.snapshot.store import ChunkRecord, DocumentRecord
+
+__all__ = [
+    "CURRENT_LINK",
+    "SNAPSHOTS_DIR",
+    "ChunkRecord",
+    "DocumentRecord",
+    "Manifest",
+    "Snapshot",
+    "check_queryable",
+    "current_dir",
+    "open_current",
+    "read_manifest",
+]

@@ -1,0 +1,43 @@
+"""Lexical (keyword) scorers behind one protocol, chosen by ``lexical.type`` in the config."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from indexer.config import LexicalSettings
+from indexer.errors import ConfigError
+
+
+class LexicalIndex(Protocol):
+    """Keyword scoring of every chunk (row i is chunk row i) for a query."""
+
+    @property
+    def size(self) -> int: ...
+
+    def scores(self, query: str) -> npt.NDArray[np.float32]:
+        """One score per chunk row (0 where no query term occurs)."""
+        ...
+
+    def save(self, directory: Path) -> None: ...
+
+
+def build_lexical(settings: LexicalSettings, texts: Sequence[str]) -> LexicalIndex:
+    """Factory: a new lexical index over ``texts``."""
+    if settings.type == "bm25":
+        from indexer.snapshot.lexical.bm25 import BM25Index
+
+        return BM25Index.build(settings, texts)
+    raise ConfigError(f"unknown lexical index type {settings.type!r}; available: bm25")
+
+
+def load_lexical(settings: LexicalSettings, directory: Path) -> LexicalIndex:
+    if settings.type == "bm25":
+        from indexer.snapshot.lexical.bm25 import BM25Index
+
+        return BM25Index.load(settings, directory)
+    raise ConfigError(f"unknown lexical index type {settings.type!r}; available: bm25")

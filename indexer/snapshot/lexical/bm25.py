@@ -1,0 +1,94 @@
+"""BM25 with the bm25s library: lower-casing, English stopwords and Snowball stemming (PyStemmer)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from indexer.config import LexicalSettings
+
+
+def _bm25s() -> Any:
+    """The bm25s module. Importing it sets its logger to DEBUG (a line per index built and per empty
+    query reaches any handler); put it back to WARNING."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
+class BM25Index:
+    def __init__(self, settings: LexicalSettings, model: Any, size: int) -> None:
+        self._settings = settings
+        self._model = model
+        self._size = size
+        self._stemmer = _stemmer(settings)
+
+    @classmethod
+    def build(cls, settings: LexicalSettings, texts: Sequence[str]) -> BM25Index:
+        bm25s = _bm25s()
+        model = bm25s.BM25(k1=settings.k1, b=settings.b, method="lucene")
+        if texts:
+            tokens = bm25s.tokenize(
+                list(texts), stopwords=_stopwords(settings), stemmer=_stemmer(settings), show_progress=False
+            )
+            model.index(tokens, show_progress=False)
+        return cls(settings, model, len(texts))
+
+    @classmethod
+    def load(cls, settings: LexicalSettings, directory: Path) -> BM25Index:
+        bm25s = _bm25s()
+        size = int((directory / "size").read_text())
+        model = bm25s.BM25.load(str(directory), mmap=True) if size else bm25s.BM25()
+        if size:
+            # Plain ndarray views of the same mapped pages: every slice of an np.memmap runs its
+            # __array_finalize__, which took ~30% of a query's scoring (0.14 -> 0.10 ms on SciFact).
+            model.scores = {
+                key: value.view(np.ndarray) if isinstance(value, np.memmap) else value
+                for key, value in model.scores.items()
+            }
+        return cls(settings, model, size)
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def scores(self, query: str) -> npt.NDArray[np.float32]:
+        import bm25s  # imported (and quietened) by build or load already
+
+        if not self._size:
+            return np.zeros(0, dtype=np.float32)
+        tokens = bm25s.tokenize(
+            [query],
+            stopwords=_stopwords(self._settings),
+            stemmer=self._stemmer,
+            return_ids=False,
+            show_progress=False,
+        )[0]
+        known = self._model.get_tokens_ids(tokens)
+        if not known:
+            return np.zeros(self._size, dtype=np.float32)
+        return np.asarray(self._model.get_scores(known), dtype=np.float32)
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        if self._size:
+            self._model.save(str(directory))
+        (directory / "size").write_text(str(self._size))
+
+
+def _stopwords(settings: LexicalSettings) -> str | list[str]:
+    return settings.stopwords if settings.stopwords != "none" else []
+
+
+def _stemmer(settings: LexicalSettings) -> Any:
+    if settings.stemmer == "none":
+        return None
+    import Stemmer
+
+    return Stemmer.Stemmer(settings.stemmer)

@@ -1,0 +1,100 @@
+"""The read side of a snapshot: verify its files against the manifest and open its parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from indexer.config import IndexSettings, LexicalSettings
+from indexer.errors import ConfigError, SnapshotError
+from indexer.snapshot.layout import (
+    INDEX_NAME,
+    LEXICAL_DIR,
+    REQUIRED_FILES,
+    STORE_NAME,
+    VECTORS_NAME,
+    current_dir,
+)
+from indexer.snapshot.lexical import LexicalIndex, load_lexical
+from indexer.snapshot.manifest import Manifest, file_entry, read_manifest
+from indexer.snapshot.store import Store
+from indexer.snapshot.vectors import VectorIndex, load_index
+
+
+def verify_files(directory: Path, manifest: Manifest, *, checksums: bool = True) -> None:
+    """Refuse a snapshot whose data files are missing, truncated or (with ``checksums``) altered."""
+    for name in REQUIRED_FILES:
+        if name not in manifest.files:
+            raise SnapshotError(f"{directory}: the manifest lists no {name} (incomplete snapshot)")
+    for name, expected in manifest.files.items():
+        path = directory / name
+        if not path.is_file():
+            raise SnapshotError(f"{directory}: {name} is missing (incomplete snapshot)")
+        if path.stat().st_size != expected.bytes:
+            raise SnapshotError(
+                f"{directory}: {name} has {path.stat().st_size} bytes, manifest says {expected.bytes}"
+            )
+        if checksums and file_entry(path).sha256 != expected.sha256:
+            raise SnapshotError(f"{directory}: {name} does not match its sha256 in the manifest (corrupt)")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An opened snapshot: manifest, vector index and store, kept together."""
+
+    path: Path
+    manifest: Manifest
+    index: VectorIndex
+    lexical: LexicalIndex
+    store: Store
+
+    @property
+    def snapshot_id(self) -> str:
+        return self.manifest.snapshot_id
+
+    @classmethod
+    def open(cls, directory: Path, *, verify: bool = True, mmap_min_mb: int | None = None) -> Snapshot:
+        """Open and check a snapshot. The vector index type and its search parameters come from the
+        manifest, not from the current config; an index file of at least ``mmap_min_mb`` (default:
+        ``index.mmap_min_mb``'s default) is memory-mapped."""
+        manifest = read_manifest(directory)
+        verify_files(directory, manifest, checksums=verify)
+        index_path = directory / INDEX_NAME
+        if mmap_min_mb is None:
+            mmap_min_mb = IndexSettings().mmap_min_mb
+        mmap = index_path.stat().st_size >= mmap_min_mb * 2**20
+        try:
+            index = load_index(manifest.index, index_path, mmap=mmap)
+        except RuntimeError as exc:  # faiss reports unreadable files as RuntimeError
+            raise SnapshotError(f"{directory}: cannot read {INDEX_NAME}: {exc}") from exc
+        except ConfigError as exc:
+            raise SnapshotError(f"{directory}: {exc} (built by a newer version?)") from exc
+        if index.ntotal != manifest.index.vectors or index.dimension != manifest.model.dimension:
+            raise SnapshotError(
+                f"{directory}: index holds {index.ntotal} vectors of dimension {index.dimension}, "
+                f"manifest says {manifest.index.vectors} of dimension {manifest.model.dimension}"
+            )
+        lexical_settings = msgspec.convert(msgspec.to_builtins(manifest.lexical), LexicalSettings)
+        lexical = load_lexical(lexical_settings, directory / LEXICAL_DIR)
+        if lexical.size != manifest.index.vectors:
+            raise SnapshotError(
+                f"{directory}: lexical index holds {lexical.size} chunks, "
+                f"manifest says {manifest.index.vectors}"
+            )
+        return cls(directory, manifest, index, lexical, Store(directory / STORE_NAME))
+
+    def vectors(self) -> npt.NDArray[np.float32]:
+        """All stored vectors, memory-mapped (row i is vector id i)."""
+        vectors: npt.NDArray[np.float32] = np.load(self.path / VECTORS_NAME, mmap_mode="r")
+        return vectors
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def open_current(index_dir: Path, *, verify: bool = True, mmap_min_mb: int | None = None) -> Snapshot:
+    return Snapshot.open(current_dir(index_dir), verify=verify, mmap_min_mb=mmap_min_mb)

@@ -1,0 +1,232 @@
+"""Hot snapshot swaps: the one object that owns the served snapshot and replaces it atomically.
+
+Requests take a *lease* on the current :class:`~indexer.search.Searcher` once, at their start, and
+keep using that object until they finish: a swap only changes what the *next* request gets. A snapshot
+that was swapped out is closed when its last lease is returned. A new snapshot is opened and fully verified
+(every file's sha256, the model) off the event loop before it replaces the old one; one that fails is
+refused, reported (log, metrics, ``/ready``) and the current one keeps serving.
+
+The query engine (model, batcher, query cache) is shared by every snapshot; only the index changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+import anyio
+import anyio.to_thread
+
+from indexer.errors import IndexerError, NoSnapshotError, SnapshotError
+from indexer.search import SearchEngine, Searcher
+from indexer.snapshot import Manifest, current_dir
+from service.errors import UnavailableError
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    LOADED = "loaded"
+    UNCHANGED = "unchanged"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A snapshot the service would not serve, and why."""
+
+    snapshot: str
+    """The snapshot folder's name (or ``current`` when the link itself is broken)."""
+    reason: str
+    at: float
+    """Unix time of the refusal."""
+
+    @property
+    def at_iso(self) -> str:
+        return dt.datetime.fromtimestamp(self.at, dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    outcome: Outcome
+    snapshot_id: str | None
+    """The snapshot served after the reload (None if there is none)."""
+    previous_snapshot_id: str | None = None
+    refusal: Refusal | None = None
+
+
+class SnapshotObserver(Protocol):
+    """Told about every swap and refusal (the metrics implement it)."""
+
+    def snapshot_loaded(self, manifest: Manifest) -> None: ...
+
+    def snapshot_refused(self, at: float) -> None: ...
+
+
+class SnapshotHolder:
+    """Owns the served snapshot; thread-safe."""
+
+    def __init__(self, engine: SearchEngine, observer: SnapshotObserver | None = None) -> None:
+        self.engine = engine
+        self.index_dir = engine.settings.index_dir
+        self.observer = observer
+        self._lock = threading.Lock()  # guards _current, _leases, _retired
+        self._reload_lock = threading.Lock()  # one reload at a time
+        self._current: Searcher | None = None
+        self._leases: dict[int, int] = {}
+        self._retired: dict[int, Searcher] = {}
+        self.loaded_at: float | None = None
+        self.last_refusal: Refusal | None = None
+        self.last_error: str | None = None
+        """Why nothing is served, when nothing is (no snapshot published yet, ...)."""
+        self.loads = 0
+        self.refusals = 0
+
+    # -- reading ------------------------------------------------------------------------------
+
+    @property
+    def current(self) -> Searcher | None:
+        return self._current
+
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[Searcher]:
+        """The current searcher, kept open until the ``with`` block ends even if swapped out."""
+        with self._lock:
+            searcher = self._current
+            if searcher is None:
+                raise UnavailableError(
+                    "no index snapshot is loaded" + (f": {self.last_error}" if self.last_error else "")
+                )
+            key = id(searcher)
+            self._leases[key] = self._leases.get(key, 0) + 1
+        try:
+            yield searcher
+        finally:
+            self._release(searcher)
+
+    def _release(self, searcher: Searcher) -> None:
+        key = id(searcher)
+        with self._lock:
+            count = self._leases[key] - 1
+            if count:
+                self._leases[key] = count
+                return
+            del self._leases[key]
+            retired = self._retired.pop(key, None)
+        if retired is not None:
+            self._close(retired)
+
+    # -- swapping -----------------------------------------------------------------------------
+
+    def reload(self, *, retry_refused: bool = True) -> ReloadResult:
+        """Serve the snapshot ``index/current`` points to, if it is not the one being served.
+
+        Blocking (verifies every file); run it off the event loop. With ``retry_refused=False`` a
+        snapshot that was already refused is not tried again (the watcher's polling)."""
+        with self._reload_lock:
+            served = self._current
+            served_id = served.snapshot_id if served is not None else None
+            try:
+                target = current_dir(self.index_dir)
+            except NoSnapshotError as exc:
+                self.last_error = str(exc)
+                return ReloadResult(Outcome.UNCHANGED if served else Outcome.REFUSED, served_id)
+            except SnapshotError as exc:
+                return self._refuse("current", str(exc), served_id, retry_refused)
+            if served is not None and served.snapshot.path == target:
+                return ReloadResult(Outcome.UNCHANGED, served_id)
+            if (
+                not retry_refused
+                and self.last_refusal is not None
+                and self.last_refusal.snapshot == target.name
+            ):
+                return ReloadResult(Outcome.REFUSED, served_id, refusal=self.last_refusal)
+            started = time.perf_counter()
+            try:
+                searcher = self.engine.open(target)
+            except IndexerError as exc:
+                return self._refuse(target.name, _shorten(str(exc), target), served_id, True)
+            self._swap(searcher)
+            log.info(
+                "serving snapshot %s (%d documents, %d chunks, model %s; verified in %.2fs)%s",
+                searcher.snapshot_id,
+                searcher.snapshot.manifest.counts.documents,
+                searcher.snapshot.manifest.counts.chunks,
+                searcher.snapshot.manifest.model.name,
+                time.perf_counter() - started,
+                f", replacing {served_id}" if served_id else "",
+            )
+            return ReloadResult(Outcome.LOADED, searcher.snapshot_id, served_id)
+
+    def _refuse(self, name: str, reason: str, served_id: str | None, report: bool) -> ReloadResult:
+        repeated = self.last_refusal is not None and self.last_refusal.snapshot == name
+        refusal = Refusal(name, reason, time.time())
+        if report or not repeated:
+            self.last_refusal = refusal
+            self.refusals += 1
+            log.error(
+                "refused snapshot %s: %s; %s",
+                name,
+                reason,
+                f"still serving {served_id}" if served_id else "no snapshot is served",
+            )
+            if self.observer is not None:
+                self.observer.snapshot_refused(refusal.at)
+        if served_id is None:
+            self.last_error = f"snapshot {name} was refused: {reason}"
+        return ReloadResult(Outcome.REFUSED, served_id, refusal=self.last_refusal)
+
+    def _swap(self, searcher: Searcher) -> None:
+        with self._lock:
+            old = self._current
+            self._current = searcher
+            self.loaded_at = time.time()
+            self.loads += 1
+            self.last_error = None
+            close_now = False
+            if old is not None:
+                if self._leases.get(id(old)):
+                    self._retired[id(old)] = old
+                else:
+                    close_now = True
+        if self.observer is not None:
+            self.observer.snapshot_loaded(searcher.manifest)
+        if old is not None and close_now:
+            self._close(old)
+
+    @staticmethod
+    def _close(searcher: Searcher) -> None:
+        log.debug("closing snapshot %s", searcher.snapshot_id)
+        searcher.close()
+
+    async def watch(self, interval: float) -> None:
+        """Poll ``index/current`` every ``interval`` seconds and swap in what the indexer publishes."""
+        while True:
+            await anyio.sleep(interval)
+            try:
+                await anyio.to_thread.run_sync(lambda: self.reload(retry_refused=False))
+            except Exception:  # keep watching whatever happens; the error is in the log
+                log.exception("checking for a new snapshot failed")
+
+    def close(self) -> None:
+        """Close the served snapshot (at shutdown); leased ones close when returned."""
+        with self._lock:
+            current, self._current = self._current, None
+            if current is not None and self._leases.get(id(current)):
+                self._retired[id(current)] = current
+                current = None
+        if current is not None:
+            self._close(current)
+
+
+def _shorten(reason: str, directory: Path) -> str:
+    """Refusal reasons are shown on ``/ready``: name the snapshot folder, not the full path."""
+    return reason.replace(str(directory), directory.name)

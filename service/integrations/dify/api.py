@@ -1,0 +1,103 @@
+"""``POST /retrieval``: Dify's External Knowledge API over the same retriever.
+
+Dify appends ``/retrieval`` to the endpoint configured for an external knowledge base and sends
+the API key as ``Authorization: Bearer <key>``; keys are checked by the app-wide auth, whose refusals
+this controller answers with Dify's error codes (1001 malformed header, 1002 key refused); an unknown
+``knowledge_id`` is 2001."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from indexer.search import Searcher
+from service.errors import NotFoundError, handle_exception
+from service.guards import require_json
+from service.integrations.attributes import attributes, hit_filter
+from service.integrations.dify.filters import dify_condition
+from service.integrations.dify.schemas import (
+    DifyError,
+    DifyRecord,
+    DifyRetrievalRequest,
+    DifyRetrievalResponse,
+)
+from service.limits import check_query
+from service.settings import AppSettings
+
+INVALID_AUTHORIZATION_FORMAT = 1001
+AUTHORIZATION_FAILED = 1002
+KNOWLEDGE_DOES_NOT_EXIST = 2001
+
+
+class UnknownKnowledgeError(NotFoundError):
+    pass
+
+
+def _bearer_format_ok(authorization: str | None) -> bool:
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    return scheme.lower() == "bearer" and bool(token.strip())
+
+
+def dify_error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Auth refusals and unknown knowledge ids in Dify's ``{error_code, error_msg}``; anything else
+    as problem details, like the rest of the service."""
+    problem = handle_exception(request, exc)
+    status = problem.status_code or 500
+    body: DifyError | None = None
+    if isinstance(exc, UnknownKnowledgeError):
+        body = DifyError(KNOWLEDGE_DOES_NOT_EXIST, "The knowledge does not exist.")
+    elif status in (401, 403):
+        if _bearer_format_ok(request.headers.get("authorization")):
+            body = DifyError(AUTHORIZATION_FAILED, "Authorization failed.")
+        else:
+            body = DifyError(
+                INVALID_AUTHORIZATION_FORMAT,
+                "Invalid Authorization header format. Expected 'Bearer <api-key>' format.",
+            )
+    if body is None:
+        return problem
+    headers = {k: v for k, v in problem.headers.items() if k.lower() != "content-type"}
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
+
+
+class DifyController(Controller):
+    path = "/retrieval"
+    exception_handlers = {Exception: dify_error_response}  # noqa: RUF012
+
+    @post(
+        "/",
+        guards=[require_json],
+        summary="Dify External Knowledge API",
+        operation_id="difyRetrieval",
+        tags=["chatbots"],
+        status_code=200,
+    )
+    async def retrieval(
+        self,
+        data: JSONBody[DifyRetrievalRequest],
+        searcher: NamedDependency[Searcher],
+        settings: NamedDependency[AppSettings],
+    ) -> DifyRetrievalResponse:
+        """Dify's external knowledge retrieval: the ``top_k`` best passages for ``query`` scoring at
+        least ``score_threshold``, each with its citation as ``metadata``. No match: ``records`` is
+        empty. ``metadata_condition`` filters on the metadata fields."""
+        base = settings.public_url
+        if data.knowledge_id not in settings.integrations.dify_knowledge_ids:
+            raise UnknownKnowledgeError(f"no knowledge with id {data.knowledge_id!r}")
+        check_query(data.query, settings.service)
+        where = None
+        if data.metadata_condition is not None:
+            where = hit_filter(dify_condition, data.metadata_condition, "metadata_condition", base)
+        setting = data.retrieval_setting
+        hits = await anyio.to_thread.run_sync(lambda: searcher.search(data.query, setting.top_k, where=where))
+        return DifyRetrievalResponse(
+            [
+                DifyRecord(hit.chunk.text, hit.score, hit.document.title, attributes(hit, base))
+                for hit in hits
+                if hit.score >= setting.score_threshold
+            ]
+        )

@@ -1,0 +1,94 @@
+"""Where the MCP tools are served: Streamable HTTP at ``/mcp`` inside the Litestar app (so the
+app-wide auth and limits apply), or stdio with ``python -m service mcp``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import anyio
+from litestar import Litestar, asgi
+from litestar.handlers import ASGIRouteHandler
+from litestar.types import Receive, Scope, Send
+
+from indexer.search import Embedder, SearchEngine, Searcher
+from service.errors import UnavailableError
+from service.integrations.mcp.server import build_server
+from service.settings import AppSettings
+
+if TYPE_CHECKING:
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
+
+def _transport_security(settings: AppSettings) -> Any:
+    """DNS-rebinding protection: accept the loopback names and the public URL's host."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    public = urlsplit(settings.public_url)
+    hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", public.netloc, f"{public.hostname}:*"]
+    origins = [
+        "http://127.0.0.1:*",
+        "http://localhost:*",
+        "http://[::1]:*",
+        f"{public.scheme}://{public.netloc}",
+    ]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    )
+
+
+class McpEndpoint:
+    """``/mcp`` inside the Litestar app: a mounted ASGI handler plus a lifespan that runs the SDK's
+    session manager (stateless: any worker can answer any request; JSON responses, no SSE)."""
+
+    def __init__(
+        self, settings: AppSettings, lease_of: Callable[[Litestar], AbstractContextManager[Searcher]]
+    ) -> None:
+        self.settings = settings
+        self._lease_of = lease_of
+        self._manager: StreamableHTTPSessionManager | None = None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
+        server = build_server(self.settings, lambda: self._lease_of(app))
+        server.streamable_http_app(
+            stateless_http=True,
+            json_response=True,
+            max_request_body_size=self.settings.service.max_body_bytes,
+            transport_security=_transport_security(self.settings),
+        )
+        manager = server.session_manager
+        async with manager.run():
+            self._manager = manager
+            try:
+                yield
+            finally:
+                self._manager = None
+
+    def route_handler(self) -> ASGIRouteHandler:
+        endpoint = self
+
+        @asgi("/mcp", is_mount=True, copy_scope=True)
+        async def mcp(scope: Scope, receive: Receive, send: Send) -> None:
+            """The MCP endpoint (Streamable HTTP)."""
+            manager = endpoint._manager
+            if manager is None:
+                raise UnavailableError("the MCP endpoint is starting")
+            await manager.handle_request(scope, receive, send)  # type: ignore[arg-type]
+
+        return mcp
+
+
+def run_stdio(settings: AppSettings, embedder: Embedder | None = None) -> None:
+    """Serve the tools over stdin/stdout until the client hangs up (``python -m service mcp``)."""
+    engine = SearchEngine(settings, embedder)
+    searcher = engine.open_current()
+    try:
+        server = build_server(settings, lambda: contextlib.nullcontext(searcher))
+        anyio.run(server.run_stdio_async)
+    finally:
+        searcher.close()
+        engine.close()

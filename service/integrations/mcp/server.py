@@ -1,0 +1,158 @@
+"""MCP (Model Context Protocol) tools over the query engine, with the official MCP Python SDK.
+
+Two tools, in the shapes chat assistants' connectors expect: ``search(query)`` → ``results`` with
+``id``, ``title``, ``url`` and a snippet (``text``); ``fetch(id)`` → ``id``, ``title``, ``text``, ``url``,
+``metadata``. Every ``url`` is absolute (``integrations.public_base_url``) and opens our own
+``GET /v1/documents/{doc_id}?start=&end=`` view of the cited passage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
+
+import anyio.to_thread
+from typing_extensions import TypedDict
+
+from indexer.search import Searcher
+from indexer.snapshot import ChunkRecord, DocumentRecord
+from service import __version__
+from service.limits import check_query
+from service.links import document_url
+from service.settings import AppSettings
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+SEARCH_RESULTS = 10
+SNIPPET_CHARS = 300
+INSTRUCTIONS = (
+    "Search a private document collection. Call `search` with a natural-language question; each result "
+    "has an `id` to pass to `fetch` for the whole document. Cite results by their `url`."
+)
+
+Lease = Callable[[], AbstractContextManager[Searcher]]
+"""Gives the searcher to use for one tool call (the served snapshot, kept open meanwhile)."""
+
+
+class SearchResult(TypedDict):
+    id: str
+    """A passage id (``doc_id#position``); ``fetch`` accepts it."""
+    title: str
+    url: str
+    text: str
+    """A snippet of the passage."""
+
+
+class SearchResults(TypedDict):
+    results: list[SearchResult]
+
+
+class FetchedDocument(TypedDict):
+    id: str
+    title: str
+    text: str
+    """The whole document."""
+    url: str
+    metadata: dict[str, str | int | None]
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """``text`` on one line, cut at a word boundary to at most ``limit`` characters (plus an ellipsis)."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit].rsplit(" ", 1)[0] or flat[:limit]
+    return cut + "…"
+
+
+def _find(searcher: Searcher, item_id: str) -> tuple[DocumentRecord, ChunkRecord | None] | None:
+    """The document (and passage) named by a passage id ``doc_id#position`` or a document id."""
+    store = searcher.snapshot.store
+    doc_id, hash_, position = item_id.rpartition("#")
+    if hash_ and position.isdigit():
+        document = store.document(doc_id)
+        if document is not None:
+            chunk = next((c for c in store.chunks_of(doc_id) if c.position == int(position)), None)
+            if chunk is not None:
+                return document, chunk
+    document = store.document(item_id)
+    return (document, None) if document is not None else None
+
+
+async def search_tool(settings: AppSettings, lease: Lease, query: str) -> SearchResults:
+    query = check_query(query.strip(), settings.service)
+    base = settings.public_url
+    with lease() as searcher:
+        hits = await anyio.to_thread.run_sync(searcher.search, query, SEARCH_RESULTS)
+    results = [
+        SearchResult(
+            id=hit.chunk.chunk_id,
+            title=hit.document.title,
+            url=document_url(
+                hit.document.doc_id, base=base, start=hit.chunk.char_start, end=hit.chunk.char_end
+            ),
+            text=snippet(hit.chunk.text),
+        )
+        for hit in hits
+    ]
+    return SearchResults(results=results)
+
+
+async def fetch_tool(settings: AppSettings, lease: Lease, item_id: str) -> FetchedDocument:
+    with lease() as searcher:
+        found = await anyio.to_thread.run_sync(_find, searcher, item_id)
+    if found is None:
+        raise ValueError(f"no passage or document with id {item_id!r}")
+    document, chunk = found
+    metadata: dict[str, str | int | None] = {
+        "doc_id": document.doc_id,
+        "source": document.source,
+        "date": document.date,
+        "sha256": document.sha256,
+    }
+    start = end = None
+    if chunk is not None:
+        start, end = chunk.char_start, chunk.char_end
+        metadata |= {
+            "chunk_id": chunk.chunk_id,
+            "char_start": start,
+            "char_end": end,
+            "line_start": chunk.line_start,
+            "line_end": chunk.line_end,
+        }
+    base = settings.public_url
+    return FetchedDocument(
+        id=item_id,
+        title=document.title,
+        text=document.text,
+        url=document_url(document.doc_id, base=base, start=start, end=end),
+        metadata=metadata,
+    )
+
+
+def build_server(settings: AppSettings, lease: Lease) -> MCPServer:
+    """The MCP server with the ``search`` and ``fetch`` tools, answering from ``lease()``."""
+    from mcp.server.mcpserver import MCPServer
+    from mcp.types import ToolAnnotations
+
+    server: MCPServer = MCPServer(
+        "citesearch", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
+    )
+    read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+
+    @server.tool(annotations=read_only)
+    async def search(query: str) -> SearchResults:
+        """Search the documents for passages that answer `query` (natural language). Returns the best
+        passages first, each with an `id` (pass it to `fetch`), a `title`, a `url` to cite, and a
+        snippet in `text`."""
+        return await search_tool(settings, lease, query)
+
+    @server.tool(annotations=read_only)
+    async def fetch(id: str) -> FetchedDocument:
+        """Fetch the whole document behind a search result `id` (or a document id): its full text, a
+        `url` to cite, and metadata (source, date, the passage's character and line range)."""
+        return await fetch_tool(settings, lease, id)
+
+    return server

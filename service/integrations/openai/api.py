@@ -1,0 +1,125 @@
+"""``POST /v1/vector_stores/{vector_store_id}/search``: OpenAI's Vector Store search over our index.
+
+Our index is one vector store (``integrations.vector_store_id``). Errors come in OpenAI's shape
+(``{"error": {"message", "type", "param", "code"}}``), so the ``openai`` client reports them well."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from indexer.search import Hit, Searcher, Where
+from service.errors import InvalidInputError, NotFoundError, handle_exception
+from service.guards import require_json
+from service.integrations.attributes import attributes, hit_filter
+from service.integrations.openai.filters import openai_filter
+from service.integrations.openai.schemas import (
+    MAX_QUERIES,
+    Content,
+    OpenAIError,
+    OpenAIErrorBody,
+    VectorStoreSearchPage,
+    VectorStoreSearchRequest,
+    VectorStoreSearchResult,
+)
+from service.limits import check_query
+from service.settings import AppSettings
+
+
+def openai_error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Our problem details, reshaped into OpenAI's error body; invalid input is a 400, as OpenAI's."""
+    problem = handle_exception(request, exc)
+    status = problem.status_code or 500
+    status = 400 if status == 422 else status
+    detail = problem.content.get("detail", "") if isinstance(problem.content, dict) else ""
+    errors = problem.content.get("errors") if isinstance(problem.content, dict) else None
+    param = None
+    if errors and isinstance(errors[0], dict) and errors[0].get("key"):
+        param = str(errors[0]["key"])
+    kind, code = "invalid_request_error", None
+    if status == 401:
+        code = "invalid_api_key"
+    elif status == 404:
+        code = "not_found"
+    elif status == 429:
+        kind = code = "rate_limit_exceeded"
+    elif status >= 500:
+        kind = "server_error"
+    body = OpenAIErrorBody(OpenAIError(message=str(detail), type=kind, param=param, code=code))
+    headers = {k: v for k, v in problem.headers.items() if k.lower() != "content-type"}
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
+
+
+def _queries(data: VectorStoreSearchRequest, settings: AppSettings) -> list[str]:
+    queries = [data.query] if isinstance(data.query, str) else list(data.query)
+    if not queries or len(queries) > MAX_QUERIES:
+        raise InvalidInputError(
+            f"query must be a string or a list of 1 to {MAX_QUERIES} strings",
+            errors=[{"key": "query", "message": "wrong number of queries", "source": "body"}],
+        )
+    return [check_query(query, settings.service) for query in queries]
+
+
+def _search(
+    searcher: Searcher, queries: list[str], top_k: int, where: Where | None, threshold: float
+) -> list[Hit]:
+    """Every query's hits scoring at least ``threshold``; a passage found by several keeps its best
+    score. Best first, at most ``top_k`` (blocking: run it off the event loop)."""
+    best: dict[str, Hit] = {}
+    for query in queries:
+        for hit in searcher.search(query, top_k, where=where):
+            seen = best.get(hit.chunk.chunk_id)
+            if hit.score >= threshold and (seen is None or hit.score > seen.score):
+                best[hit.chunk.chunk_id] = hit
+    return sorted(best.values(), key=lambda hit: -hit.score)[:top_k]
+
+
+class VectorStoresController(Controller):
+    path = "/v1/vector_stores"
+    exception_handlers = {Exception: openai_error_response}  # noqa: RUF012 (Litestar's layer attribute)
+
+    @post(
+        "/{vector_store_id:str}/search",
+        guards=[require_json],
+        summary="Search the index (OpenAI Vector Store search)",
+        operation_id="searchVectorStore",
+        tags=["chatbots"],
+        status_code=200,
+    )
+    async def search(
+        self,
+        vector_store_id: FromPath[str],
+        data: JSONBody[VectorStoreSearchRequest],
+        searcher: NamedDependency[Searcher],
+        settings: NamedDependency[AppSettings],
+    ) -> VectorStoreSearchPage:
+        """OpenAI's ``vector_stores.search``: the passages that best match ``query``, best first, as
+        ``vector_store.search_results.page``. ``filters`` select on each result's ``attributes``
+        (``doc_id``, ``source``, ``title``, ``date``, offsets); ``ranking_options.score_threshold``
+        drops weaker results. All results fit in one page."""
+        integrations = settings.integrations
+        if vector_store_id != integrations.vector_store_id:
+            raise NotFoundError(f"No vector store found with id {vector_store_id!r}.")
+        queries = _queries(data, settings)
+        where = None
+        if data.filters is not None:
+            where = hit_filter(openai_filter, data.filters, "filters", settings.public_url)
+        threshold = data.ranking_options.score_threshold if data.ranking_options else 0.0
+        hits = await anyio.to_thread.run_sync(
+            _search, searcher, queries, data.max_num_results, where, threshold
+        )
+        results = [
+            VectorStoreSearchResult(
+                file_id=hit.document.doc_id,
+                filename=hit.document.doc_id,
+                score=hit.score,
+                attributes=dict(attributes(hit, settings.public_url)),
+                content=[Content(type="text", text=hit.chunk.text)],
+            )
+            for hit in hits
+        ]
+        return VectorStoreSearchPage(search_query=queries, data=results)

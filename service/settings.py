@@ -1,0 +1,121 @@
+"""The service's sections of ``config.yaml``: HTTP, API keys, observability and the chatbot
+integrations, on top of the indexer's sections (:class:`indexer.config.Settings`), parsed once by the
+same loader into one frozen object."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+
+from indexer.config import Settings, load_settings
+
+
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class ServiceSettings(_Section, frozen=True):
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
+    max_query_chars: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 2000
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 65_536
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    reload_poll_seconds: Annotated[float, msgspec.Meta(ge=0)] = 2.0
+    """How often the service checks ``index/current`` for a newly published snapshot (0: never; then
+    only ``POST /v1/admin/reload`` swaps snapshots)."""
+    max_top_k: Annotated[int, msgspec.Meta(ge=1, le=100)] = 100
+    """Largest ``top_k`` a search may ask for (422 above it); never more than 100."""
+    rate_limit: Annotated[int, msgspec.Meta(ge=0)] = 0
+    """Requests each client (IP address) may make per ``rate_limit_period`` (429 above it); 0: no limit.
+    ``/health``, ``/ready``, ``/metrics`` and ``/schema`` are not limited."""
+    rate_limit_period: Literal["second", "minute", "hour", "day"] = "minute"
+    cors_origins: tuple[str, ...] = ()
+    """Origins browsers may call the API from (``"*"`` for any); empty: CORS is off."""
+    max_batch: Annotated[int, msgspec.Meta(ge=1, le=256)] = 32
+    """Most queries embedded and vector-searched together: concurrent searches are batched (1: one
+    query at a time)."""
+    batch_window_ms: Annotated[float, msgspec.Meta(ge=0, le=100)] = 0.0
+    """Under concurrent load, how long a batch may wait to fill up to ``max_batch``; 0: take what is
+    waiting. A lone request never waits."""
+    query_cache_size: Annotated[int, msgspec.Meta(ge=0)] = 1024
+    """Query embeddings kept (LRU, per exact query text and model); 0: no cache."""
+    faiss_threads: Annotated[int, msgspec.Meta(ge=0, le=256)] = 1
+    """FAISS's OpenMP threads for searches; 0: FAISS's default (one per CPU)."""
+    faiss_blas_threshold: Annotated[int, msgspec.Meta(ge=1)] = 20
+    """Exact search of at least this many queries at once uses BLAS matrix products (FAISS's
+    ``distance_compute_blas_threshold``)."""
+
+
+class IntegrationsSettings(_Section, frozen=True):
+    public_base_url: Annotated[str, msgspec.Meta(pattern=r"^(https?://[^/\s]+(/\S*)?)?$")] = ""
+    """Where clients reach the service; absolute citation links (MCP, OpenAI, Dify) start with it.
+    Empty: ``http://<service.host>:<service.port>`` (a wildcard host as ``127.0.0.1``)."""
+    vector_store_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] = "vs_citesearch"
+    """The id under which the index answers the OpenAI-compatible vector store search."""
+    dify_knowledge_ids: tuple[str, ...] = ("citesearch",)
+    """External knowledge ids a Dify knowledge base may name; any other id gets error 2001."""
+
+
+ApiKey = Annotated[str, msgspec.Meta(min_length=16, max_length=256, pattern=r"^[!-~]+$")]
+"""At least 16 printable ASCII characters, no spaces."""
+
+
+class AuthSettings(_Section, frozen=True):
+    api_keys: tuple[ApiKey, ...] = ()
+    """Keys accepted on the search endpoints (``Authorization: Bearer <key>``); empty: they are open.
+    Set them in the environment rather than in a committed file:
+    ``CITESEARCH__AUTH__API_KEYS='["key one", "key two"]'``."""
+    admin_keys: tuple[ApiKey, ...] = ()
+    """Keys accepted on the admin endpoints (and on search); empty: admin endpoints always answer 401."""
+
+
+class ObservabilitySettings(_Section, frozen=True):
+    metrics: bool = True
+    """Serve Prometheus metrics at ``/metrics``."""
+    metrics_require_key: bool = False
+    """``/metrics`` needs an API key (from ``auth.api_keys`` or ``auth.admin_keys``)."""
+    access_log: bool = True
+    """One log line per request: request id, method, path, route, status, duration, client, snapshot."""
+    log_queries: bool = False
+    """Put the query text in the access log (it may be personal data)."""
+    log_format: Literal["json", "text"] = "json"
+    """``python -m service``'s log lines: one JSON object each, or plain text."""
+
+
+class AppSettings(Settings, frozen=True):
+    """Everything in ``config.yaml``: the indexer's sections and the service's."""
+
+    service: ServiceSettings = msgspec.field(default_factory=ServiceSettings)
+    auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
+    observability: ObservabilitySettings = msgspec.field(default_factory=ObservabilitySettings)
+    integrations: IntegrationsSettings = msgspec.field(default_factory=IntegrationsSettings)
+
+    @property
+    def public_url(self) -> str:
+        """Where clients reach the service: ``integrations.public_base_url``, or when it is empty
+        ``http://<service.host>:<service.port>`` (a wildcard host shown as ``127.0.0.1``)."""
+        if self.integrations.public_base_url:
+            return self.integrations.public_base_url
+        host = self.service.host
+        host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        return f"http://[{host}]:{self.service.port}" if ":" in host else f"http://{host}:{self.service.port}"
+
+
+def load_app_settings(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> AppSettings:
+    """``config.yaml`` (or ``$CITESEARCH_CONFIG``) with environment overrides, every section."""
+    return load_settings(path, environ, schema=AppSettings)
+
+
+def with_address(settings: AppSettings, *, host: str | None = None, port: int | None = None) -> AppSettings:
+    """``settings`` listening on ``host``/``port`` where given (the command line's ``--host``, ``--port``)."""
+    service = msgspec.structs.replace(
+        settings.service,
+        host=settings.service.host if host is None else host,
+        port=settings.service.port if port is None else port,
+    )
+    return msgspec.structs.replace(settings, service=service)
