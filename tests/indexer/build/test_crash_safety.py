@@ -56,10 +56,10 @@ def test_sigkill_mid_build_keeps_previous_snapshot(tmp_path: Path, embedder: Emb
     Builder(settings, lambda: embedder).build()
     before = current_dir(settings.index_dir)
 
-    # Enough new text that the build is still embedding when it is killed (ONNX loads in under a
-    # second and embeds ~25 chunks/s here: 80 documents of ~4 chunks last well past the delay).
+    # Enough new text that the build is still embedding when it is killed: 80 documents of ~20
+    # chunks; the int8 model embeds ~130 chunks/s on 2 cores, so ~12 s of embedding.
     for i in range(80):
-        (seeds / f"new{i:03}.txt").write_text(f"Paragraph {i} about ocean navigation. " * 80)
+        (seeds / f"new{i:03}.txt").write_text(f"Paragraph {i} about ocean navigation. " * 400)
     proc = _run_build(config)
     _wait_for_staging(tmp_path, proc)
     time.sleep(delay)
