@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         "eval",
         help="measure retrieval quality on a BEIR-format collection",
         description="Index a BEIR collection (corpus.jsonl, queries.jsonl, qrels/<split>.tsv; title and "
-        "text together) with this configuration, run every judged query through the service's retriever "
+        "text together) with this configuration, run every judged query through the service's query engine "
         "(a document scores its best chunk's score) and report nDCG@10, Recall@10, Recall@100 and MRR@10 "
         "(ranx). The index is kept in a work folder per model and chunking settings, so later runs reuse "
         "its vectors.",
