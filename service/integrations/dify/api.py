@@ -1,4 +1,4 @@
-"""``POST /retrieval``: Dify's External Knowledge API over the same retriever.
+"""``POST /retrieval``: Dify's External Knowledge API over the query engine.
 
 Dify appends ``/retrieval`` to the endpoint configured for an external knowledge base and sends
 the API key as ``Authorization: Bearer <key>``; keys are checked by the app-wide auth, whose refusals
