@@ -159,14 +159,14 @@ def ensure_onnx(
         folder.mkdir(parents=True, exist_ok=True)
         if not fp32.is_file():
             log.info("exporting %s to ONNX in %s (once; later runs reuse it)", name, folder)
-            notice(f"exporting {name} to ONNX (once, ~15 s; cached in {folder})")
+            notice(f"exporting {name} to ONNX, once (later runs reuse it from {folder})")
             _atomic(fp32, lambda tmp: export_fp32(files, tmp))
         if variant == "onnx-fp32":
             return fp32
         int8 = folder / INT8_NAME
         if not int8.is_file():
             log.info("quantising %s to int8 in %s", name, folder)
-            notice(f"quantising {name} to int8 (once; cached in {folder})")
+            notice(f"quantising {name} to int8, once (kept in {folder})")
             _atomic(int8, lambda tmp: quantize_int8(fp32, tmp))
         return int8
     except OSError as exc:
