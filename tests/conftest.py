@@ -7,13 +7,14 @@ marked ``model`` automatically: ``pytest -m "not model"`` runs the rest in well 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +100,37 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextlib.contextmanager
+def running_service(env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m service --port <port>`` with ``env``, as a user starts it; stopped afterwards."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def wait_for(proc: subprocess.Popen[bytes], ready: Callable[[], bool], timeout: float = 120) -> None:
+    """Wait until ``ready()`` (HTTP errors count as not yet); fail if ``proc`` exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        try:
+            if ready():
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def server(seeded_settings: AppSettings) -> Iterator[Server]:
     """``python -m service`` on a free port, serving the seeded index, as a user starts it."""
@@ -111,25 +143,6 @@ def server(seeded_settings: AppSettings) -> Iterator[Server]:
         "CITESEARCH__INDEX_DIR": str(seeded_settings.index_dir),
         "CITESEARCH__INTEGRATIONS__PUBLIC_BASE_URL": base,
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.2)
+    with running_service(env, port) as proc:
+        wait_for(proc, lambda: httpx.get(f"{base}/ready", timeout=1).status_code == 200)
         yield Server(base, env)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)

@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO, free_port, running_service, wait_for
+
 QUESTION = "What did the Secretary General call the war against Ukraine an example of?"
 ANSWER = "The war against Ukraine is but one example of this"
 pytestmark = pytest.mark.model  # every test here starts the real CLI or server
 
 
 INDEX_DIRS: dict[str, Path] = {}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -49,31 +42,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     assert build.returncode == 0, build.stderr
     assert "published snapshot" in build.stdout
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "server did not become healthy"
-            time.sleep(0.2)
+    with running_service(env, port) as proc:
+        wait_for(proc, lambda: httpx.get(f"{base}/health", timeout=1).status_code == 200)
         INDEX_DIRS[base] = root / "index"
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_seed_question_ranks_the_answer_first(server: str) -> None:
@@ -104,17 +78,10 @@ def test_service_starts_without_an_index_and_serves_the_first_build(tmp_path: Pa
         "CITESEARCH__SERVICE__RELOAD_POLL_SECONDS": "0.5",
         "CITESEARCH_CONFIG": str(REPO / "config.yaml"),
     }
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait(proc, lambda: httpx.get(f"{base}/health", timeout=1).status_code == 200)
+    with running_service(env, port) as proc:
+        wait_for(proc, lambda: httpx.get(f"{base}/health", timeout=1).status_code == 200)
         ready = httpx.get(f"{base}/ready", timeout=5)
         assert ready.status_code == 503
         assert "run `python -m indexer build` first" in ready.json()["detail"]
@@ -124,25 +91,9 @@ def test_service_starts_without_an_index_and_serves_the_first_build(tmp_path: Pa
             [sys.executable, "-m", "indexer", "build"], cwd=REPO, env=env, capture_output=True, timeout=600
         )
         assert build.returncode == 0, build.stderr
-        _wait(proc, lambda: httpx.get(f"{base}/ready", timeout=1).status_code == 200)
+        wait_for(proc, lambda: httpx.get(f"{base}/ready", timeout=1).status_code == 200)
         results = httpx.post(f"{base}/v1/search", json={"query": QUESTION}, timeout=30).json()["results"]
         assert ANSWER in results[0]["text"]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def _wait(proc: subprocess.Popen[bytes], ready: Callable[[], bool], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-        try:
-            if ready():
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
 
 
 def test_service_refuses_a_snapshot_of_another_model(server: str, tmp_path: Path) -> None:
@@ -153,7 +104,7 @@ def test_service_refuses_a_snapshot_of_another_model(server: str, tmp_path: Path
         "CITESEARCH__MODEL__NAME": "sentence-transformers/all-MiniLM-L12-v2",
     }
     result = subprocess.run(
-        [sys.executable, "-m", "service", "--port", str(_free_port())],
+        [sys.executable, "-m", "service", "--port", str(free_port())],
         cwd=REPO,
         env=env,
         capture_output=True,
