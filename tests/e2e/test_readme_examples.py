@@ -1,4 +1,5 @@
-"""Every example of the README's "Using it from chatbots" section, run against the real server."""
+"""The README's examples ("Ask a question" and every one of "Using it from chatbots"), run against the
+real server; a JSON answer printed in the README must have the real answer's shape."""
 
 from __future__ import annotations
 
@@ -17,10 +18,34 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 DEFAULT_BASE = "http://127.0.0.1:8000"
 
 
+NULLABLE = {"date"}
+"""Keys whose value may be null where the README shows one (a document without a date line)."""
+
+
+def _blocks(text: str, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.+?)\n```", text, flags=re.DOTALL)
+
+
 def _examples(heading: str, language: str) -> list[str]:
     section = README.split("## Using it from chatbots", 1)[1].split("\n## ", 1)[0]
-    part = section.split(f"### {heading}", 1)[1].split("\n### ", 1)[0]
-    return re.findall(rf"```{language}\n(.+?)\n```", part, flags=re.DOTALL)
+    return _blocks(section.split(f"### {heading}", 1)[1].split("\n### ", 1)[0], language)
+
+
+def _assert_same_shape(example: Any, actual: Any, path: str = "answer") -> None:
+    """``actual`` has ``example``'s keys and value types, recursively (every list item like the
+    example's first)."""
+    if isinstance(example, dict):
+        assert isinstance(actual, dict), f"{path}: {actual!r} is not an object"
+        assert set(actual) == set(example), f"{path}: keys {sorted(actual)}, README shows {sorted(example)}"
+        for key, value in example.items():
+            if not (key in NULLABLE and actual[key] is None):
+                _assert_same_shape(value, actual[key], f"{path}.{key}")
+    elif isinstance(example, list):
+        assert example and isinstance(actual, list) and actual, f"{path}: {actual!r} against {example!r}"
+        for i, item in enumerate(actual):
+            _assert_same_shape(example[0], item, f"{path}[{i}]")
+    else:
+        assert type(actual) is type(example), f"{path}: {actual!r}, README shows {example!r}"
 
 
 def _run(command: list[str], server: Server) -> str:
@@ -29,9 +54,20 @@ def _run(command: list[str], server: Server) -> str:
     return result.stdout
 
 
-def test_context_curl(server: Server) -> None:
-    (command,) = _examples("Context for a prompt", "sh")
+def test_search_curl(server: Server) -> None:
+    section = README.split("\n## Ask a question\n", 1)[1].split("\n## ", 1)[0]
+    (command,), (printed,) = _blocks(section, "sh"), _blocks(section, "json")
     body = json.loads(_run(["bash", "-c", command.replace(DEFAULT_BASE, server.base_url)], server))
+    example = json.loads(printed)
+    _assert_same_shape(example, body)
+    assert len(body["results"]) == 3
+    assert body["results"][0]["chunk_id"] == example["results"][0]["chunk_id"]
+
+
+def test_context_curl(server: Server) -> None:
+    (command,), (printed,) = (_examples("Context for a prompt", language) for language in ("sh", "json"))
+    body = json.loads(_run(["bash", "-c", command.replace(DEFAULT_BASE, server.base_url)], server))
+    _assert_same_shape(json.loads(printed), body)
     assert body["used_tokens"] <= 300 and body["context"].startswith("[1] ")
     assert "The war against Ukraine is but one example of this" in body["context"]
 

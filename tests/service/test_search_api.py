@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -108,6 +109,17 @@ def test_health_ready_and_openapi(client: Client) -> None:
     assert any(p.startswith("/v1/documents/") for p in schema["paths"])
     request = schema["components"]["schemas"]["SearchRequest"]
     assert request["properties"]["top_k"]["maximum"] == 100
+
+
+def test_swagger_ui_is_served_offline(client: Client) -> None:
+    """The Swagger UI page references no external URL: its files come from the service itself."""
+    page = client.get("/schema/swagger")
+    assert page.status_code == 200
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)""", page.text)
+    assert len(assets) >= 3  # the script, its preset and the stylesheet
+    for asset in assets:
+        assert asset.startswith("/") and not asset.startswith("//"), asset
+        assert client.get(asset).status_code == 200, asset
 
 
 BAD_SEARCHES: list[tuple[str, dict[str, Any], int, str]] = [

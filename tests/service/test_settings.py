@@ -6,6 +6,7 @@ import pytest
 
 from indexer.errors import ConfigError
 from service.settings import load_app_settings as load_settings
+from service.settings import with_address
 
 
 def test_defaults_and_relative_paths(tmp_path: Path) -> None:
@@ -51,3 +52,19 @@ def test_missing_explicit_config_file(tmp_path: Path) -> None:
 def test_repository_config_parses() -> None:
     settings = load_settings(Path(__file__).resolve().parents[2] / "config.yaml", environ={})
     assert settings.seeds_dir.name == "seeds"
+
+
+def test_links_follow_the_listening_address(tmp_path: Path) -> None:
+    """With ``integrations.public_base_url`` empty (the default), links in the chatbot APIs' answers
+    use the address given by ``--host``/``--port``; a set ``public_base_url`` wins."""
+    path = tmp_path / "config.yaml"
+    path.write_text("service:\n  port: 8000\n")
+    settings = load_settings(path, environ={})
+    assert settings.integrations.public_base_url == ""
+    assert with_address(settings, port=9123).public_url == "http://127.0.0.1:9123"
+    assert with_address(settings, host="0.0.0.0", port=9000).public_url == "http://127.0.0.1:9000"
+    assert with_address(settings, host="::1", port=9000).public_url == "http://[::1]:9000"
+    public = load_settings(
+        path, environ={"CITESEARCH__INTEGRATIONS__PUBLIC_BASE_URL": "https://search.example"}
+    )
+    assert with_address(public, port=9123).public_url == "https://search.example"
