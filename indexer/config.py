@@ -30,7 +30,7 @@ class ModelSettings(_Section, frozen=True):
     variant: Literal["torch", "onnx-fp32", "onnx-int8"] = "onnx-int8"
     """How the model runs: sentence-transformers on torch; or exported to ONNX (offline, cached) and run
     by onnxruntime, in float32 (the same vectors as torch) or int8 (weights per output channel,
-    activations per token; the default: README "Model variants")."""
+    activations per token; the default: docs/retrieval-quality.md, "Model variants")."""
     threads: Annotated[int, msgspec.Meta(ge=0, le=256)] = 0
     """onnxruntime's intra-op threads for the ONNX variants; 0: one per physical core."""
     onnx_cache: str = ""

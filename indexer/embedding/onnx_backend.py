@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 class OnnxEmbedder:
-    """Same vectors as sentence-transformers (float32: within 1e-6; int8: see the README), faster.
+    """Same vectors as sentence-transformers (float32: within 1e-6; int8: docs/retrieval-quality.md), faster.
 
     Each batch is padded to its longest text only (the packaged ``tokenizer.json`` pads every input
     to 128 tokens, which is slower and would be wrong for short texts if the mask were not used)
