@@ -32,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--force", action="store_true", help="re-embed every document")
     build.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    build.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="publish even if the build removes every served document, or more than index.max_shrink of them",
+    )
     inspect = commands.add_parser("inspect", help="print what the current snapshot holds")
     inspect.add_argument("--json", action="store_true", help="print the full manifest as JSON")
     inspect.add_argument("--documents", action="store_true", help="list every document")
@@ -72,12 +77,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         if args.command == "build":
-            return _build(settings, force=args.force, progress=not args.no_progress)
+            return _build(
+                settings, force=args.force, progress=not args.no_progress, allow_shrink=args.allow_shrink
+            )
         if args.command == "eval":
             return _eval(settings, args)
         return _inspect(settings, as_json=args.json, documents=args.documents)
     except IndexerError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a folder or file the indexer cannot read or write
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
 
 
@@ -90,11 +100,11 @@ def _model(settings: Settings) -> Embedder:
     return load_embedder(settings.model, on_export=_announce)
 
 
-def _build(settings: Settings, *, force: bool, progress: bool) -> int:
+def _build(settings: Settings, *, force: bool, progress: bool, allow_shrink: bool) -> int:
     from indexer.build import Builder
 
     builder = Builder(settings, lambda: _model(settings), progress=progress and sys.stderr.isatty())
-    report = builder.build(force=force)
+    report = builder.build(force=force, allow_shrink=allow_shrink)
     if not report.published:
         print(
             f"index is up to date: snapshot {report.snapshot_id}, {report.documents} documents, "

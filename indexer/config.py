@@ -83,6 +83,9 @@ class IndexSettings(_Section, frozen=True):
     ``memory_budget_mb``). The type built, and its parameters, are written in the manifest."""
     keep_snapshots: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
     """How many published snapshots stay on disk (the current one included)."""
+    max_shrink: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.5
+    """A build that would remove more than this fraction of the served snapshot's documents is refused
+    unless ``python -m indexer build --allow-shrink``; one that would remove all of them always is."""
     flat_max_vectors: Annotated[int, msgspec.Meta(ge=0)] = 100_000
     """auto: exact search up to this many vectors."""
     large: Literal["hnsw", "ivf", "ivfpq"] = "hnsw"

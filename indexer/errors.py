@@ -31,6 +31,15 @@ class BuildLockedError(IndexerError):
     """Another build holds the index folder's lock."""
 
 
+class ShrinkRefusedError(IndexerError):
+    """A build would remove every document of the served snapshot, or more than ``index.max_shrink`` of
+    them, and ``--allow-shrink`` was not given."""
+
+
+class IndexWriteError(IndexerError):
+    """The index folder cannot be written (read-only, full, wrong owner)."""
+
+
 class UnreadableDocumentError(IndexerError):
     """A file is not valid for its format (e.g. not UTF-8); it is skipped and reported."""
 

@@ -11,17 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.build.collect import Collected, Collector
-from indexer.build.plan import changed, reusable_manifest, up_to_date
+from indexer.build.plan import changed, check_shrink, reusable_manifest, up_to_date
 from indexer.build.write import write_indexes, write_snapshot_manifest
 from indexer.config import Settings
 from indexer.embedding import Embedder, load_embedder
 from indexer.errors import IndexerError, SnapshotError
 from indexer.reading.documents import SourceFile, discover, load_source
 from indexer.snapshot.compatibility import made_by_other_file
-from indexer.snapshot.layout import STORE_NAME, current_dir
+from indexer.snapshot.layout import SNAPSHOTS_DIR, STORE_NAME, current_dir
 from indexer.snapshot.manifest import Manifest, ModelInfo
-from indexer.snapshot.publish import build_lock, new_snapshot_id, publish, staging_dir
-from indexer.snapshot.reader import Snapshot
+from indexer.snapshot.publish import build_lock, new_snapshot_id, prune, publish, staging_dir, switch_current
+from indexer.snapshot.reader import Snapshot, verify_files
 from indexer.snapshot.store import StoreWriter
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,9 @@ class Builder:
             self._embedder = self._embedder_factory()
         return self._embedder
 
-    def build(self, *, force: bool = False) -> BuildReport:
+    def build(self, *, force: bool = False, allow_shrink: bool = False) -> BuildReport:
+        """Publish a snapshot of the seeds folder (nothing when the current one is up to date).
+        ``allow_shrink``: publish even if it removes most or all of the served documents."""
         started = time.perf_counter()
         seeds = self.settings.seeds_dir
         if not seeds.is_dir():
@@ -77,6 +79,7 @@ class Builder:
         with build_lock(self.settings.index_dir):
             previous = None if force else reusable_manifest(self.settings)
             sources = [load_source(seeds, path) for path in discover(seeds)]
+            check_shrink(self.settings, sources, allow=allow_shrink)
             if previous is not None and up_to_date(self.settings, previous, sources):
                 return self._unchanged(previous, started)
             if previous is not None and not self._same_model_file(previous, sources):
@@ -84,15 +87,25 @@ class Builder:
             return self._build(sources, previous, started)
 
     def _unchanged(self, previous: Manifest, started: float) -> BuildReport:
+        """Nothing to build. If ``previous`` is a complete snapshot an earlier build could not publish,
+        verify it and publish it now."""
+        index_dir = self.settings.index_dir
+        published = False
+        if _served_id(index_dir) != previous.snapshot_id:
+            directory = index_dir / SNAPSHOTS_DIR / previous.snapshot_id
+            verify_files(directory, previous)
+            switch_current(index_dir, previous.snapshot_id)
+            prune(index_dir, self.settings.index.keep_snapshots)
+            published = True
         return BuildReport(
             snapshot_id=previous.snapshot_id,
-            published=False,
+            published=published,
             documents=previous.counts.documents,
             chunks=previous.counts.chunks,
             reused_documents=previous.counts.documents,
             skipped={k: v.reason for k, v in previous.skipped.items()},
             seconds=time.perf_counter() - started,
-            path=current_dir(self.settings.index_dir),
+            path=current_dir(index_dir),
         )
 
     def _same_model_file(self, previous: Manifest, sources: list[SourceFile]) -> bool:
@@ -112,14 +125,17 @@ class Builder:
         if previous is not None:
             try:
                 # Its index is not searched, only its vectors and store are read: map, do not load.
-                reuse = Snapshot.open(current_dir(self.settings.index_dir), mmap_min_mb=0)
+                directory = self.settings.index_dir / SNAPSHOTS_DIR / previous.snapshot_id
+                reuse = Snapshot.open(directory, mmap_min_mb=0)
             except SnapshotError as exc:
                 log.warning("cannot reuse the current snapshot (%s): re-embedding everything", exc)
         try:
-            return self._write(sources, reuse, started)
+            report = self._write(sources, reuse, started)
         finally:
             if reuse is not None:
                 reuse.close()
+        prune(self.settings.index_dir, self.settings.index.keep_snapshots)
+        return report
 
     def _write(self, sources: list[SourceFile], reuse: Snapshot | None, started: float) -> BuildReport:
         settings = self.settings
@@ -134,7 +150,7 @@ class Builder:
         limit = self._model_limit(reuse)
         seconds = time.perf_counter() - started
         write_snapshot_manifest(settings, staged, snapshot_id, collected, written, model, limit, seconds)
-        final = publish(settings.index_dir, staged, snapshot_id, settings.index.keep_snapshots)
+        final = publish(settings.index_dir, staged, snapshot_id)
         log.info(
             "published snapshot %s: %d documents, %d chunks",
             snapshot_id,
@@ -189,3 +205,11 @@ class Builder:
         if self._embedder is None and reuse is not None:
             return reuse.manifest.chunking.model_token_limit
         return self.embedder.max_seq_length
+
+
+def _served_id(index_dir: Path) -> str | None:
+    """The name of the snapshot ``current`` points to (None if there is none)."""
+    try:
+        return current_dir(index_dir).name
+    except SnapshotError:
+        return None

@@ -3,6 +3,11 @@
 A build killed at any moment leaves ``current`` pointing at the previous complete snapshot: the new
 one is written under ``.staging-<id>``, fsynced, renamed into place, and only then is ``current``
 replaced (``rename(2)`` of a fresh symlink over the old one, atomic on POSIX).
+
+Pruning removes old snapshots, never the current one nor one a process still serves: readers hold a
+shared ``flock`` on a snapshot's manifest (:mod:`indexer.snapshot.locks`), and a snapshot whose lock
+cannot be taken exclusively is left alone. Intact snapshots (manifest readable, every file of its
+size) are kept in preference to newer damaged ones.
 """
 
 from __future__ import annotations
@@ -17,8 +22,11 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from indexer.errors import BuildLockedError
+from indexer.errors import BuildLockedError, IndexWriteError, SnapshotError
 from indexer.snapshot.layout import CURRENT_LINK, SNAPSHOTS_DIR
+from indexer.snapshot.locks import remove_unless_read
+from indexer.snapshot.manifest import read_manifest
+from indexer.snapshot.reader import verify_files
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +41,10 @@ def new_snapshot_id() -> str:
 @contextlib.contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
     """Hold an exclusive lock on the index folder for the duration of a build (released on crash)."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with (index_dir / LOCK_NAME).open("a") as fh:
+    with _writing(index_dir):
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fh = (index_dir / LOCK_NAME).open("a")
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -45,15 +55,28 @@ def build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def _writing(index_dir: Path) -> Iterator[None]:
+    """Report a failed write to the index folder as one clear :class:`IndexWriteError`."""
+    try:
+        yield
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise IndexWriteError(
+            f"cannot write the index folder {index_dir}: {exc.strerror or exc}{where}"
+        ) from exc
+
+
 def staging_dir(index_dir: Path, snapshot_id: str) -> Path:
     """A fresh staging folder; leftovers of killed builds are removed first (we hold the lock)."""
     root = index_dir / SNAPSHOTS_DIR
-    root.mkdir(parents=True, exist_ok=True)
-    for leftover in root.glob(STAGING_PREFIX + "*"):
-        log.info("removing leftover staging folder %s", leftover)
-        shutil.rmtree(leftover, ignore_errors=True)
-    path = root / (STAGING_PREFIX + snapshot_id)
-    path.mkdir()
+    with _writing(index_dir):
+        root.mkdir(parents=True, exist_ok=True)
+        for leftover in root.glob(STAGING_PREFIX + "*"):
+            log.info("removing leftover staging folder %s", leftover)
+            shutil.rmtree(leftover, ignore_errors=True)
+        path = root / (STAGING_PREFIX + snapshot_id)
+        path.mkdir()
     return path
 
 
@@ -75,27 +98,50 @@ def _fsync_tree(path: Path) -> None:
     _fsync_dir(path)
 
 
-def publish(index_dir: Path, staged: Path, snapshot_id: str, keep: int) -> Path:
-    """Move a complete staged snapshot into place and point ``current`` at it."""
+def publish(index_dir: Path, staged: Path, snapshot_id: str) -> Path:
+    """Move a complete staged snapshot into place and point ``current`` at it. If only switching
+    ``current`` fails, the complete snapshot stays in ``snapshots/`` and the next build reuses it."""
     root = index_dir / SNAPSHOTS_DIR
     final = root / snapshot_id
-    _fsync_tree(staged)
-    os.rename(staged, final)
-    _fsync_dir(root)
-    tmp_link = index_dir / f".{CURRENT_LINK}.{snapshot_id}"
-    os.symlink(Path(SNAPSHOTS_DIR) / snapshot_id, tmp_link)
-    os.replace(tmp_link, index_dir / CURRENT_LINK)
-    _fsync_dir(index_dir)
-    prune(index_dir, keep)
+    with _writing(index_dir):
+        _fsync_tree(staged)
+        os.rename(staged, final)
+        _fsync_dir(root)
+    switch_current(index_dir, snapshot_id)
     return final
 
 
-def prune(index_dir: Path, keep: int) -> None:
-    """Delete all but the ``keep`` newest published snapshots; the current one is always kept."""
+def switch_current(index_dir: Path, snapshot_id: str) -> None:
+    """Point ``current`` at ``snapshots/<snapshot_id>`` in one atomic rename."""
+    tmp_link = index_dir / f".{CURRENT_LINK}.{snapshot_id}"
+    with _writing(index_dir):
+        with contextlib.suppress(FileNotFoundError):
+            tmp_link.unlink()
+        os.symlink(Path(SNAPSHOTS_DIR) / snapshot_id, tmp_link)
+        os.replace(tmp_link, index_dir / CURRENT_LINK)
+        _fsync_dir(index_dir)
+
+
+def intact(directory: Path) -> bool:
+    """Whether a snapshot's manifest reads and every file it lists has its size (no checksums: cheap)."""
+    try:
+        verify_files(directory, read_manifest(directory), checksums=False)
+    except SnapshotError:
+        return False
+    return True
+
+
+def prune(index_dir: Path, keep: int) -> list[str]:
+    """Delete published snapshots beyond the ``keep`` to keep: the current one, then the newest intact
+    ones; damaged ones go first. A snapshot some process still reads or serves is skipped. The names
+    of the deleted snapshots."""
     root = index_dir / SNAPSHOTS_DIR
     current = (index_dir / CURRENT_LINK).resolve()
     published = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True)
-    for old in published[keep:]:
-        if old.resolve() != current:
-            log.info("removing old snapshot %s", old.name)
-            shutil.rmtree(old, ignore_errors=True)
+    good = [p for p in published if p == current or intact(p)]
+    kept = ([current] if current in published else []) + [p for p in good if p != current]
+    removed = []
+    for old in (p for p in published if p not in kept[:keep]):
+        if remove_unless_read(old):
+            removed.append(old.name)
+    return removed

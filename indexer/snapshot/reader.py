@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
@@ -20,6 +21,7 @@ from indexer.snapshot.layout import (
     current_dir,
 )
 from indexer.snapshot.lexical import LexicalIndex, load_lexical
+from indexer.snapshot.locks import reading_lock
 from indexer.snapshot.manifest import Manifest, file_entry, read_manifest
 from indexer.snapshot.store import Store
 from indexer.snapshot.vectors import VectorIndex, load_index
@@ -51,6 +53,8 @@ class Snapshot:
     index: VectorIndex
     lexical: LexicalIndex
     store: Store
+    _held: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False, compare=False)
+    """The snapshot's reading lock, released by :meth:`close`."""
 
     @property
     def snapshot_id(self) -> str:
@@ -60,40 +64,62 @@ class Snapshot:
     def open(cls, directory: Path, *, verify: bool = True, mmap_min_mb: int | None = None) -> Snapshot:
         """Open and check a snapshot. The vector index type and its search parameters come from the
         manifest, not from the current config; an index file of at least ``mmap_min_mb`` (default:
-        ``index.mmap_min_mb``'s default) is memory-mapped."""
-        manifest = read_manifest(directory)
-        verify_files(directory, manifest, checksums=verify)
-        index_path = directory / INDEX_NAME
-        if mmap_min_mb is None:
-            mmap_min_mb = IndexSettings().mmap_min_mb
-        mmap = index_path.stat().st_size >= mmap_min_mb * 2**20
+        ``index.mmap_min_mb``'s default) is memory-mapped. The snapshot is locked for reading (pruning
+        leaves it alone) until :meth:`close`."""
+        held = contextlib.ExitStack()
         try:
-            index = load_index(manifest.index, index_path, mmap=mmap)
-        except RuntimeError as exc:  # faiss reports unreadable files as RuntimeError
-            raise SnapshotError(f"{directory}: cannot read {INDEX_NAME}: {exc}") from exc
-        except ConfigError as exc:
-            raise SnapshotError(f"{directory}: {exc} (built by a newer version?)") from exc
-        if index.ntotal != manifest.index.vectors or index.dimension != manifest.model.dimension:
-            raise SnapshotError(
-                f"{directory}: index holds {index.ntotal} vectors of dimension {index.dimension}, "
-                f"manifest says {manifest.index.vectors} of dimension {manifest.model.dimension}"
-            )
-        lexical_settings = msgspec.convert(msgspec.to_builtins(manifest.lexical), LexicalSettings)
-        lexical = load_lexical(lexical_settings, directory / LEXICAL_DIR)
-        if lexical.size != manifest.index.vectors:
-            raise SnapshotError(
-                f"{directory}: lexical index holds {lexical.size} chunks, "
-                f"manifest says {manifest.index.vectors}"
-            )
-        return cls(directory, manifest, index, lexical, Store(directory / STORE_NAME))
+            held.enter_context(reading_lock(directory))
+            manifest = read_manifest(directory)
+            verify_files(directory, manifest, checksums=verify)
+            index, lexical = _open_indexes(directory, manifest, mmap_min_mb)
+            return cls(directory, manifest, index, lexical, Store(directory / STORE_NAME), held)
+        except BaseException:
+            held.close()
+            raise
 
     def vectors(self) -> npt.NDArray[np.float32]:
         """All stored vectors, memory-mapped (row i is vector id i)."""
         vectors: npt.NDArray[np.float32] = np.load(self.path / VECTORS_NAME, mmap_mode="r")
         return vectors
 
+    def check_files(self) -> None:
+        """Cheap check that the snapshot's files are still there with their sizes
+        (:class:`SnapshotError` if one was removed or truncated)."""
+        verify_files(self.path, self.manifest, checksums=False)
+
     def close(self) -> None:
+        """Close the store, unmap the keyword index and release the reading lock."""
         self.store.close()
+        self.lexical.close()
+        self._held.close()
+
+
+def _open_indexes(
+    directory: Path, manifest: Manifest, mmap_min_mb: int | None
+) -> tuple[VectorIndex, LexicalIndex]:
+    index_path = directory / INDEX_NAME
+    if mmap_min_mb is None:
+        mmap_min_mb = IndexSettings().mmap_min_mb
+    mmap = index_path.stat().st_size >= mmap_min_mb * 2**20
+    try:
+        index = load_index(manifest.index, index_path, mmap=mmap)
+    except RuntimeError as exc:  # faiss reports unreadable files as RuntimeError
+        raise SnapshotError(f"{directory}: cannot read {INDEX_NAME}: {exc}") from exc
+    except ConfigError as exc:
+        raise SnapshotError(f"{directory}: {exc} (built by a newer version?)") from exc
+    if index.ntotal != manifest.index.vectors or index.dimension != manifest.model.dimension:
+        raise SnapshotError(
+            f"{directory}: index holds {index.ntotal} vectors of dimension {index.dimension}, "
+            f"manifest says {manifest.index.vectors} of dimension {manifest.model.dimension}"
+        )
+    lexical_settings = msgspec.convert(msgspec.to_builtins(manifest.lexical), LexicalSettings)
+    lexical = load_lexical(lexical_settings, directory / LEXICAL_DIR)
+    if lexical.size != manifest.index.vectors:
+        lexical.close()
+        raise SnapshotError(
+            f"{directory}: lexical index holds {lexical.size} chunks, manifest says {manifest.index.vectors}"
+        )
+    return index, lexical
 
 
 def open_current(index_dir: Path, *, verify: bool = True, mmap_min_mb: int | None = None) -> Snapshot:

@@ -25,6 +25,10 @@ class LexicalIndex(Protocol):
 
     def save(self, directory: Path) -> None: ...
 
+    def close(self) -> None:
+        """Release the index's files (memory maps); it answers no more queries."""
+        ...
+
 
 def build_lexical(settings: LexicalSettings, texts: Sequence[str]) -> LexicalIndex:
     """Factory: a new lexical index over ``texts``."""

@@ -75,6 +75,12 @@ class BM25Index:
             return np.zeros(self._size, dtype=np.float32)
         return np.asarray(self._model.get_scores(known), dtype=np.float32)
 
+    def close(self) -> None:
+        # Dropping the model drops the last references to its memory-mapped arrays, which closes
+        # their files (a pruned snapshot's disk space is then freed at once).
+        self._model = None
+        self._size = 0
+
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         if self._size:

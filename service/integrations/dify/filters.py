@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,29 +40,53 @@ DIFY_OPERATORS = (
     "after",
 )
 _NEGATIVE = ("not contains", "is not", "not in", "empty", "null", "≠", "!=")
+_NUMERIC = ("=", "≠", "!=", ">", "<", "≥", ">=", "≤", "<=")
+_DATES = ("before", "after")
+_VALUELESS = ("empty", "not empty", "null", "not null")
 
 
 def _as_number(value: Any) -> float | None:
-    if is_number(value):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
+    """``value`` as a finite float (a number or a numeric string), else None (too large included)."""
+    if not is_number(value) and not isinstance(value, str):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):  # "abc"; an integer of hundreds of digits
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _as_date(value: Any) -> str | None:
-    """An ISO date (``YYYY-MM-DD``) from an ISO string or a Unix timestamp (Dify sends either)."""
+    """An ISO date (``YYYY-MM-DD``) from an ISO string or a Unix timestamp (Dify sends either); None
+    when it is neither (or a timestamp outside the years 1..9999)."""
     if is_number(value):
-        return dt.datetime.fromtimestamp(float(value), tz=dt.UTC).date().isoformat()
+        seconds = _as_number(value)
+        if seconds is None:
+            return None
+        try:
+            return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).date().isoformat()
+        except (ValueError, OverflowError, OSError):  # outside the years 1..9999
+            return None
     if isinstance(value, str) and len(value) >= 10:
         try:
             return dt.date.fromisoformat(value[:10]).isoformat()
         except ValueError:
             return None
     return None
+
+
+def _check_value(op: str, value: Any, where: str) -> None:
+    """Refuse a value ``op`` cannot compare with: a missing one, a number out of range, a non-date."""
+    if op in _VALUELESS:
+        return
+    if value is None:
+        raise FilterError(f"{where}.value: missing for {op!r}")
+    if op in _DATES and _as_date(value) is None:
+        raise FilterError(
+            f"{where}.value: {op!r} needs a date (YYYY-MM-DD) or a Unix timestamp of the years 1 to 9999"
+        )
+    if op in _NUMERIC and _as_number(value) is None:
+        raise FilterError(f"{where}.value: {op!r} needs a finite number")
 
 
 def _dify_check(op: str, have: Scalar, value: Any) -> bool:
@@ -134,8 +159,7 @@ def dify_condition(spec: Any, path: str = "metadata_condition") -> Predicate:
         if op not in DIFY_OPERATORS:
             raise FilterError(f"{where}.comparison_operator: expected one of {', '.join(DIFY_OPERATORS)}")
         value = condition.get("value")
-        if value is None and op not in ("empty", "not empty", "null", "not null"):
-            raise FilterError(f"{where}.value: missing for {op!r}")
+        _check_value(op, value, where)
         predicates.append(_dify_predicate(list(names), op, value))
     if not predicates:
         return lambda attrs: True
