@@ -117,6 +117,10 @@ class RetrievalSettings(_Section, frozen=True):
     rrf_k: Annotated[int, msgspec.Meta(ge=1)] = 60
     candidates: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
     """How deep each retriever's list goes before fusion (at least top_k)."""
+    max_depth: Annotated[int, msgspec.Meta(ge=1)] = 2000
+    """A filtered search (or one with ``max_per_doc``) deepens its candidate lists until it has
+    ``top_k`` hits, down to at most this many chunks: the work of one search stays bounded (a rare
+    match deeper than that is not found)."""
     fuse_documents: bool = False
     """Before fusion, keep each document's best chunk in each list and fuse document scores."""
 

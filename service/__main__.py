@@ -75,18 +75,10 @@ def _serve(settings: AppSettings) -> None:
     service = settings.service
     configure_logging(service.log_level, settings.observability.log_format)
 
-    import uvicorn
-
     from service.app import create_app
+    from service.serving import run
 
-    uvicorn.run(
-        create_app(settings),
-        host=service.host,
-        port=service.port,
-        log_level=service.log_level,
-        log_config=None,  # uvicorn's records go through our handler (JSON lines by default)
-        access_log=False,  # the service writes its own access log, with request ids
-    )
+    run(create_app(settings), service)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.types import ControllerRouterHandler
 
 from indexer.search import Embedder, EngineOptions, SearchEngine, Searcher
@@ -23,13 +24,15 @@ from service.controllers.metrics import metrics
 from service.controllers.search import SearchController
 from service.cors import cors_config
 from service.errors import UnavailableError, handle_exception
+from service.hosts import HostCheck, allowed_hosts
 from service.hot_swap import SnapshotHolder
 from service.integrations import CHATBOT_HANDLERS
 from service.integrations.mcp import McpEndpoint
-from service.limits import rate_limit_config
 from service.metrics import Metrics
 from service.observability import RequestObserver, annotate
 from service.openapi import openapi_config, swagger_assets
+from service.proxies import ProxyHeaders, parse_networks
+from service.rate_limit import RateLimitMiddleware, rate_limiter
 from service.settings import AppSettings
 
 log = logging.getLogger(__name__)
@@ -118,7 +121,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
     registry = Metrics()
     observability = settings.observability
     mcp = McpEndpoint(settings, lambda app: _provide_snapshots(app.state).lease())
-    rate_limit = rate_limit_config(settings.service)
+    limiter = rate_limiter(settings.service)
     public = (
         ("/schema", "/static") if observability.metrics_require_key else ("/schema", "/static", "/metrics")
     )
@@ -132,7 +135,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
         lifespan=[_lifespan(settings, embedder, registry), mcp.lifespan],
         exception_handlers={Exception: handle_exception},
         guards=[require_key],
-        middleware=[rate_limit.middleware] if rate_limit else [],
+        middleware=[DefineMiddleware(RateLimitMiddleware, limiter=limiter)] if limiter is not None else [],
         cors_config=cors_config(settings.service),
         request_max_body_size=settings.service.max_body_bytes,
         logging_config=None,  # logging is configured once, by the process (python -m service)
@@ -144,16 +147,18 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
                 "started_at": time.time(),
                 "auth": KeyChecker(settings.auth, public_prefixes=public),
                 "metrics": registry,
+                "limiter": limiter,
             }
         ),
         debug=False,
     )
-    # Outermost, around routing and error handling, so every response (404s included) is counted,
-    # logged and carries its X-Request-ID.
-    app.asgi_handler = RequestObserver(
-        app.asgi_handler,
+    # Around routing and error handling, so every response (404s and 421s included) is counted, logged
+    # and carries its X-Request-ID; outermost, the client's address behind trusted proxies.
+    observed = RequestObserver(
+        HostCheck(app.asgi_handler, allowed_hosts(settings)),
         registry if observability.metrics else None,
         log_requests=observability.access_log,
         log_queries=observability.log_queries,
     )
+    app.asgi_handler = ProxyHeaders(observed, parse_networks(settings.service.trusted_proxies))
     return app

@@ -1,4 +1,5 @@
-"""What one request may ask for: query length, result count, and requests per client (rate limit).
+"""What one request may ask for: query length and result count (requests per client:
+:mod:`service.rate_limit`).
 
 Every endpoint that takes a query (REST search, context, the chatbot APIs, MCP tools) checks it here,
 so the limits and their messages are the same everywhere.
@@ -6,13 +7,9 @@ so the limits and their messages are the same everywhere.
 
 from __future__ import annotations
 
-from litestar.middleware.rate_limit import RateLimitConfig
-
 from service.errors import InvalidInputError
 from service.settings import ServiceSettings
 
-UNLIMITED_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/schema", "^/static/"]
-"""Probes, scrapes, the schema and static assets are never throttled."""
 RATE_LIMIT_HEADERS = ["RateLimit-Policy", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]
 
 
@@ -39,14 +36,3 @@ def check_top_k(top_k: int, settings: ServiceSettings, *, key: str = "top_k") ->
             errors=[{"key": key, "message": f"more than {settings.max_top_k}", "source": "body"}],
         )
     return top_k
-
-
-def rate_limit_config(settings: ServiceSettings) -> RateLimitConfig | None:
-    """``service.rate_limit`` requests per client address per ``service.rate_limit_period``.
-
-    The client is the connection's address; behind a reverse proxy, run uvicorn with
-    ``--proxy-headers --forwarded-allow-ips <proxy>`` so it is the real client's."""
-    if settings.rate_limit <= 0:
-        return None
-    limit = (settings.rate_limit_period, settings.rate_limit)
-    return RateLimitConfig(rate_limit=limit, exclude=UNLIMITED_PATHS)

@@ -32,6 +32,29 @@ class ServiceSettings(_Section, frozen=True):
     """Requests each client (IP address) may make per ``rate_limit_period`` (429 above it); 0: no limit.
     ``/health``, ``/ready``, ``/metrics`` and ``/schema`` are not limited."""
     rate_limit_period: Literal["second", "minute", "hour", "day"] = "minute"
+    rate_limit_clients: Annotated[int, msgspec.Meta(ge=1)] = 100_000
+    """Most clients the rate limiter remembers at once (beyond it the least recently seen are forgotten;
+    a client's state also expires one period after its last request): its memory is bounded."""
+    max_queries: Annotated[int, msgspec.Meta(ge=1, le=100)] = 10
+    """Most queries in one vector store search (422 above it); each counts as one request for the
+    rate limit."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or networks (``10.0.0.0/8``) of reverse proxies whose ``X-Forwarded-For`` names the
+    client (for the rate limit and the access log); empty: the connection's address is the client."""
+    allowed_hosts: tuple[str, ...] = ()
+    """``Host`` header values accepted (a name, or ``name:port``; ``"*"``: any), others get 421. Empty:
+    bound to a loopback address, the localhost names and the public URL's host; else any."""
+    max_header_bytes: Annotated[int, msgspec.Meta(ge=8192, le=1_048_576)] = 65_536
+    """A request whose request line and headers exceed this (or that has more than 100 headers) is
+    answered 431 and closed, before it reaches the application."""
+    header_timeout_seconds: Annotated[float, msgspec.Meta(ge=0.5, le=60)] = 5.0
+    """A connection that has not sent a complete request head this long after it opened (or after its
+    last answer, when kept alive) is closed."""
+    max_connections: Annotated[int, msgspec.Meta(ge=1)] = 1000
+    """Client connections served at once; more wait in the kernel's accept queue. Kept below the
+    open-file limit (raised to its hard limit at start)."""
+    stream_idle_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    """An MCP event stream (``GET /mcp``) with nothing to send is closed after this long."""
     cors_origins: tuple[str, ...] = ()
     """Origins browsers may call the API from (``"*"`` for any); empty: CORS is off."""
     max_batch: Annotated[int, msgspec.Meta(ge=1, le=256)] = 32

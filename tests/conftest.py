@@ -54,9 +54,16 @@ def torch_embedder(embedder: Embedder) -> Embedder:
     return load_embedder(ModelSettings(name="all-MiniLM-L6-v2", variant="torch"))
 
 
+TEST_HOSTS = ("localhost", "127.0.0.1", "::1", "testserver.local")
+"""The default Host allow-list plus the name Litestar's TestClient sends."""
+
+
 def make_settings(root: Path, **sections: object) -> AppSettings:
-    """Settings from the repo's config.yaml with seeds and index inside ``root``."""
+    """Settings from the repo's config.yaml with seeds and index inside ``root`` (Host allow-list:
+    :data:`TEST_HOSTS`)."""
     base = load_app_settings(REPO / "config.yaml", environ={})
+    service = msgspec.structs.replace(base.service, allowed_hosts=TEST_HOSTS)
+    base = msgspec.structs.replace(base, service=service)
     return msgspec.structs.replace(base, seeds_dir=root / "seeds", index_dir=root / "index", **sections)
 
 

@@ -72,21 +72,22 @@ class Retriever:
 
         A chunk whose text equals a better-ranked chunk's is left out. With ``max_per_doc`` (at most
         that many chunks of one document) or ``where`` (a filter), the candidate lists are deepened
-        until ``top_k`` hits are found or nothing is left."""
+        until ``top_k`` hits are found, nothing is left, or ``retrieval.max_depth`` is reached."""
         total = self.snapshot.index.ntotal
         if total == 0 or top_k < 1:
             return []
         if mode != "lexical" and start is None:
             raise ValueError(f"mode {mode!r} needs the query's vector")
         depth = self.depth(top_k)
+        deepest = min(total, max(depth, self.settings.max_depth))
         hydration = Hydration(self.snapshot.store, top_k, max_per_doc, where)
         deepen = max_per_doc is not None or where is not None
         while True:
             ranked = self._ranked(query, start, mode, depth)
             hits = hydration.extend(ranked)
-            if len(hits) >= top_k or not deepen or depth >= total:
+            if len(hits) >= top_k or not deepen or depth >= deepest:
                 return hits
-            depth = min(depth * 2, total)
+            depth = min(depth * 2, deepest)
 
     def _ranked(self, query: str, start: DenseStart | None, mode: str, depth: int) -> Ranked:
         lexical = self._lexical(query, depth) if mode in ("lexical", "hybrid") else None

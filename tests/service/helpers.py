@@ -39,9 +39,10 @@ def write_corpus(settings: Settings, documents: dict[str, str]) -> None:
 
 
 def build(settings: Settings, embedder: Embedder, documents: dict[str, str]) -> str:
-    """Replace the corpus with ``documents``, build and publish; the new snapshot id."""
+    """Replace the corpus with ``documents``, build and publish (even if it removes every document
+    served so far); the new snapshot id."""
     write_corpus(settings, documents)
-    report = Builder(settings, lambda: embedder).build()
+    report = Builder(settings, lambda: embedder).build(allow_shrink=True)
     assert report.published
     return report.snapshot_id
 

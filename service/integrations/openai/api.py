@@ -18,7 +18,6 @@ from service.guards import require_json
 from service.integrations.attributes import attributes, hit_filter
 from service.integrations.openai.filters import openai_filter
 from service.integrations.openai.schemas import (
-    MAX_QUERIES,
     Content,
     OpenAIError,
     OpenAIErrorBody,
@@ -27,6 +26,7 @@ from service.integrations.openai.schemas import (
     VectorStoreSearchResult,
 )
 from service.limits import check_query
+from service.rate_limit import charge
 from service.settings import AppSettings
 
 
@@ -56,9 +56,10 @@ def openai_error_response(request: Request[Any, Any, Any], exc: Exception) -> Re
 
 def _queries(data: VectorStoreSearchRequest, settings: AppSettings) -> list[str]:
     queries = [data.query] if isinstance(data.query, str) else list(data.query)
-    if not queries or len(queries) > MAX_QUERIES:
+    most = settings.service.max_queries
+    if not queries or len(queries) > most:
         raise InvalidInputError(
-            f"query must be a string or a list of 1 to {MAX_QUERIES} strings",
+            f"query must be a string or a list of 1 to {most} strings",
             errors=[{"key": "query", "message": "wrong number of queries", "source": "body"}],
         )
     return [check_query(query, settings.service) for query in queries]
@@ -92,6 +93,7 @@ class VectorStoresController(Controller):
     )
     async def search(
         self,
+        request: Request[Any, Any, Any],
         vector_store_id: FromPath[str],
         data: JSONBody[VectorStoreSearchRequest],
         searcher: NamedDependency[Searcher],
@@ -105,6 +107,7 @@ class VectorStoresController(Controller):
         if vector_store_id != integrations.vector_store_id:
             raise NotFoundError(f"No vector store found with id {vector_store_id!r}.")
         queries = _queries(data, settings)
+        charge(request.scope, request.app.state.get("limiter"), len(queries) - 1)  # one unit per query
         where = None
         if data.filters is not None:
             where = hit_filter(openai_filter, data.filters, "filters", settings.public_url)

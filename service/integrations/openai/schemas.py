@@ -10,8 +10,6 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-MAX_QUERIES = 10
-
 
 class RankingOptions(msgspec.Struct, frozen=True):
     ranker: Annotated[str, Meta(description="Accepted for compatibility; our ranking is fixed.")] = "auto"

@@ -1,0 +1,108 @@
+"""The HTTP server of ``python -m service``: granian, run inside this process, with limits that hold
+before a request reaches the application.
+
+granian (hyper) answers 431 to a request head larger than ``service.max_header_bytes`` or with more
+than 100 headers, closes a connection whose head is not complete within
+``service.header_timeout_seconds``, and serves at most ``service.max_connections`` connections at once
+(more wait in the kernel's accept queue): none of these can be enforced from inside an ASGI app,
+which only sees a request once its head is parsed. Only HTTP/1.1 is spoken (HTTP/2's header limits
+are looser).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import signal
+from typing import Any
+
+from service.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+FD_RESERVE = 256
+"""Open files kept for the process's own use (index files, model, logs) below the connection cap."""
+
+
+def raise_fd_limit() -> int:
+    """Raise the soft limit on open files to the hard limit where allowed; the soft limit in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        wanted = 1_048_576 if hard == resource.RLIM_INFINITY else hard
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open-file limit from %d: %s", soft, exc)
+    return soft
+
+
+def connection_cap(settings: ServiceSettings, open_files: int) -> int:
+    """``service.max_connections``, lowered to stay below the open-file limit."""
+    cap = max(1, min(settings.max_connections, open_files - FD_RESERVE))
+    if cap < settings.max_connections:
+        log.warning(
+            "serving at most %d connections at once (service.max_connections is %d, the open-file limit %d)",
+            cap,
+            settings.max_connections,
+            open_files,
+        )
+    return cap
+
+
+class _QuietExperimental(logging.Filter):
+    """granian's embedded mode says it is experimental at every start; say it once, in the docs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "experimental" not in record.getMessage()
+
+
+def server(app: Any, settings: ServiceSettings, *, port: int | None = None) -> Any:
+    """A granian server for ``app`` (not started) with the service's limits."""
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+    from granian.server.embed import Server
+
+    handlers = logging.getLogger().handlers[:]
+    embedded = Server(
+        app,
+        address=settings.host,
+        port=settings.port if port is None else port,
+        interface=Interfaces.ASGI,
+        http=HTTPModes.http1,
+        websockets=False,
+        backlog=2048,
+        backpressure=connection_cap(settings, raise_fd_limit()),
+        http1_settings=HTTP1Settings(
+            header_read_timeout=round(settings.header_timeout_seconds * 1000),
+            keep_alive=True,
+            max_buffer_size=settings.max_header_bytes,
+        ),
+        log_enabled=True,
+        log_level=settings.log_level,  # type: ignore[arg-type]
+        log_dictconfig={"handlers": {}, "loggers": {"_granian": {"handlers": [], "propagate": True}}},
+    )
+    # granian configures logging when built; the service's handler (JSON lines) stays the one in use.
+    logging.getLogger().handlers[:] = handlers
+    logging.getLogger("_granian").addFilter(_QuietExperimental())
+    return embedded
+
+
+async def serve(app: Any, settings: ServiceSettings) -> None:
+    """Serve ``app`` until SIGINT or SIGTERM, then finish the requests in flight and run the shutdown."""
+    embedded = server(app, settings)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, embedded.stop)
+    await embedded.serve()
+
+
+def run(app: Any, settings: ServiceSettings) -> None:
+    """Serve on uvloop (asyncio's loop if it is missing)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
+        asyncio.run(serve(app, settings))
+    else:
+        uvloop.run(serve(app, settings))
