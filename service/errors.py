@@ -112,9 +112,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         headers = {k: v for k, v in (exc.headers or {}).items() if k.lower().startswith(_KEPT_HEADERS)}
         detail = exc.detail or HTTPStatus(exc.status_code).phrase
         if exc.status_code == 429:
-            reset = headers.get("RateLimit-Reset", "")
-            headers["Retry-After"] = reset if reset.isdigit() else "1"
-            detail = "too many requests from this client; retry after the Retry-After seconds"
+            headers.setdefault("Retry-After", "1")
         return problem(exc.status_code, detail, headers=headers or None)
     if isinstance(exc, IndexerError):
         log.error("index unavailable while serving %s: %s", request.url.path, exc)

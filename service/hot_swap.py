@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Protocol
 
 import anyio
@@ -137,10 +136,10 @@ class SnapshotHolder:
             try:
                 target = current_dir(self.index_dir)
             except NoSnapshotError as exc:
-                self.last_error = str(exc)
+                self.last_error = self.relative(str(exc))
                 return ReloadResult(Outcome.UNCHANGED if served else Outcome.REFUSED, served_id)
             except SnapshotError as exc:
-                return self._refuse("current", str(exc), served_id, retry_refused)
+                return self._refuse("current", self.relative(str(exc)), served_id, retry_refused)
             if served is not None and served.snapshot.path == target:
                 return ReloadResult(Outcome.UNCHANGED, served_id)
             if (
@@ -153,7 +152,7 @@ class SnapshotHolder:
             try:
                 searcher = self.engine.open(target)
             except IndexerError as exc:
-                return self._refuse(target.name, _shorten(str(exc), target), served_id, True)
+                return self._refuse(target.name, self.relative(str(exc)), served_id, True)
             self._swap(searcher)
             log.info(
                 "serving snapshot %s (%d documents, %d chunks, model %s; verified in %.2fs)%s",
@@ -207,6 +206,25 @@ class SnapshotHolder:
         log.debug("closing snapshot %s", searcher.snapshot_id)
         searcher.close()
 
+    def relative(self, text: str) -> str:
+        """``text`` with the index folder's paths made relative to it: clients (``/ready``, the admin
+        409) learn what is wrong, not where the server keeps its files."""
+        for root in {str(self.index_dir.resolve()), str(self.index_dir)}:
+            text = text.replace(root + "/", "").replace(root, "the index folder")
+        return text
+
+    def damage(self) -> str | None:
+        """Why the served snapshot can no longer be trusted (a file removed or truncated since it was
+        loaded; cheap: one stat per file), or None."""
+        searcher = self._current
+        if searcher is None:
+            return None
+        try:
+            searcher.snapshot.check_files()
+        except SnapshotError as exc:
+            return self.relative(str(exc))
+        return None
+
     async def watch(self, interval: float) -> None:
         """Poll ``index/current`` every ``interval`` seconds and swap in what the indexer publishes."""
         while True:
@@ -225,8 +243,3 @@ class SnapshotHolder:
                 current = None
         if current is not None:
             self._close(current)
-
-
-def _shorten(reason: str, directory: Path) -> str:
-    """Refusal reasons are shown on ``/ready``: name the snapshot folder, not the full path."""
-    return reason.replace(str(directory), directory.name)

@@ -42,12 +42,17 @@ async def health(state: State) -> HealthResponse:
     tags=["operations"],
     opt=PUBLIC,
     responses={
-        503: ResponseSpec(ReadyResponse, description="No snapshot is loaded.", generate_examples=False)
+        503: ResponseSpec(
+            ReadyResponse,
+            description="No snapshot is loaded, or the served one was damaged on disk.",
+            generate_examples=False,
+        )
     },
 )
 async def ready(snapshots: NamedDependency[SnapshotHolder]) -> Response[ReadyResponse]:
-    """200 when a snapshot is loaded (its id, age, counts and model), 503 while none is; also the last
-    snapshot the service refused to load, and why."""
+    """200 when a snapshot is loaded (its id, age, counts and model), 503 while none is or when the
+    served snapshot's files were removed or truncated on disk; also the last snapshot the service
+    refused to load, and why."""
     searcher = snapshots.current
     info = None
     if searcher is not None:
@@ -63,12 +68,19 @@ async def ready(snapshots: NamedDependency[SnapshotHolder]) -> Response[ReadyRes
             dimension=manifest.model.dimension,
         )
     refusal = snapshots.last_refusal
+    damage = snapshots.damage()
+    ok = info is not None and damage is None
+    detail = None
+    if damage is not None:
+        detail = f"the served snapshot's files changed on disk: {damage}"
+    elif info is None:
+        detail = snapshots.last_error or "no snapshot is loaded"
     body = ReadyResponse(
-        status="ready" if info is not None else "unavailable",
+        status="ready" if ok else "unavailable",
         snapshot=info,
-        detail=None if info is not None else (snapshots.last_error or "no snapshot is loaded"),
+        detail=detail,
         last_refusal=RefusalInfo(refusal.snapshot, refusal.reason, refusal.at_iso) if refusal else None,
         loads=snapshots.loads,
         refusals=snapshots.refusals,
     )
-    return Response(body, status_code=200 if info is not None else 503)
+    return Response(body, status_code=200 if ok else 503)

@@ -77,9 +77,43 @@ class McpEndpoint:
             manager = endpoint._manager
             if manager is None:
                 raise UnavailableError("the MCP endpoint is starting")
-            await manager.handle_request(scope, receive, send)  # type: ignore[arg-type]
+            if scope.get("method") == "GET":  # an event stream: closed once idle
+                await _with_idle_timeout(
+                    manager, scope, receive, send, endpoint.settings.service.stream_idle_seconds
+                )
+            else:
+                await manager.handle_request(scope, receive, send)  # type: ignore[arg-type]
 
         return mcp
+
+
+async def _with_idle_timeout(
+    manager: StreamableHTTPSessionManager, scope: Scope, receive: Receive, send: Send, idle: float
+) -> None:
+    """Answer ``GET /mcp`` (a server-sent event stream) but end it after ``idle`` seconds with nothing
+    sent: an open stream holds a connection, and connections are capped."""
+    last = anyio.current_time()
+    state = {"started": False, "ended": False}
+
+    async def sending(message: Any) -> None:
+        nonlocal last
+        last = anyio.current_time()
+        state["started"] = state["started"] or message["type"] == "http.response.start"
+        state["ended"] = message["type"] == "http.response.body" and not message.get("more_body", False)
+        await send(message)
+
+    async with anyio.create_task_group() as group:
+
+        async def watchdog() -> None:
+            while (wait := last + idle - anyio.current_time()) > 0:
+                await anyio.sleep(wait)
+            group.cancel_scope.cancel()
+
+        group.start_soon(watchdog)
+        await manager.handle_request(scope, receive, sending)  # type: ignore[arg-type]
+        group.cancel_scope.cancel()
+    if state["started"] and not state["ended"]:
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def run_stdio(settings: AppSettings, embedder: Embedder | None = None) -> None:

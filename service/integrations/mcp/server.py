@@ -8,7 +8,8 @@ Two tools, in the shapes chat assistants' connectors expect: ``search(query)`` â
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from typing_extensions import TypedDict
 from indexer.search import Searcher
 from indexer.snapshot import ChunkRecord, DocumentRecord
 from service import __version__
+from service.errors import NotFoundError, ServiceError
 from service.limits import check_query
 from service.links import document_url
 from service.settings import AppSettings
@@ -104,7 +106,7 @@ async def fetch_tool(settings: AppSettings, lease: Lease, item_id: str) -> Fetch
     with lease() as searcher:
         found = await anyio.to_thread.run_sync(_find, searcher, item_id)
     if found is None:
-        raise ValueError(f"no passage or document with id {item_id!r}")
+        raise NotFoundError(f"no passage or document with id {item_id!r}")
     document, chunk = found
     metadata: dict[str, str | int | None] = {
         "doc_id": document.doc_id,
@@ -132,6 +134,18 @@ async def fetch_tool(settings: AppSettings, lease: Lease, item_id: str) -> Fetch
     )
 
 
+@contextlib.contextmanager
+def _as_tool_error() -> Iterator[None]:
+    """A caller's mistake (empty or too long query, unknown id) or an unavailable index answers the
+    tool call with ``isError`` and the message a REST client gets; the log gets no traceback."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    try:
+        yield
+    except ServiceError as exc:
+        raise ToolError(exc.detail) from exc
+
+
 def build_server(settings: AppSettings, lease: Lease) -> MCPServer:
     """The MCP server with the ``search`` and ``fetch`` tools, answering from ``lease()``."""
     from mcp.server.mcpserver import MCPServer
@@ -147,12 +161,14 @@ def build_server(settings: AppSettings, lease: Lease) -> MCPServer:
         """Search the documents for passages that answer `query` (natural language). Returns the best
         passages first, each with an `id` (pass it to `fetch`), a `title`, a `url` to cite, and a
         snippet in `text`."""
-        return await search_tool(settings, lease, query)
+        with _as_tool_error():
+            return await search_tool(settings, lease, query)
 
     @server.tool(annotations=read_only)
     async def fetch(id: str) -> FetchedDocument:
         """Fetch the whole document behind a search result `id` (or a document id): its full text, a
         `url` to cite, and metadata (source, date, the passage's character and line range)."""
-        return await fetch_tool(settings, lease, id)
+        with _as_tool_error():
+            return await fetch_tool(settings, lease, id)
 
     return server
