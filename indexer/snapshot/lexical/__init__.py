@@ -23,6 +23,11 @@ class LexicalIndex(Protocol):
         """One score per chunk row (0 where no query term occurs)."""
         ...
 
+    def scores_and_mass(self, query: str) -> tuple[npt.NDArray[np.float32], float]:
+        """:meth:`scores`, and the most a chunk matching the whole query scores about (the query's
+        IDF mass), which makes scores comparable across queries and collections."""
+        ...
+
     def save(self, directory: Path) -> None: ...
 
     def close(self) -> None:

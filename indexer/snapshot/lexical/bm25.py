@@ -59,21 +59,42 @@ class BM25Index:
         return self._size
 
     def scores(self, query: str) -> npt.NDArray[np.float32]:
+        return self.scores_and_mass(query)[0]
+
+    def scores_and_mass(self, query: str) -> tuple[npt.NDArray[np.float32], float]:
+        """Every row's BM25 score, and the query's IDF mass: the sum of its terms' IDF (a term the
+        collection does not hold counts with the IDF of a term in no chunk). A chunk holding every
+        query term once, at the average length, scores about the mass, so ``score / mass`` is a
+        scale-free share of the query matched (see :mod:`indexer.search.calibration`)."""
+        if not self._size:
+            return np.zeros(0, dtype=np.float32), 0.0
+        tokens = self._tokens(query)
+        known = self._model.get_tokens_ids(tokens)
+        mass = self._idf_mass(known, len(tokens) - len(known))
+        if not known:
+            return np.zeros(self._size, dtype=np.float32), mass
+        return np.asarray(self._model.get_scores(known), dtype=np.float32), mass
+
+    def _tokens(self, query: str) -> list[str]:
         import bm25s  # imported (and quietened) by build or load already
 
-        if not self._size:
-            return np.zeros(0, dtype=np.float32)
-        tokens = bm25s.tokenize(
+        tokens: list[str] = bm25s.tokenize(
             [query],
             stopwords=_stopwords(self._settings),
             stemmer=self._stemmer,
             return_ids=False,
             show_progress=False,
         )[0]
-        known = self._model.get_tokens_ids(tokens)
-        if not known:
-            return np.zeros(self._size, dtype=np.float32)
-        return np.asarray(self._model.get_scores(known), dtype=np.float32)
+        return tokens
+
+    def _idf_mass(self, known: list[int], unknown: int) -> float:
+        """Lucene's IDF, ``log(1 + (N - df + 0.5) / (df + 0.5))``, summed over the query's terms."""
+        indptr = self._model.scores["indptr"]
+        ids = np.asarray(known, dtype=np.int64)
+        df = (indptr[ids + 1] - indptr[ids]).astype(np.float64)
+        n = float(self._size)
+        idf = np.log1p((n - df + 0.5) / (df + 0.5))
+        return float(idf.sum() + unknown * np.log1p((n + 0.5) / 0.5))
 
     def close(self) -> None:
         # Dropping the model drops the last references to its memory-mapped arrays, which closes
