@@ -111,9 +111,12 @@ class LexicalSettings(_Section, frozen=True):
 
 class RetrievalSettings(_Section, frozen=True):
     mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
-    fusion: Literal["weighted", "rrf"] = "weighted"
+    fusion: Literal["calibrated", "weighted", "rrf"] = "calibrated"
+    """How hybrid orders its candidates: by their calibrated score (``indexer.search.calibration``:
+    cosine plus BM25 as a share of the query's IDF mass); or by min-max ``weighted`` fusion or ``rrf``
+    (the score is the calibrated relevance all the same, so it may then not fall with the rank)."""
     dense_weight: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.5
-    """Weighted fusion: score = w * dense + (1 - w) * lexical, each min-max normalised."""
+    """Weighted fusion: order by w * dense + (1 - w) * lexical, each min-max normalised."""
     rrf_k: Annotated[int, msgspec.Meta(ge=1)] = 60
     candidates: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
     """How deep each retriever's list goes before fusion (at least top_k)."""
@@ -122,7 +125,13 @@ class RetrievalSettings(_Section, frozen=True):
     ``top_k`` hits, down to at most this many chunks: the work of one search stays bounded (a rare
     match deeper than that is not found)."""
     fuse_documents: bool = False
-    """Before fusion, keep each document's best chunk in each list and fuse document scores."""
+    """Weighted and rrf fusion: before fusing, keep each document's best chunk in each list and fuse
+    document scores."""
+    min_score: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.2
+    """The chatbot endpoints (MCP, OpenAI vector store search, Dify, ``/v1/context``) leave out
+    passages whose calibrated score is below this when the client sets no threshold, so a question
+    the documents do not answer gets no passages rather than unrelated ones. ``/v1/search`` applies
+    only the ``min_score`` a request gives. 0: keep everything."""
 
 
 class Settings(_Section, frozen=True):

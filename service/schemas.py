@@ -28,6 +28,24 @@ Mode = Annotated[
     Literal["dense", "lexical", "hybrid"],
     Meta(description="Retrieval mode; the configured default (retrieval.mode) when omitted."),
 ]
+MinScore = Annotated[
+    float,
+    Meta(
+        ge=0,
+        le=1,
+        description="Leave out passages whose score (calibrated relevance, 0 to 1) is below this.",
+        examples=[0.2],
+    ),
+]
+Score = Annotated[
+    float,
+    Meta(
+        ge=0,
+        le=1,
+        description="Calibrated relevance, 0 to 1: about the chance that the passage's document answers "
+        'the query, comparable across queries and collections (README "Scores").',
+    ),
+]
 
 
 class SearchRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -47,6 +65,7 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         ]
         | None
     ) = None
+    min_score: MinScore | None = None
 
 
 class Citation(msgspec.Struct, frozen=True):
@@ -61,12 +80,22 @@ class Citation(msgspec.Struct, frozen=True):
     url: Annotated[str, Meta(description="Where to fetch the document to show or verify the citation.")]
 
 
+class ScoreParts(msgspec.Struct, frozen=True):
+    """The raw scores behind ``score``, to debug and tune with."""
+
+    dense: Annotated[
+        float | None, Meta(description="Cosine of the query and passage vectors; null in lexical mode.")
+    ]
+    lexical: Annotated[float | None, Meta(description="The passage's BM25 score; null in dense mode.")]
+
+
 class SearchResult(msgspec.Struct, frozen=True):
     rank: int
-    score: float
+    score: Score
     chunk_id: str
     text: str
     citation: Citation
+    scores: ScoreParts
 
 
 class SearchResponse(msgspec.Struct, frozen=True):

@@ -155,12 +155,15 @@ class Searcher:
         *,
         max_per_doc: int | None = None,
         where: Where | None = None,
+        min_score: float | None = None,
     ) -> list[Hit]:
         """The ``top_k`` best passages for ``query``, best first; blocking (call it off an event loop).
+        Each hit's ``score`` is its calibrated relevance in [0, 1], ``dense`` and ``lexical`` its parts.
 
         ``mode``: dense, lexical or hybrid (default: ``retrieval.mode``). ``max_per_doc``: at most that
         many passages of one document. ``where``: only hits it accepts; the candidate lists are
-        deepened until ``top_k`` such hits are found or none are left."""
+        deepened until ``top_k`` such hits are found or none are left. ``min_score``: only hits
+        scoring at least this."""
         started = time.perf_counter()
         mode = mode or self.engine.settings.retrieval.mode
         if mode not in MODES:
@@ -171,7 +174,9 @@ class Searcher:
         if mode != "lexical" and top_k >= 1 and self.snapshot.index.ntotal > 0:
             depth = self._retriever.depth(top_k)
             start = self.engine.batcher.dense_start(self, self._space, query, depth)
-        hits = self._retriever.search(query, top_k, mode, max_per_doc=max_per_doc, where=where, start=start)
+        hits = self._retriever.search(
+            query, top_k, mode, max_per_doc=max_per_doc, where=where, start=start, min_score=min_score
+        )
         if self.engine.observer is not None:
             self.engine.observer.search_done(mode, time.perf_counter() - started)
         return hits

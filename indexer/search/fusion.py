@@ -16,9 +16,30 @@ class Ranked:
 
     ids: npt.NDArray[np.int64]
     scores: npt.NDArray[np.float32]
+    dense: npt.NDArray[np.float64] | None = None
+    """Each row's cosine to the query (the score's dense part), when the mode computed it."""
+    lexical: npt.NDArray[np.float64] | None = None
+    """Each row's BM25 score (the score's lexical part), when the mode computed it."""
+
+    def head(self, count: int) -> Ranked:
+        """The first ``count`` rows."""
+        return Ranked(
+            self.ids[:count],
+            self.scores[:count],
+            None if self.dense is None else self.dense[:count],
+            None if self.lexical is None else self.lexical[:count],
+        )
+
+    def parts(self, index: int) -> tuple[float | None, float | None]:
+        """Row ``index``'s dense and lexical parts (None where not computed)."""
+        dense = None if self.dense is None else float(self.dense[index])
+        lexical = None if self.lexical is None else float(self.lexical[index])
+        return dense, lexical
 
 
 def fuse(dense: Ranked, lexical: Ranked, settings: RetrievalSettings) -> Ranked:
+    """Min-max weighted or reciprocal-rank fusion (``retrieval.fusion: weighted | rrf``); the
+    calibrated fusion, the default, is the retriever's (it needs every candidate's raw scores)."""
     if settings.fusion == "rrf":
         return _rrf(dense, lexical, settings.rrf_k)
     return _weighted(dense, lexical, settings.dense_weight)

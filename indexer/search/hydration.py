@@ -18,6 +18,10 @@ class Hit:
     chunk: ChunkRecord
     document: DocumentRecord
     """The document's metadata (its text is left empty: read it from the store when needed)."""
+    dense: float | None = None
+    """The passage's cosine to the query; None when the mode did not compute it (lexical)."""
+    lexical: float | None = None
+    """The passage's BM25 score; None when the mode did not compute it (dense)."""
 
 
 Where = Callable[[Hit], bool]
@@ -26,15 +30,23 @@ Where = Callable[[Hit], bool]
 
 class Hydration:
     """Reads the store in growing batches, leaves out repeated texts, with ``max_per_doc`` a
-    document's extra chunks, and hits ``where`` rejects. When a search deepens its lists and the
-    deeper list starts with the rows already read (same order, same scores: exact dense or lexical
-    lists do), it goes on from there instead of starting over."""
+    document's extra chunks, hits ``where`` rejects and hits scoring below ``min_score``. When a
+    search deepens its lists and the deeper list starts with the rows already read (same order, same
+    scores: exact dense or lexical lists do), it goes on from there instead of starting over."""
 
-    def __init__(self, store: Store, top_k: int, max_per_doc: int | None, where: Where | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        top_k: int,
+        max_per_doc: int | None,
+        where: Where | None = None,
+        min_score: float | None = None,
+    ) -> None:
         self.store = store
         self.top_k = top_k
         self.max_per_doc = max_per_doc
         self.where = where
+        self.min_score = min_score
         self._start_over()
 
     def _start_over(self) -> None:
@@ -67,32 +79,35 @@ class Hydration:
             self._start_over()
         begin = 0 if self.done is None else len(self.done.ids)
         rows = [int(r) for r in ranked.ids[begin:]]
-        scores = ranked.scores[begin:].tolist()
         start = 0
         while start < len(rows) and len(self.hits) < self.top_k:
             end = start + self.batch
             chunks = {c.row: c for c in self.store.chunks(rows[start:end])}
             missing = sorted({c.doc_id for c in chunks.values()} - self.documents.keys())
             self.documents.update(self.store.documents(missing))
-            for offset, (row, score) in enumerate(zip(rows[start:end], scores[start:end], strict=True)):
-                if self._take(chunks.get(row), score):
+            for offset, row in enumerate(rows[start:end]):
+                if self._take(chunks.get(row), ranked, begin + start + offset):
                     end = start + offset + 1
                     break
             start, self.batch = end, min(self.batch * 2, 512)
         read = begin + min(start, len(rows))
-        self.done = Ranked(ranked.ids[:read], ranked.scores[:read])
+        self.done = ranked.head(read)
         return self.hits
 
-    def _take(self, chunk: ChunkRecord | None, score: float) -> bool:
-        """Consider one candidate; True once ``top_k`` hits are found."""
+    def _take(self, chunk: ChunkRecord | None, ranked: Ranked, index: int) -> bool:
+        """Consider the candidate at ``index`` of ``ranked``; True once ``top_k`` hits are found."""
         if chunk is None or chunk.doc_id not in self.documents:
+            return False
+        score = float(ranked.scores[index])
+        if self.min_score is not None and score < self.min_score:
             return False
         key = " ".join(chunk.text.split())
         if key in self.seen_texts:
             return False
         if self.max_per_doc is not None and self.per_doc.get(chunk.doc_id, 0) >= self.max_per_doc:
             return False
-        hit = Hit(len(self.hits) + 1, float(score), chunk, self.documents[chunk.doc_id])
+        dense, lexical = ranked.parts(index)
+        hit = Hit(len(self.hits) + 1, score, chunk, self.documents[chunk.doc_id], dense, lexical)
         if self.where is not None and not self.where(hit):
             return False
         self.seen_texts.add(key)

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from indexer.config import RetrievalSettings
 from indexer.embedding.base import Vectors
+from indexer.search.calibration import CALIBRATION, Calibration, bm25_share
 from indexer.search.fusion import Ranked, fuse
 from indexer.search.hydration import Hit, Hydration, Where
 from indexer.snapshot.reader import Snapshot
@@ -33,12 +34,26 @@ class DenseStart:
     """How deep ``ranked`` was searched."""
 
 
-class Retriever:
-    """Candidate lists, fusion and hydration over one snapshot; thread-safe (reads only)."""
+@dataclass(frozen=True, slots=True)
+class LexicalList:
+    """A query's lexical candidates, with every row's BM25 score and the query's IDF mass."""
 
-    def __init__(self, snapshot: Snapshot, settings: RetrievalSettings) -> None:
+    ranked: Ranked
+    scores: npt.NDArray[np.float32]
+    idf_mass: float
+
+
+class Retriever:
+    """Candidate lists, fusion, calibrated scores and hydration over one snapshot; thread-safe
+    (reads only)."""
+
+    def __init__(
+        self, snapshot: Snapshot, settings: RetrievalSettings, calibration: Calibration = CALIBRATION
+    ) -> None:
         self.snapshot = snapshot
         self.settings = settings
+        self.calibration = calibration
+        self._vectors: npt.NDArray[np.float32] | None = None
 
     def depth(self, top_k: int) -> int:
         """How deep the first candidate lists of a ``top_k`` search go."""
@@ -66,13 +81,15 @@ class Retriever:
         max_per_doc: int | None = None,
         where: Where | None = None,
         start: DenseStart | None = None,
+        min_score: float | None = None,
     ) -> list[Hit]:
         """The ``top_k`` best chunks for ``query``, best first (``start``: its vector and first dense
-        list; needed by the dense and hybrid modes).
+        list; needed by the dense and hybrid modes), each scored with its calibrated relevance.
 
-        A chunk whose text equals a better-ranked chunk's is left out. With ``max_per_doc`` (at most
-        that many chunks of one document) or ``where`` (a filter), the candidate lists are deepened
-        until ``top_k`` hits are found, nothing is left, or ``retrieval.max_depth`` is reached."""
+        A chunk whose text equals a better-ranked chunk's is left out, and so is one scoring below
+        ``min_score``. With ``max_per_doc`` (at most that many chunks of one document) or ``where``
+        (a filter), the candidate lists are deepened until ``top_k`` hits are found, nothing is left,
+        ``retrieval.max_depth`` is reached, or no deeper chunk can reach ``min_score``."""
         total = self.snapshot.index.ntotal
         if total == 0 or top_k < 1:
             return []
@@ -80,26 +97,75 @@ class Retriever:
             raise ValueError(f"mode {mode!r} needs the query's vector")
         depth = self.depth(top_k)
         deepest = min(total, max(depth, self.settings.max_depth))
-        hydration = Hydration(self.snapshot.store, top_k, max_per_doc, where)
+        hydration = Hydration(self.snapshot.store, top_k, max_per_doc, where, min_score)
         deepen = max_per_doc is not None or where is not None
         while True:
-            ranked = self._ranked(query, start, mode, depth)
+            ranked, bound = self._ranked(query, start, mode, depth)
             hits = hydration.extend(ranked)
             if len(hits) >= top_k or not deepen or depth >= deepest:
                 return hits
+            if min_score is not None and bound < min_score:
+                return hits
             depth = min(depth * 2, deepest)
 
-    def _ranked(self, query: str, start: DenseStart | None, mode: str, depth: int) -> Ranked:
+    def _ranked(self, query: str, start: DenseStart | None, mode: str, depth: int) -> tuple[Ranked, float]:
+        """The candidates, ordered, with calibrated scores and their parts; and the best score a
+        chunk outside both lists could have (a deeper search finds nothing above it)."""
         lexical = self._lexical(query, depth) if mode in ("lexical", "hybrid") else None
+        calibration = self.calibration
         if start is None or mode == "lexical":
             assert lexical is not None
-            return lexical
+            ranked = lexical.ranked
+            share = bm25_share(ranked.scores, lexical.idf_mass)
+            bound = calibration.lexical.at(_lowest(share) if len(ranked.ids) >= depth else 0.0)
+            return _with(ranked, calibration.lexical(share), lexical=ranked.scores), bound
         dense = start.ranked if start.depth == depth else self._dense(start.vector, depth)
-        return self._combine(dense, lexical)
-
-    def _combine(self, dense: Ranked, lexical: Ranked | None) -> Ranked:
         if lexical is None:
-            return dense
+            scores = calibration.dense(dense.scores.astype(np.float64))
+            return _with(dense, scores, dense=dense.scores), calibration.dense.at(_lowest(dense.scores))
+        return self._hybrid(dense, lexical, start.vector, depth)
+
+    def _hybrid(
+        self, dense: Ranked, lexical: LexicalList, vector: Vectors, depth: int
+    ) -> tuple[Ranked, float]:
+        """Every candidate of either list scored with both parts (a part a list did not give is
+        computed: the cosine from the stored vectors, BM25 from the scores of every row); ordered by
+        the calibrated score (``fusion: calibrated``) or by ``weighted`` / ``rrf`` fusion."""
+        if self.settings.fusion == "calibrated":
+            rows = np.union1d(dense.ids, lexical.ranked.ids)
+        else:
+            rows = self._combine(dense, lexical.ranked).ids
+        cosines = self._cosines(rows, dense, vector)
+        bm25 = lexical.scores[rows].astype(np.float64)
+        share = bm25_share(bm25, lexical.idf_mass)
+        scores = self.calibration.score(cosines, share)
+        if self.settings.fusion == "calibrated":
+            order = np.lexsort((rows, -scores))
+            rows, scores, cosines, bm25 = rows[order], scores[order], cosines[order], bm25[order]
+        lowest_share = _lowest(bm25_share(lexical.ranked.scores, lexical.idf_mass))
+        if len(lexical.ranked.ids) < depth:
+            lowest_share = 0.0  # every chunk with a query term is in the list already
+        bound = self.calibration.hybrid.at(
+            _lowest(dense.scores) + self.calibration.lexical_weight * lowest_share
+        )
+        ranked = Ranked(rows.astype(np.int64), scores.astype(np.float32), cosines, bm25)
+        return ranked, bound
+
+    def _cosines(
+        self, rows: npt.NDArray[np.int64], dense: Ranked, vector: Vectors
+    ) -> npt.NDArray[np.float64]:
+        """Each row's cosine to the query: from the dense list, else from the stored vectors."""
+        known = dict(zip(dense.ids.tolist(), dense.scores.tolist(), strict=True))
+        cosines = np.array([known.get(row, np.nan) for row in rows.tolist()], dtype=np.float64)
+        missing = np.flatnonzero(np.isnan(cosines))
+        if len(missing):
+            if self._vectors is None:
+                self._vectors = self.snapshot.vectors()
+            stored = np.asarray(self._vectors[rows[missing]], dtype=np.float32)
+            cosines[missing] = stored @ np.asarray(vector[0], dtype=np.float32)
+        return cosines
+
+    def _combine(self, dense: Ranked, lexical: Ranked) -> Ranked:
         chunks = fuse(dense, lexical, self.settings)
         if not self.settings.fuse_documents:
             return chunks
@@ -139,8 +205,29 @@ class Retriever:
         scores, ids = self.snapshot.index.search(vector, depth)
         return _found(scores[0], ids[0])
 
-    def _lexical(self, query: str, depth: int) -> Ranked:
-        return top_positive(self.snapshot.lexical.scores(query), depth)
+    def _lexical(self, query: str, depth: int) -> LexicalList:
+        scores, mass = self.snapshot.lexical.scores_and_mass(query)
+        return LexicalList(top_positive(scores, depth), scores, mass)
+
+
+def _with(
+    ranked: Ranked,
+    scores: npt.NDArray[np.float64],
+    *,
+    dense: npt.NDArray[np.float32] | None = None,
+    lexical: npt.NDArray[np.float32] | None = None,
+) -> Ranked:
+    """``ranked`` (same order) with calibrated ``scores`` and the parts given."""
+    return Ranked(
+        ranked.ids,
+        scores.astype(np.float32),
+        None if dense is None else dense.astype(np.float64),
+        None if lexical is None else lexical.astype(np.float64),
+    )
+
+
+def _lowest(values: npt.NDArray[np.floating]) -> float:
+    return float(values.min()) if len(values) else 0.0
 
 
 def top_positive(scores: npt.NDArray[np.float32], depth: int) -> Ranked:

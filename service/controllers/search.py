@@ -16,7 +16,14 @@ from service.guards import require_json
 from service.limits import check_query, check_top_k
 from service.links import document_url
 from service.observability import annotate
-from service.schemas import Citation, SearchRequest, SearchResponse, SearchResult, problem_responses
+from service.schemas import (
+    Citation,
+    ScoreParts,
+    SearchRequest,
+    SearchResponse,
+    SearchResult,
+    problem_responses,
+)
 from service.settings import AppSettings
 
 
@@ -38,6 +45,7 @@ def to_result(hit: Hit) -> SearchResult:
             line_end=chunk.line_end,
             url=document_url(doc.doc_id),
         ),
+        scores=ScoreParts(dense=hit.dense, lexical=hit.lexical),
     )
 
 
@@ -62,14 +70,17 @@ class SearchController(Controller):
         settings: NamedDependency[AppSettings],
     ) -> SearchResponse:
         """Return the passages that best answer ``query``, best first, each with an exact citation:
-        ``document.text[char_start:char_end] == text``."""
+        ``document.text[char_start:char_end] == text``. ``score`` is a calibrated relevance (0 to 1,
+        comparable across queries), ``scores`` its parts; ``min_score`` leaves out weaker passages."""
         started = time.perf_counter()
         # Litestar converts bodies leniently ("5" -> 5); decode again strictly so wrong types are 422.
         data = msgspec.json.decode(await request.body(), type=SearchRequest)
         check_query(data.query, settings.service)
         check_top_k(data.top_k, settings.service)
         hits = await anyio.to_thread.run_sync(
-            lambda: searcher.search(data.query, data.top_k, data.mode, max_per_doc=data.max_per_doc)
+            lambda: searcher.search(
+                data.query, data.top_k, data.mode, max_per_doc=data.max_per_doc, min_score=data.min_score
+            )
         )
         mode = data.mode or settings.retrieval.mode
         annotate(query=data.query, top_k=data.top_k, mode=mode, results=len(hits))

@@ -43,9 +43,9 @@ def _citation(number: int, passage: Passage) -> ContextCitation:
     )
 
 
-def _packed(searcher: Searcher, data: ContextRequest) -> Packed:
+def _packed(searcher: Searcher, data: ContextRequest, min_score: float) -> Packed:
     """Search and pack (blocking: run it off the event loop)."""
-    hits = searcher.search(data.query, data.top_k, data.mode)
+    hits = searcher.search(data.query, data.top_k, data.mode, min_score=min_score)
     try:
         return pack_context(hits, data.encoding, data.max_tokens, searcher.snapshot.store)
     except EncodingNotFoundError as exc:
@@ -76,12 +76,14 @@ class ContextController(Controller):
         """The best passages for ``query`` in rank order, packed until ``max_tokens`` (counted with
         tiktoken in ``encoding``) is reached. Overlapping or adjacent chunks of one document are
         merged into one passage. ``context`` numbers the passages ``[1]``, ``[2]``, ...; ``citations``
-        carries the same numbers with exact character ranges."""
+        carries the same numbers with exact character ranges. Passages scoring below ``min_score``
+        (default: ``retrieval.min_score``) are left out: nothing relevant, an empty context."""
         started = time.perf_counter()
         # Decode again strictly, as /v1/search does: "5" or 5.0 for an integer is a 422.
         data = msgspec.json.decode(await request.body(), type=ContextRequest)
         check_query(data.query, settings.service)
-        packed = await anyio.to_thread.run_sync(_packed, searcher, data)
+        min_score = settings.retrieval.min_score if data.min_score is None else data.min_score
+        packed = await anyio.to_thread.run_sync(_packed, searcher, data, min_score)
         return ContextResponse(
             query=data.query,
             context=packed.context,

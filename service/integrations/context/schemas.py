@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from service.schemas import MAX_TOP_K, Mode, Query
+from service.schemas import MAX_TOP_K, MinScore, Mode, Query
 
 MAX_CONTEXT_TOKENS = 1_000_000
 DEFAULT_CONTEXT_TOP_K = 20
@@ -37,6 +37,13 @@ class ContextRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         Meta(ge=1, le=MAX_TOP_K, description="How many ranked passages to consider for packing."),
     ] = DEFAULT_CONTEXT_TOP_K
     mode: Mode | None = None
+    min_score: Annotated[
+        MinScore | None,
+        Meta(
+            description="Leave out passages scoring below this; the configured retrieval.min_score when "
+            "omitted (0: keep all). Nothing relevant: an empty context and no citations."
+        ),
+    ] = None
 
 
 class ContextCitation(msgspec.Struct, frozen=True):

@@ -83,8 +83,9 @@ class DifyController(Controller):
         settings: NamedDependency[AppSettings],
     ) -> DifyRetrievalResponse:
         """Dify's external knowledge retrieval: the ``top_k`` best passages for ``query`` scoring at
-        least ``score_threshold``, each with its citation as ``metadata``. No match: ``records`` is
-        empty. ``metadata_condition`` filters on the metadata fields."""
+        least ``score_threshold`` (calibrated relevance; unset or 0: ``retrieval.min_score``), each with
+        its citation as ``metadata``. Nothing relevant: ``records`` is empty. ``metadata_condition``
+        filters on the metadata fields."""
         base = settings.public_url
         if data.knowledge_id not in settings.integrations.dify_knowledge_ids:
             raise UnknownKnowledgeError(f"no knowledge with id {data.knowledge_id!r}")
@@ -93,11 +94,10 @@ class DifyController(Controller):
         if data.metadata_condition is not None:
             where = hit_filter(dify_condition, data.metadata_condition, "metadata_condition", base)
         setting = data.retrieval_setting
-        hits = await anyio.to_thread.run_sync(lambda: searcher.search(data.query, setting.top_k, where=where))
+        threshold = setting.score_threshold or settings.retrieval.min_score
+        hits = await anyio.to_thread.run_sync(
+            lambda: searcher.search(data.query, setting.top_k, where=where, min_score=threshold)
+        )
         return DifyRetrievalResponse(
-            [
-                DifyRecord(hit.chunk.text, hit.score, hit.document.title, attributes(hit, base))
-                for hit in hits
-                if hit.score >= setting.score_threshold
-            ]
+            [DifyRecord(hit.chunk.text, hit.score, hit.document.title, attributes(hit, base)) for hit in hits]
         )

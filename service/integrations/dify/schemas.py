@@ -13,8 +13,15 @@ from service.schemas import MAX_TOP_K, Query
 class RetrievalSetting(msgspec.Struct, frozen=True):
     top_k: Annotated[int, Meta(ge=1, le=MAX_TOP_K, description="Most records to return.")]
     score_threshold: Annotated[
-        float, Meta(ge=0, le=1, description="Leave out records scoring below this (0: keep all).")
-    ] = 0.0
+        float | None,
+        Meta(
+            ge=0,
+            le=1,
+            description="Leave out records whose score (calibrated relevance, 0 to 1) is below this. "
+            "Omitted, null or 0 (a knowledge base with its score threshold switched off): the "
+            "configured retrieval.min_score.",
+        ),
+    ] = None
 
 
 class DifyRetrievalRequest(msgspec.Struct, frozen=True):

@@ -87,7 +87,9 @@ async def search_tool(settings: AppSettings, lease: Lease, query: str) -> Search
     query = check_query(query.strip(), settings.service)
     base = settings.public_url
     with lease() as searcher:
-        hits = await anyio.to_thread.run_sync(searcher.search, query, SEARCH_RESULTS)
+        hits = await anyio.to_thread.run_sync(
+            lambda: searcher.search(query, SEARCH_RESULTS, min_score=settings.retrieval.min_score)
+        )
     results = [
         SearchResult(
             id=hit.chunk.chunk_id,
@@ -160,7 +162,7 @@ def build_server(settings: AppSettings, lease: Lease) -> MCPServer:
     async def search(query: str) -> SearchResults:
         """Search the documents for passages that answer `query` (natural language). Returns the best
         passages first, each with an `id` (pass it to `fetch`), a `title`, a `url` to cite, and a
-        snippet in `text`."""
+        snippet in `text`. No results: the documents hold nothing relevant to the query."""
         with _as_tool_error():
             return await search_tool(settings, lease, query)
 

@@ -72,9 +72,9 @@ def _search(
     score. Best first, at most ``top_k`` (blocking: run it off the event loop)."""
     best: dict[str, Hit] = {}
     for query in queries:
-        for hit in searcher.search(query, top_k, where=where):
+        for hit in searcher.search(query, top_k, where=where, min_score=threshold):
             seen = best.get(hit.chunk.chunk_id)
-            if hit.score >= threshold and (seen is None or hit.score > seen.score):
+            if seen is None or hit.score > seen.score:
                 best[hit.chunk.chunk_id] = hit
     return sorted(best.values(), key=lambda hit: -hit.score)[:top_k]
 
@@ -102,7 +102,8 @@ class VectorStoresController(Controller):
         """OpenAI's ``vector_stores.search``: the passages that best match ``query``, best first, as
         ``vector_store.search_results.page``. ``filters`` select on each result's ``attributes``
         (``doc_id``, ``source``, ``title``, ``date``, offsets); ``ranking_options.score_threshold``
-        drops weaker results. All results fit in one page."""
+        (default: ``retrieval.min_score``) drops weaker results, so a query nothing answers gets an
+        empty page. ``score`` is the calibrated relevance (0 to 1). All results fit in one page."""
         integrations = settings.integrations
         if vector_store_id != integrations.vector_store_id:
             raise NotFoundError(f"No vector store found with id {vector_store_id!r}.")
@@ -111,7 +112,9 @@ class VectorStoresController(Controller):
         where = None
         if data.filters is not None:
             where = hit_filter(openai_filter, data.filters, "filters", settings.public_url)
-        threshold = data.ranking_options.score_threshold if data.ranking_options else 0.0
+        threshold = data.ranking_options.score_threshold if data.ranking_options else None
+        if threshold is None:
+            threshold = settings.retrieval.min_score
         hits = await anyio.to_thread.run_sync(
             _search, searcher, queries, data.max_num_results, where, threshold
         )

@@ -36,7 +36,9 @@ def retriever(chunks: list[ChunkRecord]) -> tuple[Retriever, FakeStore]:
     snapshot: Any = SimpleNamespace(
         store=store,
         index=SimpleNamespace(ntotal=n),
-        lexical=SimpleNamespace(scores=lambda query: np.linspace(2.0, 1.0, n, dtype=np.float32)),
+        lexical=SimpleNamespace(
+            scores_and_mass=lambda query: (np.linspace(2.0, 1.0, n, dtype=np.float32), 4.0)
+        ),
     )
     found = Retriever(cast(Snapshot, snapshot), RetrievalSettings())
     return found, store
