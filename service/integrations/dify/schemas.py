@@ -12,16 +12,18 @@ from service.schemas import MAX_TOP_K, Query
 
 class RetrievalSetting(msgspec.Struct, frozen=True):
     top_k: Annotated[int, Meta(ge=1, le=MAX_TOP_K, description="Most records to return.")]
-    score_threshold: Annotated[
-        float | None,
-        Meta(
-            ge=0,
-            le=1,
-            description="Leave out records whose score (calibrated relevance, 0 to 1) is below this. "
-            "Omitted, null or 0 (a knowledge base with its score threshold switched off): the "
-            "configured retrieval.min_score.",
-        ),
-    ] = None
+    score_threshold: (
+        Annotated[
+            float,
+            Meta(
+                ge=0,
+                le=1,
+                description="Leave out records whose score (calibrated relevance, 0 to 1) is below this; "
+                "the configured retrieval.min_score when omitted or null (0: keep all).",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class DifyRetrievalRequest(msgspec.Struct, frozen=True):

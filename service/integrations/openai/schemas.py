@@ -13,15 +13,18 @@ from msgspec import Meta
 
 class RankingOptions(msgspec.Struct, frozen=True):
     ranker: Annotated[str, Meta(description="Accepted for compatibility; our ranking is fixed.")] = "auto"
-    score_threshold: Annotated[
-        float | None,
-        Meta(
-            ge=0,
-            le=1,
-            description="Leave out results whose score (calibrated relevance, 0 to 1) is below this; "
-            "the configured retrieval.min_score when omitted.",
-        ),
-    ] = None
+    score_threshold: (
+        Annotated[
+            float,
+            Meta(
+                ge=0,
+                le=1,
+                description="Leave out results whose score (calibrated relevance, 0 to 1) is below this; "
+                "the configured retrieval.min_score when omitted or null (0: keep all).",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class VectorStoreSearchRequest(msgspec.Struct, frozen=True):

@@ -47,8 +47,8 @@ def test_context_never_exceeds_the_budget_and_cites_exact_spans(client: Client, 
 
 
 def test_the_answer_comes_first_and_a_larger_budget_adds_passages(client: Client) -> None:
-    small = context(client, query=QUESTION, max_tokens=400, top_k=10)
-    large = context(client, query=QUESTION, max_tokens=20_000, top_k=10)
+    small = context(client, query=QUESTION, max_tokens=400, top_k=10, min_score=0)
+    large = context(client, query=QUESTION, max_tokens=20_000, top_k=10, min_score=0)
     assert "The war against Ukraine is but one example of this" in small["citations"][0]["text"]
     assert large["citations"][0]["chunk_ids"][0] == small["citations"][0]["chunk_ids"][0]
     assert large["used_tokens"] > small["used_tokens"]

@@ -76,7 +76,10 @@ def test_score_threshold_and_no_hits(client: Client) -> None:
 )
 def test_metadata_condition_filters(client: Client, condition: Any, expected: set[str]) -> None:
     body = retrieve(
-        client, query="bread tides NATO", retrieval_setting={"top_k": 50}, metadata_condition=condition
+        client,
+        query="bread tides NATO",
+        retrieval_setting={"top_k": 50, "score_threshold": 0},
+        metadata_condition=condition,
     )
     assert {r["metadata"]["doc_id"] for r in body["records"]} == expected
 

@@ -12,6 +12,10 @@ URL = "/v1/vector_stores/vs_citesearch/search"
 QUESTION = "What did the Secretary General call the war against Ukraine an example of?"
 
 
+ALL = {"score_threshold": 0.0}
+"""Ranking options that keep every result (the default threshold drops weak ones)."""
+
+
 def search(client: Client, **body: Any) -> Any:
     response = client.post(URL, json=body)
     assert response.status_code == 200, response.text
@@ -19,7 +23,7 @@ def search(client: Client, **body: Any) -> Any:
 
 
 def test_page_has_openai_fields_and_our_passages(client: Client) -> None:
-    page = search(client, query=QUESTION, max_num_results=3)
+    page = search(client, query=QUESTION, max_num_results=3, ranking_options=ALL)
     assert page["object"] == "vector_store.search_results.page"
     assert page["search_query"] == [QUESTION]
     assert page["has_more"] is False and page["next_page"] is None
@@ -39,9 +43,9 @@ def test_page_has_openai_fields_and_our_passages(client: Client) -> None:
 
 
 def test_max_num_results_defaults_to_ten(client: Client) -> None:
-    chunks = len(search(client, query="the", max_num_results=50)["data"])
-    assert len(search(client, query="the")["data"]) == min(10, chunks)
-    assert len(search(client, query="the", max_num_results=2)["data"]) == 2
+    chunks = len(search(client, query="the", max_num_results=50, ranking_options=ALL)["data"])
+    assert len(search(client, query="the", ranking_options=ALL)["data"]) == min(10, chunks)
+    assert len(search(client, query="the", max_num_results=2, ranking_options=ALL)["data"]) == 2
 
 
 @pytest.mark.parametrize(
@@ -74,12 +78,12 @@ def test_max_num_results_defaults_to_ten(client: Client) -> None:
     ],
 )
 def test_filters_select_on_attributes(client: Client, filters: Any, expected_docs: set[str]) -> None:
-    page = search(client, query="bread tides NATO", max_num_results=50, filters=filters)
+    page = search(client, query="bread tides NATO", max_num_results=50, filters=filters, ranking_options=ALL)
     assert {r["file_id"] for r in page["data"]} == expected_docs
 
 
 def test_score_threshold_and_several_queries(client: Client) -> None:
-    everything = search(client, query=QUESTION, max_num_results=50)["data"]
+    everything = search(client, query=QUESTION, max_num_results=50, ranking_options=ALL)["data"]
     cut = everything[len(everything) // 2]["score"]
     above = search(client, query=QUESTION, max_num_results=50, ranking_options={"score_threshold": cut})[
         "data"
