@@ -35,27 +35,12 @@ import numpy.typing as npt
 from bench.features import build_index
 from indexer.build import Builder
 from indexer.config import Settings, load_settings
-from indexer.evaluation import Collection, default_workdir, document_id, load_beir
+from indexer.evaluation import Collection, default_workdir, document_id, load_beir, roc_auc
 from indexer.search import SearchEngine
 
 Floats = npt.NDArray[np.float64]
 THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
 SEEDS = Path("seeds")
-
-
-def roc_auc(positives: Sequence[float], negatives: Sequence[float]) -> float:
-    """P(a random positive scores above a random negative), ties counting half (Mann-Whitney U)."""
-    pos, neg = np.asarray(positives, dtype=np.float64), np.asarray(negatives, dtype=np.float64)
-    if not len(pos) or not len(neg):
-        raise ValueError("need positives and negatives")
-    values = np.concatenate([pos, neg])
-    order = values.argsort(kind="mergesort")
-    ranks = np.empty(len(values))
-    ranks[order] = np.arange(1, len(values) + 1)
-    for value in np.unique(values):  # average the ranks of ties
-        tied = values == value
-        ranks[tied] = ranks[tied].mean()
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
 def precision_recall(

@@ -21,7 +21,7 @@ from indexer.evaluation.evaluate import (
     evaluate,
     rank_documents,
 )
-from indexer.evaluation.metrics import METRICS, Run, score
+from indexer.evaluation.metrics import METRICS, Run, roc_auc, score
 
 __all__ = [
     "METRICS",
@@ -39,6 +39,7 @@ __all__ = [
     "evaluate",
     "load_beir",
     "rank_documents",
+    "roc_auc",
     "score",
     "slice_collection",
     "write_corpus",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from indexer.evaluation.beir import Collection
 
 METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
@@ -23,3 +25,18 @@ def score(collection: Collection, run: Run, metrics: Sequence[str] = METRICS) ->
     if isinstance(values, float):
         values = {metrics[0]: values}
     return {m: float(values[m]) for m in metrics}
+
+
+def roc_auc(positives: Sequence[float], negatives: Sequence[float]) -> float:
+    """The chance that a random positive scores above a random negative, ties counting half (the
+    Mann-Whitney U statistic over the product of the two counts)."""
+    pos = np.asarray(positives, dtype=np.float64)
+    neg = np.asarray(negatives, dtype=np.float64)
+    if not len(pos) or not len(neg):
+        raise ValueError("need at least one positive and one negative")
+    values = np.concatenate([pos, neg])
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    first_rank = np.cumsum(counts) - counts + 1
+    ranks = (first_rank + (counts - 1) / 2)[inverse]  # ties share their mean rank
+    u = ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2
+    return float(u / (len(pos) * len(neg)))

@@ -9,8 +9,9 @@ better than min-max fusion under 5-fold cross-validation: docs/retrieval-quality
 curve maps the feature to the probability that the passage's document is relevant, fitted on SciFact
 train judgements with both classes weighted equally: the chance of relevance at even odds, since the
 share of relevant passages among the candidates (1 in 65 on SciFact) belongs to a collection, not to
-a passage. Dense-only and lexical-only searches have a curve of their own over their one feature. The parameters are constants of the package, refitted by ``python -m bench.calibrate``; they
-hold for the model they were fitted with (``model``), whose cosines they read.
+a passage. Dense-only and lexical-only searches have a curve of their own over their one feature.
+The parameters are constants of the package, refitted by ``python -m bench.calibrate``; they hold
+for the model they were fitted with (``model``), whose cosines they read.
 """
 
 from __future__ import annotations
