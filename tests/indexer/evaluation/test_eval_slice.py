@@ -30,12 +30,12 @@ SCIFACT = REPO.parent / "shared" / "bench" / "scifact"
 
 QUERIES = 200
 DISTRACTORS = 800
-# nDCG@10 measured on this slice (953 documents, 2,181 chunks) with config.yaml's defaults: hybrid 0.8702,
-# dense 0.8354, lexical 0.8091; separability AUC 0.7802 (docs/retrieval-quality.md, "Guard in CI").
-# The slice is big enough that hybrid beats both
-# single modes by a margin no fusion bug keeps: a "hybrid" that returned the dense or the lexical
-# list unchanged scores as that mode and fails MARGIN. Floors sit ~0.03 below the measurements, so a
-# real regression fails but float noise across CPUs does not.
+# nDCG@10 measured on this slice (953 documents, 2,181 chunks) with config.yaml's defaults: hybrid
+# 0.8702, dense 0.8354, lexical 0.8091; separability AUC 0.7802 (docs/retrieval-quality.md, "Guard in
+# CI"). The slice is big enough that hybrid beats both single modes by a margin no fusion bug keeps: a
+# "hybrid" that returned the dense or the lexical list unchanged scores as that mode and fails MARGIN.
+# Floors sit ~0.03 below the measurements, so a real regression fails but float noise across CPUs
+# does not.
 FLOORS = {"hybrid": 0.84, "dense": 0.80, "lexical": 0.78}
 MARGIN = 0.015
 """Hybrid's nDCG@10 must exceed each single mode's by at least this."""
