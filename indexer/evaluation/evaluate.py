@@ -98,15 +98,17 @@ class ModeResult:
 def rank_documents(
     searcher: Searcher, collection: Collection, mode: str, depth: int = DEPTH
 ) -> tuple[Run, list[float]]:
-    """Each judged query's ``depth`` best documents (a document scored by its best chunk), and
-    the time each query took in milliseconds."""
+    """Each judged query's ``depth`` best documents in the service's order (a document ranked by its
+    best chunk), and the time each query took in milliseconds."""
     run: Run = {}
     latencies: list[float] = []
     for query_id, text in collection.queries.items():
         started = time.perf_counter()
         hits = searcher.search(text, depth, mode, max_per_doc=1)
         latencies.append((time.perf_counter() - started) * 1000)
-        run[query_id] = {document_id(h.chunk.doc_id): h.score for h in hits}
+        # Scored by rank, not by h.score: ranx orders documents by their scores, and with the
+        # weighted or rrf fusion the calibrated score need not fall with the service's rank.
+        run[query_id] = {document_id(h.chunk.doc_id): float(len(hits) - h.rank + 1) for h in hits}
     return run, latencies
 
 
