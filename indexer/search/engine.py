@@ -18,6 +18,7 @@ from typing import Protocol
 from indexer.config import Settings
 from indexer.embedding import Embedder, EmbedderWrapper, Vectors, load_embedder
 from indexer.search.batching import QueryBatcher
+from indexer.search.calibration import CALIBRATION
 from indexer.search.hydration import Hit, Where
 from indexer.search.query_cache import QueryVectorCache
 from indexer.search.retriever import MODES, DenseStart, Retriever
@@ -112,6 +113,15 @@ class SearchEngine:
             raise
         if warning:
             log.warning("%s", warning)
+        if Path(model.name).name.lower() != CALIBRATION.model.lower():
+            log.warning(
+                "scores are calibrated for %s (%s); snapshot %s was built with %s: its scores still rank "
+                "passages but their values, and retrieval.min_score, mean less",
+                CALIBRATION.model,
+                CALIBRATION.version,
+                snapshot.snapshot_id,
+                model.name,
+            )
         return Searcher(self, snapshot)
 
     def open_current(self, *, verify: bool = True) -> Searcher:
