@@ -183,6 +183,13 @@ def rank_adaptive(q: QueryScores, features: Features, p: Params) -> Scores:
     return rank_minmax(q, features, {**p, "w": w})
 
 
+def rank_linear_by_length(q: QueryScores, features: Features, p: Params) -> Scores:
+    """:func:`rank_linear` with the BM25 weight ``c_short`` for queries of at most ``length`` words,
+    else ``c_long``."""
+    c = p["c_short"] if len(q.text.split()) <= p["length"] else p["c_long"]
+    return rank_linear(q, features, {**p, "c": c})
+
+
 def aggregate(rows: npt.NDArray[np.int64], values: Scores, features: Features, p: Params) -> Scores:
     decay = p.get("decay", 0.0)
     if decay > 0:
@@ -263,6 +270,11 @@ EXPERIMENTS = {
         Experiment("linear-depth", rank_linear, {"c": [0.75, 1.0, 1.5, 2.0], "depth": [100, 200, 400]}),
         Experiment("minmax-decay", rank_minmax, {"w": [0.5], "decay": DECAYS}),
         Experiment("linear-decay", rank_linear, {"c": [0.75, 1.0, 1.5, 2.0], "decay": DECAYS}),
+        Experiment(
+            "linear-length",
+            rank_linear_by_length,
+            {"c_short": [0.75, 1.0, 1.5, 2.0], "c_long": [0.75, 1.0, 1.5, 2.0], "length": [8, 12, 16]},
+        ),
         Experiment(
             "adaptive-length",
             rank_adaptive,
