@@ -10,6 +10,7 @@ from typing import Any
 import anyio.to_thread
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from indexer.search import Hit, Searcher, Where
@@ -28,6 +29,12 @@ from service.integrations.openai.schemas import (
 from service.limits import check_query
 from service.rate_limit import charge
 from service.settings import AppSettings
+
+OPENAI_ERRORS = {
+    400: "The body is not valid (OpenAI's error body; `param` names the field).",
+    401: "The API key is missing or wrong.",
+    404: "No vector store with this id.",
+}
 
 
 def openai_error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -90,6 +97,10 @@ class VectorStoresController(Controller):
         operation_id="searchVectorStore",
         tags=["chatbots"],
         status_code=200,
+        responses={
+            status: ResponseSpec(OpenAIErrorBody, description=description, generate_examples=False)
+            for status, description in OPENAI_ERRORS.items()
+        },
     )
     async def search(
         self,
