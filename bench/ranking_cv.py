@@ -327,8 +327,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"{len(features.queries)} queries, {features.documents} documents, {len(features.doc_of_row)} chunks"
     )
+    baseline = cross_validate(EXPERIMENTS[BASELINE], features)
     for name in args.experiment or list(EXPERIMENTS):
-        print(report([cross_validate(EXPERIMENTS[name], features)]), flush=True)
+        print(report(cross_validate(EXPERIMENTS[name], features), baseline), flush=True)
     return 0
 
 
