@@ -304,6 +304,14 @@ def report(result: CvResult, baseline: CvResult | None = None) -> str:
     return f"{line}  chosen {' | '.join(chosen)}"
 
 
+def versus(features: Features, default: Features, names: Sequence[str]) -> None:
+    """Each experiment on ``features`` against the same experiment on the default chunking."""
+    for name in names:
+        result = cross_validate(EXPERIMENTS[name], features)
+        reference = cross_validate(EXPERIMENTS[name], default)
+        print(report(result, CvResult(f"{name} (default chunking)", reference.folds, reference.chosen)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -315,6 +323,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-tokens", type=int, help="chunking.max_tokens (re-embeds in its own folder)")
     parser.add_argument("--overlap", type=int, help="chunking.overlap_tokens")
     parser.add_argument("--title-prefix", action="store_true", help="title before every later chunk")
+    parser.add_argument(
+        "--versus-default",
+        action="store_true",
+        help="compare each experiment with itself on the configured chunking (paired, per fold)",
+    )
     args = parser.parse_args(argv)
     settings = load_settings(args.config, environ={})
     chunking = settings.chunking
@@ -322,8 +335,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         chunking = msgspec.structs.replace(chunking, max_tokens=args.max_tokens)
     if args.overlap is not None:
         chunking = msgspec.structs.replace(chunking, overlap_tokens=args.overlap)
-    settings = msgspec.structs.replace(settings, chunking=chunking)
-    features = compute(load_beir(args.dataset, args.split), settings, title_prefix=args.title_prefix)
+    collection = load_beir(args.dataset, args.split)
+    variant = msgspec.structs.replace(settings, chunking=chunking)
+    features = compute(collection, variant, title_prefix=args.title_prefix)
+    if args.versus_default:
+        versus(features, compute(collection, settings), args.experiment or list(EXPERIMENTS))
+        return 0
     print(
         f"{len(features.queries)} queries, {features.documents} documents, {len(features.doc_of_row)} chunks"
     )
