@@ -137,9 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     everything = list(range(len(features.queries)))
     curves = {}
     for mode in MODES:
-        curves[mode] = fit(*samples(features, everything, mode, args.lexical_weight))
+        x, y = samples(features, everything, mode, args.lexical_weight)
+        curves[mode] = fit(x, y)
         loss, error = cross_validated(features, mode, args.lexical_weight)
-        print(f"# {mode:<8} held-out log-loss {loss:.4f}, calibration error {error:.4f}")
+        print(
+            f"# {mode:<8} {len(y)} candidates, {int(y.sum())} relevant; "
+            f"held-out log-loss {loss:.4f}, calibration error {error:.4f}"
+        )
     print("CALIBRATION = Calibration(")
     print(f'    version="{CALIBRATION.version}",  # change it with the values')
     print(f'    model="{settings.model.name}",')
