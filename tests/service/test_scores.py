@@ -75,6 +75,18 @@ def test_an_off_topic_question_gets_nothing_from_the_chatbot_endpoints(nato: Cli
     assert post(nato, "/v1/context", {"query": OFF_TOPIC, "max_tokens": 500})["context"] == ""
 
 
+def test_dify_with_its_threshold_switched_off_gets_the_default(nato: Client) -> None:
+    """Dify sends ``score_threshold: 0.0`` when its threshold is off: the default applies then too."""
+    body = {
+        "knowledge_id": "citesearch",
+        "query": OFF_TOPIC,
+        "retrieval_setting": {"top_k": 5, "score_threshold": 0.0},
+    }
+    assert post(nato, "/retrieval", body)["records"] == []
+    body["query"] = ON_TOPIC
+    assert post(nato, "/retrieval", body)["records"]
+
+
 def test_an_answerable_question_still_gets_its_answer(nato: Client) -> None:
     for endpoint, results in chatbot_answers(nato, ON_TOPIC).items():
         assert results, f"{endpoint} returned nothing for an answerable question"
@@ -137,7 +149,7 @@ def test_client_thresholds_work_on_the_calibrated_score(nato: Client) -> None:
         "retrieval_setting": {"top_k": 10, "score_threshold": 0.9},
     }
     assert post(nato, "/retrieval", dify)["records"] == []
-    dify["retrieval_setting"] = {"top_k": 10, "score_threshold": 0.0}
+    dify["retrieval_setting"] = {"top_k": 10, "score_threshold": 0.001}
     assert len(post(nato, "/retrieval", dify)["records"]) > 1
     openai = {"query": ON_TOPIC, "max_num_results": 10, "ranking_options": {"score_threshold": 0.2}}
     data = post(nato, "/v1/vector_stores/vs_citesearch/search", openai)["data"]

@@ -83,7 +83,8 @@ class DifyController(Controller):
         settings: NamedDependency[AppSettings],
     ) -> DifyRetrievalResponse:
         """Dify's external knowledge retrieval: the ``top_k`` best passages for ``query`` scoring at
-        least ``score_threshold`` (calibrated relevance; unset: ``retrieval.min_score``), each with
+        least ``score_threshold`` (calibrated relevance; 0 or unset, as Dify sends it when its threshold is
+        switched off: ``retrieval.min_score``), each with
         its citation as ``metadata``. Nothing relevant: ``records`` is empty. ``metadata_condition``
         filters on the metadata fields."""
         base = settings.public_url
@@ -94,9 +95,8 @@ class DifyController(Controller):
         if data.metadata_condition is not None:
             where = hit_filter(dify_condition, data.metadata_condition, "metadata_condition", base)
         setting = data.retrieval_setting
-        threshold = setting.score_threshold
-        if threshold is None:
-            threshold = settings.retrieval.min_score
+        # Dify sends 0.0 when its score threshold is switched off: that means "not set" here too.
+        threshold = setting.score_threshold or settings.retrieval.min_score
         hits = await anyio.to_thread.run_sync(
             lambda: searcher.search(data.query, setting.top_k, where=where, min_score=threshold)
         )

@@ -12,7 +12,7 @@ QUESTION = "What did the Secretary General call the war against Ukraine an examp
 
 
 def retrieve(client: Client, **body: Any) -> Any:
-    body = {"knowledge_id": "citesearch", "retrieval_setting": {"top_k": 3, "score_threshold": 0.0}, **body}
+    body = {"knowledge_id": "citesearch", "retrieval_setting": {"top_k": 3, "score_threshold": 0.001}, **body}
     response = client.post("/retrieval", json=body, headers={"Authorization": "Bearer any"})
     assert response.status_code == 200, response.text
     return response.json()
@@ -78,7 +78,7 @@ def test_metadata_condition_filters(client: Client, condition: Any, expected: se
     body = retrieve(
         client,
         query="bread tides NATO",
-        retrieval_setting={"top_k": 50, "score_threshold": 0},
+        retrieval_setting={"top_k": 50, "score_threshold": 0.001},
         metadata_condition=condition,
     )
     assert {r["metadata"]["doc_id"] for r in body["records"]} == expected
@@ -90,7 +90,7 @@ def test_unknown_knowledge_id_is_error_2001(client: Client) -> None:
         json={
             "knowledge_id": "nope",
             "query": QUESTION,
-            "retrieval_setting": {"top_k": 3, "score_threshold": 0},
+            "retrieval_setting": {"top_k": 3, "score_threshold": 0.001},
         },
     )
     assert response.status_code == 404
