@@ -1,20 +1,23 @@
 """Load benchmark: the real service on 127.0.0.1, driven from a separate process at fixed concurrencies.
 
-    python bench/load_bench.py                                   # the repository's seeds
-    python bench/load_bench.py --beir ../shared/bench/scifact --docs 1000   # a SciFact slice
+    python -m bench.load_bench                                                # the repository's seeds
+    python -m bench.load_bench --beir ../shared/bench/scifact --docs 1000      # a SciFact slice
 
 It builds an index in a temporary folder (``python -m indexer build``; or reuses ``--index-dir``),
-measures the bare time of one search in-process on that index (model call + retrieval, no HTTP, no
+measures the bare time of one search in-process on that index (the query engine with no HTTP and no
 batching: the floor for a lone request; timed before and after the load, ratios use the mean),
 starts ``python -m service`` on a free port, waits for ``/ready``, then for each concurrency
 (default 1, 8, 16, 32) runs a load client in its own process that keeps that many searches in flight
-until ``--duration`` seconds pass or ``--requests`` requests are sent, whichever comes first. It
-reports requests/s, p50/p95/p99 latency, errors (any non-200 or transport error), the service's own
-mean request, search and model-call times (from its ``/metrics``, so client overhead can be told
-apart), the server's resident memory after warm-up and after each level (VmRSS) and its peak
-(VmHWM), as a table and optionally as JSON. The query embedding cache is off unless
-``--query-cache`` says otherwise, so every request costs a model call. Bounded in time and
-requests; nothing leaves 127.0.0.1.
+until ``--duration`` seconds pass or ``--requests`` requests are sent, whichever comes first.
+
+For each level it reports requests/s, p50/p95/p99 latency, errors (any non-200 or transport error),
+the service's own mean request, search and model-call times and queries per model call (from its
+``/metrics``, so client overhead can be told apart), the CPU time the server process used
+(``/proc/<pid>/stat``) and the time the whole machine was busy (``/proc/stat``, the load client
+included) over the level, as cores and as CPU milliseconds per request, and the server's resident
+memory after the level (VmRSS) and its peak (VmHWM); as a table and optionally as JSON. The query
+embedding cache is off unless ``--query-cache`` says otherwise, so every request costs a model call.
+Bounded in time and requests; nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -30,10 +33,22 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from bench.common import (
+    CONFIG,
+    REPO,
+    describe_machine,
+    first_documents,
+    machine,
+    rss_mib,
+    warn_unless_locked,
+    write_json,
+)
+from indexer.evaluation import load_beir, write_corpus
+
 SEED_QUESTIONS = [
     "What did the Secretary General call the war against Ukraine an example of?",
     "Which ministers met at NATO?",
@@ -41,6 +56,8 @@ SEED_QUESTIONS = [
     "Why does the alliance need to invest more in defence?",
     "Who is the NATO Secretary General?",
 ]
+TOP_K = 5
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -49,88 +66,95 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_beir_slice(beir: Path, docs: int, seeds: Path) -> list[str]:
-    """The first ``docs`` documents of a BEIR corpus as text files; its queries as questions."""
-    seeds.mkdir(parents=True)
-    with (beir / "corpus.jsonl").open(encoding="utf-8") as fh:
-        for i, line in enumerate(fh):
-            if i >= docs:
-                break
-            doc = json.loads(line)
-            name = "".join(c if c.isalnum() else "_" for c in str(doc["_id"]))
-            text = f"# {doc.get('title') or name}\n\n{doc['text']}\n"
-            (seeds / f"{name}.md").write_text(text, encoding="utf-8")
-    return read_questions(beir)
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[index]
 
 
-def read_questions(beir: Path) -> list[str]:
-    with (beir / "queries.jsonl").open(encoding="utf-8") as fh:
-        return [json.loads(line)["text"] for line in fh]
+# -- CPU time from /proc ------------------------------------------------------------------------
 
 
-def rss_mb(pid: int, field: str = "VmRSS") -> float:
-    """The process's resident set size now (``VmRSS``) or its peak so far (``VmHWM``), in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` so far, all its threads (``/proc/<pid>/stat``)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # fields after the command name, from state on
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14 and 15)
 
 
-def peak_rss_mb(pid: int) -> float:
-    return rss_mb(pid, "VmHWM")
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine spent not idle so far, summed over its CPUs (``/proc/stat``)."""
+    with open("/proc/stat") as fh:
+        values = [int(v) for v in fh.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = values
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
 
 
-def bare_search(questions: list[str], count: int, warmup: int) -> dict[str, Any]:
+def cpu_sample(server_pid: int) -> tuple[float, float]:
+    return process_cpu_seconds(server_pid), machine_busy_seconds()
+
+
+# -- the bare search (in a fresh process) -------------------------------------------------------
+
+
+def bare_search(questions: list[str], count: int, warmup: int) -> dict[str, float]:
     """In this process (run it in a fresh one, with the service's environment): the time of one
     search with no HTTP and no batching, over ``count`` questions after ``warmup``. ``search_ms``:
-    the whole retrieval as a lone request does it (embed, vector and lexical search, fusion,
-    hydration); ``embed_ms``: the model call alone; ``vector_ms``: the vector index search alone."""
+    the whole search as a lone request does it (embed, vector and lexical search, fusion,
+    hydration); ``embed_ms``: the model call alone; ``vector_ms``: the vector index search alone, at
+    the depth of the dense candidate list (``retrieval.candidates``)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # as python -m service does
-    sys.path.insert(0, str(REPO))
-    from indexer.config import load_settings
-    from indexer.snapshot.vectors import configure_search
-    from service.resources import Resources
+    from indexer.search import SearchEngine
+    from service.app import engine_options
+    from service.settings import load_app_settings
 
-    settings = load_settings()
-    configure_search(settings.service.faiss_threads, settings.service.faiss_blas_threshold)
-    resources = Resources.load(settings)
-    retriever = resources.retriever
+    settings = load_app_settings()
+    engine = SearchEngine(settings, options=engine_options(settings))
+    searcher = engine.open_current(verify=False)
+    depth = max(TOP_K, settings.retrieval.candidates)
     times: dict[str, list[float]] = {"search_ms": [], "embed_ms": [], "vector_ms": []}
     for i in range(warmup + count):
         question = questions[i % len(questions)]
         started = time.perf_counter()
-        resources.search(question, 5)
+        searcher.search(question, TOP_K)
         searched = time.perf_counter()
-        vector = resources.embedder.embed([question])
+        vector = engine.embedder.embed([question])
         embedded = time.perf_counter()
-        retriever.dense_starts(vector, [retriever.depth(5)])
+        searcher.snapshot.index.search(vector, depth)
         done = time.perf_counter()
         if i >= warmup:
             times["search_ms"].append(searched - started)
             times["embed_ms"].append(embedded - searched)
             times["vector_ms"].append(done - embedded)
-    resources.close()
+    searcher.close()
+    engine.close()
     return {key: round(statistics.median(values) * 1000, 2) for key, values in times.items()}
 
 
+# -- the service's own figures ------------------------------------------------------------------
+
 Totals = dict[str, tuple[float, float]]
+METRICS = {
+    "citesearch_http_request_duration_seconds": "request",
+    "citesearch_search_seconds": "search",
+    "citesearch_embedding_seconds": "model",
+    "citesearch_query_batch_size": "batch",
+}
 
 
-def server_seconds(base_url: str) -> Totals:
-    """The service's own totals from ``/metrics``, as (sum of seconds, count): successful
-    ``POST /v1/search`` requests as the server timed them, the searches in them, the model calls."""
+def server_totals(base_url: str) -> Totals:
+    """The service's own totals from ``/metrics``, as (sum, count): successful ``POST /v1/search``
+    requests as the server timed them, the searches in them, the model calls, and the queries per
+    model call."""
     import httpx
     from prometheus_client.parser import text_string_to_metric_families
 
-    wanted = {
-        "citesearch_http_request_duration_seconds": "request",
-        "citesearch_search_seconds": "search",
-        "citesearch_embedding_seconds": "model",
-    }
-    totals = {name: [0.0, 0.0] for name in wanted.values()}
+    totals = {name: [0.0, 0.0] for name in METRICS.values()}
     text = httpx.get(f"{base_url}/metrics", timeout=10).text
     for family in text_string_to_metric_families(text):
-        name = wanted.get(family.name)
+        name = METRICS.get(family.name)
         if name is None:
             continue
         for sample in family.samples:
@@ -145,24 +169,17 @@ def server_seconds(base_url: str) -> Totals:
     return {name: (total, count) for name, (total, count) in totals.items()}
 
 
-def mean_ms(before: Totals, after: Totals, name: str) -> float:
-    seconds = after[name][0] - before[name][0]
+def mean_between(before: Totals, after: Totals, name: str, scale: float = 1000) -> float:
+    total = after[name][0] - before[name][0]
     count = after[name][1] - before[name][1]
-    return round(seconds / count * 1000, 2) if count else float("nan")
+    return round(total / count * scale, 2) if count else float("nan")
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values) + 0.5) - 1))
-    return sorted_values[index]
-
-
-# -- the load client (runs in its own process) ------------------------------------------------
+# -- the load client (runs in its own process) --------------------------------------------------
 
 
 async def _drive(
-    base_url: str, questions: list[str], concurrency: int, duration: float, limit: int
+    base_url: str, questions: list[str], concurrency: int, duration: float, limit: int, server_pid: int
 ) -> dict[str, Any]:
     # aiohttp, not httpx: on this 2-CPU machine the client shares the CPUs with the server, and httpx
     # spent ~1-2 ms of CPU per request (measured at concurrency 1 against a raw-socket client), which
@@ -185,7 +202,8 @@ async def _drive(
                 sent += 1
                 started = time.perf_counter()
                 try:
-                    async with client.post("/v1/search", json={"query": question, "top_k": 5}) as response:
+                    body = {"query": question, "top_k": TOP_K}
+                    async with client.post("/v1/search", json=body) as response:
                         await response.read()
                         ok = response.status == 200
                         key = str(response.status)
@@ -196,58 +214,81 @@ async def _drive(
                 else:
                     errors[key] = errors.get(key, 0) + 1
 
+        # The CPU window is the load itself: sampled here, not around the client process's start.
+        cpu_before = cpu_sample(server_pid)
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return {"latencies": latencies, "errors": errors, "elapsed": elapsed}
+        cpu_after = cpu_sample(server_pid)
+    return {
+        "latencies": latencies,
+        "errors": errors,
+        "elapsed": elapsed,
+        "server_cpu_s": cpu_after[0] - cpu_before[0],
+        "machine_busy_s": cpu_after[1] - cpu_before[1],
+    }
 
 
 def _client_process(
-    base_url: str, questions: list[str], concurrency: int, duration: float, limit: int, out: Any
+    base_url: str,
+    questions: list[str],
+    concurrency: int,
+    duration: float,
+    limit: int,
+    server_pid: int,
+    out: Any,
 ) -> None:
-    out.put(asyncio.run(_drive(base_url, questions, concurrency, duration, limit)))
+    out.put(asyncio.run(_drive(base_url, questions, concurrency, duration, limit, server_pid)))
 
 
 def run_level(
     base_url: str, questions: list[str], concurrency: int, duration: float, limit: int, server_pid: int
 ) -> dict[str, Any]:
     ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    args = (base_url, questions, concurrency, duration, limit, queue)
-    before = server_seconds(base_url)
+    queue: Any = ctx.Queue()
+    args = (base_url, questions, concurrency, duration, limit, server_pid, queue)
+    before = server_totals(base_url)
     proc = ctx.Process(target=_client_process, args=args)
     proc.start()
     raw = queue.get(timeout=duration + 300)
     proc.join(timeout=60)
-    after = server_seconds(base_url)
+    after = server_totals(base_url)
     latencies = sorted(raw["latencies"])
-    ok = len(latencies)
-    error_count = sum(raw["errors"].values())
+    errors = sum(raw["errors"].values())
+    requests = len(latencies) + errors
+    elapsed = raw["elapsed"]
     return {
         "concurrency": concurrency,
-        "requests": ok + error_count,
-        "seconds": round(raw["elapsed"], 2),
-        "rps": round((ok + error_count) / raw["elapsed"], 1) if raw["elapsed"] else 0.0,
+        "requests": requests,
+        "seconds": round(elapsed, 2),
+        "rps": round(requests / elapsed, 1) if elapsed else 0.0,
         "p50_ms": round(percentile(latencies, 50) * 1000, 1),
         "p95_ms": round(percentile(latencies, 95) * 1000, 1),
         "p99_ms": round(percentile(latencies, 99) * 1000, 1),
         "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else float("nan"),
-        "server_mean_ms": mean_ms(before, after, "request"),
-        "search_mean_ms": mean_ms(before, after, "search"),
-        "model_mean_ms": mean_ms(before, after, "model"),
-        "errors": error_count,
+        "server_mean_ms": mean_between(before, after, "request"),
+        "search_mean_ms": mean_between(before, after, "search"),
+        "model_mean_ms": mean_between(before, after, "model"),
+        "queries_per_batch": mean_between(before, after, "batch", scale=1),
+        "server_cpu_cores": round(raw["server_cpu_s"] / elapsed, 2) if elapsed else float("nan"),
+        "machine_busy_cores": round(raw["machine_busy_s"] / elapsed, 2) if elapsed else float("nan"),
+        "server_cpu_ms_per_request": round(raw["server_cpu_s"] * 1000 / requests, 2) if requests else 0.0,
+        "machine_cpu_ms_per_request": round(raw["machine_busy_s"] * 1000 / requests, 2) if requests else 0.0,
+        "errors": errors,
         "error_kinds": raw["errors"],
-        "server_rss_mb": round(rss_mb(server_pid), 1),
-        "server_peak_rss_mb": round(peak_rss_mb(server_pid), 1),
+        "server_rss_mb": round(rss_mib(server_pid), 1),
+        "server_peak_rss_mb": round(rss_mib(server_pid, "VmHWM"), 1),
     }
 
 
 # -- orchestration ------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m bench.load_bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--beir", type=Path, help="a BEIR folder (corpus.jsonl, queries.jsonl) to index")
     parser.add_argument("--docs", type=int, default=1000, help="documents taken from --beir (default 1000)")
@@ -275,78 +316,66 @@ def main(argv: list[str] | None = None) -> int:
         help="a config override for the build and the service, e.g. model__variant=onnx-fp32 (repeatable)",
     )
     parser.add_argument("--bare-only", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def questions_of(beir: Path | None) -> list[str]:
+    return list(load_beir(beir).queries.values()) if beir else SEED_QUESTIONS
+
+
+def service_env(seeds: Path, index_dir: Path, query_cache: int, overrides: list[str]) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "CITESEARCH_CONFIG": str(CONFIG),
+        "CITESEARCH__SEEDS_DIR": str(seeds),
+        "CITESEARCH__INDEX_DIR": str(index_dir),
+        "CITESEARCH__SERVICE__RATE_LIMIT": "0",
+        "CITESEARCH__SERVICE__QUERY_CACHE_SIZE": str(query_cache),
+    }
+    for override in overrides:
+        key, _, value = override.partition("=")
+        env[f"CITESEARCH__{key.upper()}"] = value
+    return env
+
+
+def wait_ready(server: subprocess.Popen[bytes], base_url: str, log: Path) -> dict[str, Any]:
+    """The snapshot ``/ready`` reports once the service serves one."""
+    import httpx
+
+    deadline = time.monotonic() + 180
+    while True:
+        if server.poll() is not None:
+            raise SystemExit(f"the service exited:\n{log.read_text()[-2000:]}")
+        try:
+            ready = httpx.get(f"{base_url}/ready", timeout=2)
+            if ready.status_code == 200:
+                snapshot: dict[str, Any] = ready.json()["snapshot"]
+                return snapshot
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit("the service did not become ready within 180 s")
+        time.sleep(0.2)
+
+
+def serve_and_load(
+    args: argparse.Namespace, env: dict[str, str], questions: list[str], log: Path
+) -> dict[str, Any]:
+    """Start the service, warm it up, run every level; the service is stopped in any case."""
+    import httpx
+
     levels = [int(c) for c in args.concurrency.split(",")]
-    if args.bare_only:  # the child process started below
-        questions = read_questions(args.beir) if args.beir else SEED_QUESTIONS
-        print(json.dumps(bare_search(questions, args.bare, args.warmup)))
-        return 0
-
-    with tempfile.TemporaryDirectory(prefix="citesearch-load-") as tmp:
-        root = Path(tmp)
-        if args.beir:
-            questions = write_beir_slice(args.beir, args.docs, root / "seeds")
-            seeds = root / "seeds"
-        else:
-            questions, seeds = SEED_QUESTIONS, REPO / "seeds"
-        index_dir = args.index_dir.resolve() if args.index_dir else root / "index"
-        env = {
-            **os.environ,
-            "CITESEARCH_CONFIG": str(REPO / "config.yaml"),
-            "CITESEARCH__SEEDS_DIR": str(seeds),
-            "CITESEARCH__INDEX_DIR": str(index_dir),
-            "CITESEARCH__SERVICE__RATE_LIMIT": "0",
-            "CITESEARCH__SERVICE__QUERY_CACHE_SIZE": str(args.query_cache),
-        }
-        for override in args.set:
-            key, _, value = override.partition("=")
-            env[f"CITESEARCH__{key.upper()}"] = value
-        started = time.perf_counter()
-        if not (index_dir / "current").exists():
-            subprocess.run(
-                [sys.executable, "-m", "indexer", "build", "--no-progress"],
-                cwd=REPO,
-                env=env,
-                check=True,
-                timeout=3600,
-            )
-        build_seconds = time.perf_counter() - started
-        bare_args = [sys.executable, str(Path(__file__).resolve()), "--bare-only", "--bare", str(args.bare)]
-        bare_args += ["--warmup", str(args.warmup)] + (["--beir", str(args.beir)] if args.beir else [])
-
-        def measure_bare() -> dict[str, float]:
-            done = subprocess.run(
-                bare_args, cwd=REPO, env=env, check=True, timeout=1800, capture_output=True, text=True
-            )
-            return dict(json.loads(done.stdout.splitlines()[-1]))
-
-        # Timed before the service starts and again after it stops: this shared machine's speed drifts
-        # by 10-20% over minutes, and the ratios below use the mean of the two.
-        bare_before = measure_bare()
-        port = free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        log = (root / "service.log").open("wb")
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "service", "--port", str(port)], cwd=REPO, env=env, stdout=log, stderr=log
+            [sys.executable, "-m", "service", "--port", str(port)], cwd=REPO, env=env, stdout=out, stderr=out
         )
         try:
-            import httpx
-
-            deadline = time.monotonic() + 180
-            while True:
-                assert server.poll() is None, (root / "service.log").read_text()[-2000:]
-                try:
-                    ready = httpx.get(f"{base_url}/ready", timeout=2)
-                    if ready.status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "the service did not become ready"
-                time.sleep(0.2)
-            snapshot = ready.json()["snapshot"]
+            snapshot = wait_ready(server, base_url, log)
             for question in (questions * args.warmup)[: args.warmup]:
                 httpx.post(f"{base_url}/v1/search", json={"query": question}, timeout=60)
-            rss_start = round(rss_mb(server.pid), 1)
+            rss_start = round(rss_mib(server.pid), 1)
             results = [
                 run_level(base_url, questions, level, args.duration, args.requests, server.pid)
                 for level in levels
@@ -354,50 +383,104 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.terminate()
             server.wait(timeout=60)
-            log.close()
-        bare_after = measure_bare()
-        bare = {key: round((bare_before[key] + bare_after[key]) / 2, 2) for key in bare_before}
+    return {"snapshot": snapshot, "rss_start_mb": rss_start, "levels": results}
 
+
+def measure_bare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, float]:
+    command = [sys.executable, "-m", "bench.load_bench", "--bare-only", "--bare", str(args.bare)]
+    command += ["--warmup", str(args.warmup)] + (["--beir", str(args.beir)] if args.beir else [])
+    done = subprocess.run(
+        command, cwd=REPO, env=env, check=True, timeout=1800, capture_output=True, text=True
+    )
+    figures: dict[str, float] = json.loads(done.stdout.splitlines()[-1])
+    return figures
+
+
+def report(args: argparse.Namespace, run: dict[str, Any]) -> None:
+    snapshot = run["snapshot"]
     print(
         f"index: {snapshot['documents']} documents, {snapshot['chunks']} chunks "
-        f"(built in {build_seconds:.0f} s); {os.cpu_count()} CPUs; default search mode; top_k 5; "
-        f"query cache {args.query_cache}; overrides: {' '.join(args.set) or 'none'}"
+        f"(built in {run['build_seconds']:.0f} s); {describe_machine()}; default search mode; "
+        f"top_k {TOP_K}; query cache {args.query_cache}; overrides: {' '.join(args.set) or 'none'}"
     )
-    for label, figures in (("before the load", bare_before), ("after it", bare_after), ("mean", bare)):
+    for label, key in (("before the load", "bare_before"), ("after it", "bare_after"), ("mean", "bare")):
+        figures = run[key]
         print(
             f"bare, in-process, median of {args.bare}, {label}: one search {figures['search_ms']} ms "
             f"(model call {figures['embed_ms']} ms, vector search {figures['vector_ms']} ms)"
         )
-    print(f"server RSS after warm-up: {rss_start} MiB")
-    header = f"{'concurrency':>11} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
-    header += f"{'server ms':>9} {'search ms':>9} {'model ms':>8} "
-    print(header + f"{'errors':>6} {'RSS MiB':>8} {'peak RSS MiB':>12}")
-    for r in results:
-        print(
-            f"{r['concurrency']:>11} {r['requests']:>8} {r['rps']:>7} {r['p50_ms']:>7} {r['p95_ms']:>7} "
-            f"{r['p99_ms']:>7} {r['server_mean_ms']:>9} {r['search_mean_ms']:>9} {r['model_mean_ms']:>8} "
-            f"{r['errors']:>6} {r['server_rss_mb']:>8} {r['server_peak_rss_mb']:>12}"
-        )
+    print(f"server RSS after warm-up: {run['rss_start_mb']} MiB")
+    columns = [
+        ("concurrency", "concurrency", 11),
+        ("requests", "requests", 8),
+        ("req/s", "rps", 7),
+        ("p50 ms", "p50_ms", 7),
+        ("p95 ms", "p95_ms", 7),
+        ("p99 ms", "p99_ms", 7),
+        ("server ms", "server_mean_ms", 9),
+        ("search ms", "search_mean_ms", 9),
+        ("model ms", "model_mean_ms", 8),
+        ("q/batch", "queries_per_batch", 7),
+        ("server CPU", "server_cpu_cores", 10),
+        ("busy", "machine_busy_cores", 5),
+        ("CPU ms/req", "server_cpu_ms_per_request", 10),
+        ("busy ms/req", "machine_cpu_ms_per_request", 11),
+        ("errors", "errors", 6),
+        ("RSS MiB", "server_rss_mb", 8),
+        ("peak MiB", "server_peak_rss_mb", 8),
+    ]
+    print(" ".join(f"{title:>{width}}" for title, _, width in columns))
+    for level in run["levels"]:
+        print(" ".join(f"{level[key]!s:>{width}}" for _, key, width in columns))
     print(
-        "server ms: the mean time the service measured per request (from its /metrics); search ms: the "
-        "mean search inside it (a wait for the batch included); model ms: the mean model call (one per batch)"
+        "server ms: mean request time the service measured (its /metrics); search ms: the mean search "
+        "inside it (a wait for the batch included); model ms: the mean model call (one per batch); "
+        "q/batch: queries per model call; server CPU: cores the server process used; busy: cores the "
+        "machine used (load client included); CPU ms/req and busy ms/req: the same per request"
     )
-    by_level = {r["concurrency"]: r for r in results}
+    by_level = {level["concurrency"]: level for level in run["levels"]}
     if 1 in by_level:
-        print(f"p50 at concurrency 1 / mean bare search: {by_level[1]['p50_ms'] / bare['search_ms']:.2f}x")
+        ratio = by_level[1]["p50_ms"] / run["bare"]["search_ms"]
+        print(f"p50 at concurrency 1 / mean bare search: {ratio:.2f}x")
         if 16 in by_level and by_level[1]["rps"]:
             print(f"req/s at concurrency 16 / at 1: {by_level[16]['rps'] / by_level[1]['rps']:.2f}x")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.bare_only:  # the child process measure_bare starts
+        print(json.dumps(bare_search(questions_of(args.beir), args.bare, args.warmup)))
+        return 0
+    warn_unless_locked()
+    with tempfile.TemporaryDirectory(prefix="citesearch-load-") as tmp:
+        root = Path(tmp)
+        seeds = REPO / "seeds"
+        if args.beir:
+            seeds = root / "seeds"
+            write_corpus(first_documents(load_beir(args.beir), args.docs), seeds)
+        index_dir = args.index_dir.resolve() if args.index_dir else root / "index"
+        env = service_env(seeds, index_dir, args.query_cache, args.set)
+        started = time.perf_counter()
+        if not (index_dir / "current").exists():
+            command = [sys.executable, "-m", "indexer", "build", "--no-progress"]
+            subprocess.run(command, cwd=REPO, env=env, check=True, timeout=3600)
+        build_seconds = time.perf_counter() - started
+        # Timed before the service starts and again after it stops: this shared machine's speed drifts
+        # by 10-20% over minutes, and the ratios use the mean of the two.
+        bare_before = measure_bare(args, env)
+        run = serve_and_load(args, env, questions_of(args.beir), root / "service.log")
+        bare_after = measure_bare(args, env)
+    run.update(
+        build_seconds=round(build_seconds, 1),
+        bare_before=bare_before,
+        bare_after=bare_after,
+        bare={key: round((bare_before[key] + bare_after[key]) / 2, 2) for key in bare_before},
+        machine=machine(),
+    )
+    report(args, run)
     if args.json:
-        report = {
-            "snapshot": snapshot,
-            "bare": bare,
-            "bare_before": bare_before,
-            "bare_after": bare_after,
-            "rss_start_mb": rss_start,
-            "levels": results,
-        }
-        args.json.write_text(json.dumps(report, indent=2))
-    return 1 if any(r["errors"] for r in results) else 0
+        write_json(args.json, run)
+    return 1 if any(level["errors"] for level in run["levels"]) else 0
 
 
 if __name__ == "__main__":

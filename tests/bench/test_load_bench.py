@@ -1,4 +1,4 @@
-"""bench/load_bench.py stays runnable: a tiny bounded run against the real service on 127.0.0.1.
+"""python -m bench.load_bench stays runnable: a tiny bounded run against the real service on 127.0.0.1.
 
 Asserts behaviour only (every level answered, no errors, the figures are reported); the timings
 themselves are the benchmark's business, not a test's."""
@@ -6,6 +6,7 @@ themselves are the benchmark's business, not a test's."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +21,7 @@ pytestmark = pytest.mark.model
 def test_load_bench_runs_a_bounded_load_without_errors(tmp_path: Path) -> None:
     out = tmp_path / "load.json"
     command = [
-        sys.executable,
-        str(REPO / "bench" / "load_bench.py"),
+        sys.executable, "-m", "bench.load_bench",
         "--concurrency", "1,4",
         "--duration", "2",
         "--requests", "30",
@@ -42,3 +42,7 @@ def test_load_bench_runs_a_bounded_load_without_errors(tmp_path: Path) -> None:
         assert 0 < level["requests"] <= 30 and level["rps"] > 0
         assert level["p50_ms"] <= level["p95_ms"] <= level["p99_ms"]
         assert level["model_mean_ms"] > 0 and level["server_rss_mb"] > 0
+        # CPU time read from /proc: the server worked, and the machine was busy at least as long.
+        assert level["server_cpu_ms_per_request"] > 0
+        assert level["machine_cpu_ms_per_request"] >= level["server_cpu_ms_per_request"] * 0.9
+        assert 0 < level["server_cpu_cores"] <= (os.cpu_count() or 1) + 0.5

@@ -1,0 +1,81 @@
+"""What the benchmark scripts share: the repository's place, the heavy-job lock, the machine they ran
+on, JSON output, resident memory, and a slice of a BEIR corpus."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+from indexer.evaluation import Collection
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "config.yaml"
+HEAVY_LOCK = Path("/tmp/heavy.lock")
+"""Held (``flock /tmp/heavy.lock <command>``) by every heavy job on the shared development machine."""
+
+
+def lock_held(path: Path = HEAVY_LOCK) -> bool:
+    """Whether some process holds ``path``'s lock (normally the ``flock`` this benchmark runs under)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing the descriptor releases a lock taken here
+    return False
+
+
+def warn_unless_locked(path: Path = HEAVY_LOCK) -> None:
+    """Say so on stderr when nothing holds the heavy-job lock: the figures may then be noise."""
+    if not lock_held(path):
+        print(
+            f"warning: not run under `flock {path}`: other heavy jobs may share the CPUs",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def machine() -> dict[str, Any]:
+    """The machine a benchmark ran on, as it is reported beside its figures."""
+    return {
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def describe_machine() -> str:
+    info = machine()
+    load = " / ".join(f"{x:.1f}" for x in info["loadavg"])
+    return f"{info['processor']}, {info['cpus']} CPUs, python {info['python']}, load {load} (1/5/15 min)"
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON, atomically (a temporary file renamed into place)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def rss_mib(pid: int | str = "self", field: str = "VmRSS") -> float:
+    """A process's resident memory now (``VmRSS``) or its peak so far (``VmHWM``), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def first_documents(collection: Collection, count: int) -> Collection:
+    """The collection with only the first ``count`` documents of its corpus (in file order)."""
+    corpus = dict(list(collection.corpus.items())[:count])
+    return Collection(f"{collection.name}-{len(corpus)}d", corpus, collection.queries, collection.qrels)
