@@ -3,7 +3,6 @@ on, JSON output, resident memory, and a slice of a BEIR corpus."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import platform
@@ -19,29 +18,43 @@ HEAVY_LOCK = Path("/tmp/heavy.lock")
 """Held (``flock /tmp/heavy.lock <command>``) by every heavy job on the shared development machine."""
 
 
-def lock_held(path: Path = HEAVY_LOCK) -> bool:
-    """Whether some process holds ``path``'s lock (normally the ``flock`` this benchmark runs under)."""
+def lock_holders(path: Path = HEAVY_LOCK) -> set[int]:
+    """The processes holding ``path``'s ``flock`` lock (from ``/proc/locks``; waiters left out)."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        info = path.stat()
     except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # closing the descriptor releases a lock taken here
-    return False
+        return set()
+    device = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    holders = set()
+    with open("/proc/locks") as locks:
+        for line in locks:
+            fields = line.split()
+            if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == device:
+                holders.add(int(fields[4]))
+    return holders
+
+
+def ancestors(pid: int | None = None) -> list[int]:
+    """``pid`` (default: this process) and its parents, up to the first process."""
+    chain = [pid or os.getpid()]
+    while chain[-1] > 1:
+        stat = Path(f"/proc/{chain[-1]}/stat").read_text()
+        chain.append(int(stat[stat.rindex(")") + 2 :].split()[1]))
+    return chain
 
 
 def warn_unless_locked(path: Path = HEAVY_LOCK) -> None:
-    """Say so on stderr when nothing holds the heavy-job lock: the figures may then be noise."""
-    if not lock_held(path):
-        print(
-            f"warning: not run under `flock {path}`: other heavy jobs may share the CPUs",
-            file=sys.stderr,
-            flush=True,
-        )
+    """Say so on stderr unless this process runs under ``flock <path>`` (one of its ancestors holds
+    the heavy-job lock): the figures may then be noise."""
+    holders = lock_holders(path)
+    if holders & set(ancestors()):
+        return
+    others = f" (held by process {', '.join(map(str, sorted(holders)))})" if holders else ""
+    print(
+        f"warning: not run under `flock {path}`{others}: other heavy jobs may share the CPUs",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def machine() -> dict[str, Any]:

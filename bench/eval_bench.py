@@ -1,41 +1,40 @@
 """Benchmark (not a test): full retrieval evaluation, indexing time and per-query latency per mode.
 
-    python bench/eval_bench.py --dataset ../shared/bench/scifact [--reuse] [--json out.json]
+    flock /tmp/heavy.lock python -m bench.eval_bench --dataset ../shared/bench/scifact [--json out.json]
 
 By default the collection is indexed from scratch in a temporary folder, so the indexing time is a
-real cold build (chunking + embedding + FAISS + BM25); ``--reuse`` uses the evaluation cache of
-``python -m indexer eval`` instead. Latency is measured per query through the service's Retriever
-with the model embedding each query (no precomputed query vectors), one query at a time.
+real cold build (loading the model, reading, chunking, embedding, FAISS, BM25, the store, publishing);
+``--reuse`` uses the evaluation cache of ``python -m indexer eval`` instead. Latency is measured per
+query through the query engine the service runs, with the model embedding each query (no
+precomputed query vectors, no cache), one query at a time.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import torch
-
+from bench.common import CONFIG, describe_machine, machine, warn_unless_locked, write_json
 from indexer.config import load_settings
 from indexer.evaluation import METRICS, evaluate, load_beir
 
-REPO = Path(__file__).resolve().parents[1]
 
-
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m bench.eval_bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--dataset", type=Path, required=True, help="BEIR-format collection folder")
     parser.add_argument("--split", default="train")
-    parser.add_argument("--config", type=Path, default=REPO / "config.yaml")
+    parser.add_argument("--config", type=Path, default=CONFIG)
     parser.add_argument("--reuse", action="store_true", help="reuse the eval cache instead of a cold build")
     parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    warn_unless_locked()
 
     settings = load_settings(args.config, environ={})
     collection = load_beir(args.dataset, args.split)
@@ -56,9 +55,8 @@ def main() -> int:
         f"collection   {collection.name} ({args.split}): {report.queries} queries, "
         f"{report.documents} documents"
     )
-    print(
-        f"machine      {platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}"
-    )
+    print(f"machine      {describe_machine()}")
+    print(f"model        {settings.model.name} ({settings.model.variant})")
     print(
         f"indexing     {build.seconds:.1f}s ({report.chunks} chunks; embedded {build.embedded_chunks}, "
         f"{'cold build' if not args.reuse else 'reused cache'})"
@@ -77,7 +75,8 @@ def main() -> int:
     if args.json:
         data = report.to_json()
         data["full_run_seconds"] = round(total, 1)
-        args.json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        data["machine"] = machine()
+        write_json(args.json, data)
     return 0
 
 

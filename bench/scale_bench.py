@@ -1,7 +1,7 @@
 """Scale benchmark of the vector index types at 100k and 1M chunks (a script that prints figures).
 
-    flock /tmp/bench.lock python bench/scale_bench.py                        # 100k and 1M, every type
-    flock /tmp/bench.lock python bench/scale_bench.py --sizes 100000 --types flat hnsw
+    flock /tmp/heavy.lock python -m bench.scale_bench                        # 100k and 1M, every type
+    flock /tmp/heavy.lock python -m bench.scale_bench --sizes 100000 --types flat hnsw
 
 Vectors: if an evaluation index exists (``python -m indexer eval`` leaves one under
 ``~/.cache/citesearch/eval/*/index``), its real all-MiniLM-L6-v2 chunk vectors (SciFact: 11,813) are
@@ -14,9 +14,10 @@ power-law spectrum. Queries come from the same mixture (fresh noise). The vector
 For each index type (the product's own backends, built as ``index.type`` would build them): build
 time (2 FAISS threads), index file size, then in a fresh process per load mode (read into memory,
 memory-mapped): load time, resident memory added by the load and after searching, and for each
-search-time setting (HNSW efSearch, IVF nprobe) recall@10 against exact search and single-query
-latency p50/p95 with 1 FAISS thread, at k=10 and at k=100 (the service's dense candidate depth,
-``retrieval.candidates``). Run it under the shared lock: timing figures are distorted by other jobs.
+search-time setting (HNSW efSearch, IVF nprobe; each loaded as a snapshot's manifest would have it)
+recall@10 against exact search and single-query latency p50/p95 with 1 FAISS thread, at k=10 and at
+k=100 (the service's dense candidate depth, ``retrieval.candidates``). Run it under the heavy-job
+lock: timing figures are distorted by other jobs.
 """
 
 from __future__ import annotations
@@ -35,12 +36,12 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from indexer.config import HnswSettings, IndexSettings, IvfSettings  # noqa: E402
-from indexer.snapshot.manifest import IndexInfo  # noqa: E402
-from indexer.snapshot.vectors.choice import plan_index  # noqa: E402
+from bench.common import REPO, describe_machine, rss_mib, warn_unless_locked, write_json
+from indexer.config import HnswSettings, IndexSettings, IvfSettings
+from indexer.embedding import Vectors
+from indexer.snapshot.manifest import IndexInfo
+from indexer.snapshot.vectors import VectorIndex
+from indexer.snapshot.vectors.choice import plan_index
 
 DIM = 384
 COSINE_TO_CENTRE = 0.85
@@ -85,7 +86,8 @@ def draw(
     noise = rng.standard_normal((count, len(basis))) @ basis
     out = centres[picks] + scale * noise
     out /= np.linalg.norm(out, axis=1, keepdims=True)
-    return out.astype(np.float32)
+    drawn: npt.NDArray[np.float32] = out.astype(np.float32)
+    return drawn
 
 
 def dataset(workdir: Path, size: int, queries: int, source: str) -> tuple[Path, Path, str]:
@@ -117,7 +119,7 @@ def ground_truth(base: Path, queries: Path, k: int) -> npt.NDArray[np.int64]:
     index = faiss.IndexFlatIP(DIM)
     for start in range(0, len(vectors), BLOCK):
         index.add(np.ascontiguousarray(vectors[start : start + BLOCK]))
-    _, ids = index.search(np.load(queries), k)
+    ids: npt.NDArray[np.int64] = index.search(np.load(queries), k)[1]
     np.save(truth, ids)
     return ids
 
@@ -125,60 +127,61 @@ def ground_truth(base: Path, queries: Path, k: int) -> npt.NDArray[np.int64]:
 # -- measuring one loaded index (in a fresh process) ----------------------------------------------
 
 
-def rss_mb() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def time_queries(
+    index: VectorIndex, queries: Vectors, truth: npt.NDArray[np.int64], k: int
+) -> dict[str, float]:
+    """Recall@10 against exact search and single-query latency of ``index`` at depth ``k``."""
+    for q in queries[:20]:  # warm-up (pages in a mapped file, caches)
+        index.search(q[None, :], k)
+    times = []
+    found = np.empty((len(queries), 10), dtype=np.int64)
+    for i, q in enumerate(queries):
+        t0 = time.perf_counter()
+        _, ids = index.search(q[None, :], k)
+        times.append(time.perf_counter() - t0)
+        found[i] = ids[0, :10]
+    recall = float(np.mean([len(set(found[i]) & set(truth[i])) / 10 for i in range(len(queries))]))
+    return {
+        "recall10": round(recall, 4),
+        "p50_ms": round(1000 * float(np.percentile(times, 50)), 3),
+        "p95_ms": round(1000 * float(np.percentile(times, 95)), 3),
+    }
 
 
 def measure(args: argparse.Namespace) -> None:
-    """Child process: load one index file (mmap or not), then time single queries per variant."""
+    """Child process: load one index file (mmap or not), then time single queries for each variant
+    of its search-time parameters (each loaded as a manifest with those parameters opens it)."""
     import faiss
 
     from indexer.snapshot.vectors import load_index
-    from indexer.snapshot.vectors.hnsw import HnswIndex
-    from indexer.snapshot.vectors.ivf import IvfSearch
 
     faiss.omp_set_num_threads(1)
     variants = [msgspec.json.decode(v, type=IndexInfo) for v in json.loads(Path(args.variants).read_text())]
-    queries = np.load(args.query_file)
-    truth = np.load(args.truth)
-    before = rss_mb()
+    queries: Vectors = np.load(args.query_file)
+    truth: npt.NDArray[np.int64] = np.load(args.truth)
+    before = rss_mib()
     started = time.perf_counter()
     index = load_index(variants[0], Path(args.index), mmap=args.mmap)
     load_seconds = time.perf_counter() - started
-    loaded = rss_mb()
+    loaded = rss_mib()
     results = []
-    for info in variants:
-        # Search-time parameters, as load_index applies them from the manifest.
-        if isinstance(index, HnswIndex) and info.hnsw is not None:
-            index._ef = info.hnsw.ef_search
-            faiss.downcast_index(index._index).hnsw.efSearch = info.hnsw.ef_search
-        if isinstance(index, IvfSearch) and info.ivf is not None:
-            index._ivf.nprobe = info.ivf.nprobe
+    after_search = loaded
+    for number, info in enumerate(variants):
+        if number:
+            del index
+            index = load_index(info, Path(args.index), mmap=args.mmap)
         row: dict[str, Any] = {"params": label(info)}
         for k in (10, 100):
-            for q in queries[:20]:  # warm-up (pages in a mapped file, caches)
-                index.search(q[None, :], k)
-            times = []
-            found = np.empty((len(queries), 10), dtype=np.int64)
-            for i, q in enumerate(queries):
-                t0 = time.perf_counter()
-                _, ids = index.search(q[None, :], k)
-                times.append(time.perf_counter() - t0)
-                found[i] = ids[0, :10]
-            recall = float(np.mean([len(set(found[i]) & set(truth[i])) / 10 for i in range(len(queries))]))
-            row[f"k{k}"] = {
-                "recall10": round(recall, 4),
-                "p50_ms": round(1000 * float(np.percentile(times, 50)), 3),
-                "p95_ms": round(1000 * float(np.percentile(times, 95)), 3),
-            }
+            row[f"k{k}"] = time_queries(index, queries, truth, k)
         results.append(row)
+        if not number:
+            after_search = rss_mib()
     print(
         json.dumps(
             {
                 "load_s": round(load_seconds, 3),
                 "rss_load_mb": round(loaded - before, 1),
-                "rss_after_search_mb": round(rss_mb() - before, 1),
+                "rss_after_search_mb": round(after_search - before, 1),
                 "variants": results,
             }
         )
@@ -246,7 +249,8 @@ def run_size(args: argparse.Namespace, size: int) -> list[dict[str, Any]]:
         for mmap in (False, True):
             command = [
                 sys.executable,
-                __file__,
+                "-m",
+                "bench.scale_bench",
                 "--measure",
                 "--index",
                 str(path),
@@ -257,7 +261,7 @@ def run_size(args: argparse.Namespace, size: int) -> list[dict[str, Any]]:
                 "--truth",
                 str(truth_path),
             ] + (["--mmap"] if mmap else [])
-            out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True).stdout
             row["mmap" if mmap else "ram"] = json.loads(out.strip().splitlines()[-1])
         rows.append(row)
         print_row(row, flush=True)
@@ -288,7 +292,9 @@ def print_row(row: dict[str, Any], flush: bool = False) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m bench.scale_bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--types", nargs="+", default=["flat", "hnsw", "ivf", "ivfpq"])
@@ -314,15 +320,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.measure:
         measure(args)
         return 0
+    warn_unless_locked()
     args.workdir.mkdir(parents=True, exist_ok=True)
     import faiss
 
-    print(f"faiss {faiss.__version__}, {os.cpu_count()} CPUs; queries: 1 FAISS thread; builds: 2")
+    print(f"faiss {faiss.__version__}; {describe_machine()}; queries: 1 FAISS thread; builds: 2")
     rows = []
     for size in args.sizes:
         rows.extend(run_size(args, size))
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+        write_json(args.json, rows)
     return 0
 
 

@@ -1,11 +1,16 @@
 """Parameter sweeps for retrieval tuning on a BEIR collection's train split (not a test).
 
-Reuses the index that ``python -m indexer eval`` left in its work folder (so nothing is embedded
-again), embeds every query once, and scores variants of the retrieval and lexical settings through
-the same Retriever the service uses. Lexical variants are rebuilt in memory with the project's
-``build_lexical`` over the snapshot's chunk texts.
+Builds (or reuses) the index ``python -m indexer eval`` keeps in its work folder, embeds every query
+once, and scores variants of the retrieval and lexical settings through the query engine the service
+runs: each retrieval variant is a :class:`~indexer.search.SearchEngine` with those settings, each
+lexical variant a BM25 index built in memory over the snapshot's chunk texts and swapped into the
+snapshot (``dataclasses.replace``) that a :class:`~indexer.search.Searcher` then searches.
 
-    python bench/tune.py --dataset ../shared/bench/scifact sweep-name [sweep-name ...]
+    python -m bench.tune --dataset ../shared/bench/scifact \\
+        --retrieval '[{"dense_weight": 0.4}, {"dense_weight": 0.6}, {"fusion": "rrf"}]' \\
+        --lexical '[{}, {"k1": 1.2, "b": 0.75}]'
+
+One line per variant: its overrides, then nDCG@10, Recall@10, Recall@100 and MRR@10.
 """
 
 from __future__ import annotations
@@ -16,9 +21,12 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
+from bench.common import CONFIG
+from indexer.build import Builder
 from indexer.config import LexicalSettings, RetrievalSettings, Settings, load_settings
 from indexer.embedding import load_embedder
 from indexer.evaluation import (
@@ -29,21 +37,30 @@ from indexer.evaluation import (
     load_beir,
     rank_documents,
     score,
+    write_corpus,
 )
+from indexer.search import EngineOptions, SearchEngine, Searcher
+from indexer.snapshot import Snapshot
 from indexer.snapshot.lexical import LexicalIndex, build_lexical
-from indexer.search.retriever import Retriever
-from indexer.snapshot import Snapshot, open_current
+
+ONE_AT_A_TIME = EngineOptions(max_batch=1, query_cache_size=0)
+"""As ``indexer eval`` runs queries: one at a time, vectors from :class:`QueryVectors`."""
 
 
-class Bench:
+class Sweep:
+    """One collection's index and query vectors, searched with variants of the settings."""
+
     def __init__(self, collection: Collection, settings: Settings, workdir: Path | None) -> None:
         self.collection = collection
         self.settings = eval_settings(settings, workdir or default_workdir(collection, settings))
-        self.snapshot = open_current(self.settings.index_dir, verify=False)
-        embedder = load_embedder(settings.model)
-        self.embedder = QueryVectors(embedder, list(collection.queries.values()))
-        n = self.snapshot.index.ntotal
-        self.chunks = self.snapshot.store.chunks(list(range(n)))
+        write_corpus(collection, self.settings.seeds_dir)
+        model = load_embedder(settings.model)
+        Builder(self.settings, lambda: model).build()  # nothing to do when the eval left it up to date
+        self.embedder = QueryVectors(model, list(collection.queries.values()))
+        engine = SearchEngine(self.settings, self.embedder, options=ONE_AT_A_TIME)
+        searcher = engine.open_current(verify=False)
+        self.snapshot: Snapshot = searcher.snapshot
+        self.chunks = self.snapshot.store.chunks(range(self.snapshot.index.ntotal))
         self.texts = [c.text for c in self.chunks]
         self._lexical: dict[LexicalSettings, LexicalIndex] = {}
 
@@ -62,48 +79,65 @@ class Bench:
     def run(
         self, mode: str, retrieval: RetrievalSettings, lexical: LexicalSettings | None = None
     ) -> dict[str, float]:
-        snapshot: Snapshot = self.snapshot
+        snapshot = self.snapshot
         if lexical is not None:
             snapshot = dataclasses.replace(snapshot, lexical=self.lexical(lexical))
-        retriever = Retriever(snapshot, self.embedder, retrieval)
-        run, _ = rank_documents(retriever, self.collection, mode)
+        settings = msgspec.structs.replace(self.settings, retrieval=retrieval)
+        engine = SearchEngine(settings, self.embedder, options=ONE_AT_A_TIME)
+        run, _ = rank_documents(Searcher(engine, snapshot), self.collection, mode)
         return score(self.collection, run)
 
+    def close(self) -> None:
+        self.snapshot.close()
 
-def main() -> int:
+
+def overrides(text: str, flag: str) -> list[dict[str, Any]]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"{flag}: not JSON: {exc}") from exc
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise SystemExit(f"{flag}: expected a JSON list of objects, e.g. '[{{}}, {{\"k1\": 1.2}}]'")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m bench.tune", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--dataset", type=Path, required=True)
     parser.add_argument("--split", default="train")
-    parser.add_argument("--config", type=Path, default=Path(__file__).resolve().parents[1] / "config.yaml")
-    parser.add_argument("--workdir", type=Path)
-    parser.add_argument("--mode", default="hybrid")
-    parser.add_argument("--retrieval", default="[]", help="JSON list of retrieval overrides to try")
+    parser.add_argument("--config", type=Path, default=CONFIG)
+    parser.add_argument("--workdir", type=Path, help="default: python -m indexer eval's work folder")
+    parser.add_argument("--mode", default="hybrid", choices=("dense", "lexical", "hybrid"))
+    parser.add_argument("--retrieval", default="[{}]", help="JSON list of retrieval overrides to try")
     parser.add_argument("--lexical", default="[{}]", help="JSON list of lexical overrides to try")
     parser.add_argument(
         "--title-chunks", action="store_true", help="experiment: title before every chunk (BM25)"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     settings = load_settings(args.config, environ={})
-    bench = Bench(load_beir(args.dataset, args.split), settings, args.workdir)
-    if args.title_chunks:
-        bench.title_chunks()
-    retrievals = json.loads(args.retrieval) or [{}]
-    lexicals = json.loads(args.lexical)
-    for lex_over in lexicals:
-        lexical = msgspec.structs.replace(settings.lexical, **lex_over)
-        for ret_over in retrievals:
-            retrieval = msgspec.structs.replace(settings.retrieval, **ret_over)
-            started = time.perf_counter()
-            m = bench.run(args.mode, retrieval, lexical)
-            print(
-                json.dumps({"mode": args.mode, **lex_over, **ret_over})
-                + "  "
-                + " ".join(f"{k}={v:.4f}" for k, v in m.items())
-                + f"  ({time.perf_counter() - started:.1f}s)",
-                flush=True,
-            )
+    retrievals = overrides(args.retrieval, "--retrieval") or [{}]
+    lexicals = overrides(args.lexical, "--lexical") or [{}]
+    sweep = Sweep(load_beir(args.dataset, args.split), settings, args.workdir)
+    try:
+        if args.title_chunks:
+            sweep.title_chunks()
+        for lex_over in lexicals:
+            lexical = msgspec.structs.replace(settings.lexical, **lex_over)
+            for ret_over in retrievals:
+                retrieval = msgspec.structs.replace(settings.retrieval, **ret_over)
+                started = time.perf_counter()
+                metrics = sweep.run(args.mode, retrieval, lexical)
+                print(
+                    json.dumps({"mode": args.mode, **lex_over, **ret_over})
+                    + "  "
+                    + " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+                    + f"  ({time.perf_counter() - started:.1f}s)",
+                    flush=True,
+                )
+    finally:
+        sweep.close()
     return 0
 
 
