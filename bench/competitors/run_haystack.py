@@ -1,4 +1,4 @@
-"""Haystack runner for bench/compare.py; runs with the Haystack venv's python (see bench/compare.py).
+"""Haystack runner for bench.compare: ``python -m bench.competitors.run_haystack`` in the Haystack venv.
 
 Indexing pipeline ``SentenceTransformersDocumentEmbedder -> DocumentWriter`` into an
 ``InMemoryDocumentStore`` (sentence-transformers on the packaged all-MiniLM-L6-v2 folder, normalised
@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from common import ModeRun, load_inputs, log, parse_args, run_queries, write_result
+from bench.competitors.common import ModeRun, load_inputs, log, parse_args, run_queries, write_result
 
 
 def main() -> None:

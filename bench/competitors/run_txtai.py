@@ -1,4 +1,4 @@
-"""txtai runner for bench/compare.py; runs with the txtai venv's python (see bench/compare.py).
+"""txtai runner for bench.compare: ``python -m bench.competitors.run_txtai`` in the txtai venv.
 
 One txtai ``Embeddings`` index with ``hybrid=True`` (sentence-transformers on the packaged
 all-MiniLM-L6-v2 folder, FAISS backend, plus txtai's own BM25 keyword index), built once and timed
@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from common import ModeRun, load_inputs, log, parse_args, run_queries, write_result
+from bench.competitors.common import ModeRun, load_inputs, log, parse_args, run_queries, write_result
 
 
 @contextmanager
