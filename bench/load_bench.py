@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import multiprocessing
 import os
 import socket
@@ -70,8 +71,8 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile of already sorted values."""
     if not sorted_values:
         return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values) + 0.5) - 1))
-    return sorted_values[index]
+    rank = math.ceil(q / 100 * len(sorted_values))  # the smallest value with q% of them at or below it
+    return sorted_values[min(len(sorted_values), max(1, rank)) - 1]
 
 
 # -- CPU time from /proc ------------------------------------------------------------------------

@@ -15,9 +15,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.model
 
-
+@pytest.mark.model
 def test_load_bench_runs_a_bounded_load_without_errors(tmp_path: Path) -> None:
     out = tmp_path / "load.json"
     command = [
@@ -46,3 +45,24 @@ def test_load_bench_runs_a_bounded_load_without_errors(tmp_path: Path) -> None:
         assert level["server_cpu_ms_per_request"] > 0
         assert level["machine_cpu_ms_per_request"] >= level["server_cpu_ms_per_request"] * 0.9
         assert 0 < level["server_cpu_cores"] <= (os.cpu_count() or 1) + 0.5
+
+
+def test_cpu_time_is_read_from_proc() -> None:
+    from bench.load_bench import busy_cores, machine_cpu_seconds, process_cpu_seconds
+
+    spent = process_cpu_seconds(os.getpid())
+    sum(i * i for i in range(2_000_000))  # some CPU work of this process
+    assert process_cpu_seconds(os.getpid()) > spent
+    busy, accounted = machine_cpu_seconds()
+    assert 0 < busy < accounted
+    cpus = os.cpu_count() or 1
+    # Busy for half of the time the kernel accounted: half of the CPUs, whatever the wall clock says.
+    assert busy_cores((0.0, 10.0, 100.0), (5.0, 12.0, 104.0)) == 0.5 * cpus
+
+
+def test_percentile_is_the_nearest_rank() -> None:
+    from bench.load_bench import percentile
+
+    values = [float(v) for v in range(1, 101)]
+    assert (percentile(values, 50), percentile(values, 95), percentile(values, 99)) == (50.0, 95.0, 99.0)
+    assert percentile([], 50) != percentile([], 50)  # nan
