@@ -39,11 +39,11 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from indexer.reading.chunking import Chunker, TokenLimit
 from indexer.config import Settings, load_settings
 from indexer.embedding import locate_model
-from indexer.reading.encodings import get_encoding
 from indexer.evaluation import Collection, document_text, evaluate, load_beir, score
+from indexer.reading.chunking import Chunker, TokenLimit
+from indexer.reading.encodings import get_encoding
 
 REPO = Path(__file__).resolve().parents[1]
 RUNNERS = Path(__file__).resolve().parent / "competitors"

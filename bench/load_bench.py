@@ -87,9 +87,10 @@ def bare_search(questions: list[str], count: int, warmup: int) -> dict[str, Any]
     hydration); ``embed_ms``: the model call alone; ``vector_ms``: the vector index search alone."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # as python -m service does
     sys.path.insert(0, str(REPO))
+    from service.resources import Resources
+
     from indexer.config import load_settings
     from indexer.snapshot.vectors import configure_search
-    from service.resources import Resources
 
     settings = load_settings()
     configure_search(settings.service.faiss_threads, settings.service.faiss_blas_threshold)

@@ -30,9 +30,9 @@ from indexer.evaluation import (
     rank_documents,
     score,
 )
-from indexer.snapshot.lexical import LexicalIndex, build_lexical
 from indexer.search.retriever import Retriever
 from indexer.snapshot import Snapshot, open_current
+from indexer.snapshot.lexical import LexicalIndex, build_lexical
 
 
 class Bench:
