@@ -216,8 +216,10 @@ class Retriever:
     def _dense(self, vector: Vectors, depth: int, selection: Selection | None = None) -> Ranked:
         if selection is not None and len(selection.rows) == selection.count:
             return self._exact(vector, depth, selection.rows)
-        allowed = None if selection is None else selection.bitmap
-        scores, ids = self.snapshot.index.search(vector, depth, allowed)
+        if selection is None:
+            scores, ids = self.snapshot.index.search(vector, depth)
+        else:
+            scores, ids = self.snapshot.index.search(vector, depth, selection.bitmap)
         return _found(scores[0], ids[0])
 
     def _exact(self, vector: Vectors, depth: int, rows: npt.NDArray[np.int64]) -> Ranked:
