@@ -83,11 +83,10 @@ class DifyController(Controller):
         settings: NamedDependency[AppSettings],
     ) -> DifyRetrievalResponse:
         """Dify's external knowledge retrieval: the ``top_k`` best passages for ``query`` scoring at
-        least ``score_threshold`` (calibrated relevance; 0 or unset, as Dify sends it when its threshold is
-        switched off: ``retrieval.min_score``), each with
-        its citation as ``metadata``. Nothing relevant: ``records`` is empty. ``metadata_condition``
-        filters on the citation's fields and the documents' metadata keys (translated into the
-        filters of ``POST /v1/search``)."""
+        least ``score_threshold`` (calibrated relevance; 0 or unset, as Dify sends it when its
+        threshold is switched off: ``retrieval.min_score``), each with its citation as ``metadata``.
+        Nothing relevant: ``records`` is empty. ``metadata_condition`` filters on the citation's fields
+        and the documents' metadata keys (translated into the filters of ``POST /v1/search``)."""
         base = settings.public_url
         if data.knowledge_id not in settings.integrations.dify_knowledge_ids:
             raise UnknownKnowledgeError(f"no knowledge with id {data.knowledge_id!r}")
