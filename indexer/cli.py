@@ -16,7 +16,7 @@ from indexer.config import Settings, load_settings
 from indexer.embedding import Embedder, load_embedder
 from indexer.errors import IndexerError
 from indexer.search import MODES
-from indexer.snapshot import current_dir, open_current
+from indexer.snapshot import Manifest, current_dir, open_current
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     inspect = commands.add_parser("inspect", help="print what the current snapshot holds")
     inspect.add_argument("--json", action="store_true", help="print the full manifest as JSON")
-    inspect.add_argument("--documents", action="store_true", help="list every document")
+    inspect.add_argument(
+        "--documents", action="store_true", help="list every document: format, chunks, date, title, metadata"
+    )
     evaluate = commands.add_parser(
         "eval",
         help="measure retrieval quality on a BEIR-format collection",
@@ -105,21 +107,27 @@ def _build(settings: Settings, *, force: bool, progress: bool, allow_shrink: boo
 
     builder = Builder(settings, lambda: _model(settings), progress=progress and sys.stderr.isatty())
     report = builder.build(force=force, allow_shrink=allow_shrink)
+    formats = _formats(report.formats)
     if not report.published:
         print(
-            f"index is up to date: snapshot {report.snapshot_id}, {report.documents} documents, "
-            f"{report.chunks} chunks ({report.seconds:.2f}s)"
+            f"index is up to date: snapshot {report.snapshot_id}, {report.documents} documents{formats}, "
+            f"{report.chunks} chunks, {len(report.skipped)} skipped ({report.seconds:.2f}s)"
         )
         return 0
     print(
-        f"published snapshot {report.snapshot_id}: {report.documents} documents, {report.chunks} chunks; "
-        f"embedded {report.embedded_documents} documents ({report.embedded_chunks} chunks), reused "
+        f"published snapshot {report.snapshot_id}: {report.documents} documents{formats}, {report.chunks} "
+        f"chunks; embedded {report.embedded_documents} documents ({report.embedded_chunks} chunks), reused "
         f"{report.reused_documents}, removed {report.deleted_documents}, skipped {len(report.skipped)} "
         f"in {report.seconds:.2f}s"
     )
     for doc_id, reason in report.skipped.items():
         print(f"  skipped {doc_id}: {reason}")
     return 0
+
+
+def _formats(counts: dict[str, int]) -> str:
+    """`` (pdf 3, html 2)``: documents per format."""
+    return f" ({', '.join(f'{name} {n}' for name, n in counts.items())})" if counts else ""
 
 
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
@@ -167,6 +175,15 @@ def _eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _fields(manifest: Manifest) -> str:
+    """The metadata keys filters may use: ``author (string, 3 documents), tags (string list, ...)``."""
+    return ", ".join(
+        f"{key} ({info.type}{' list' if info.multiple else ''}, {info.documents} "
+        f"document{'' if info.documents == 1 else 's'})"
+        for key, info in manifest.fields.items()
+    )
+
+
 def _inspect(settings: Settings, *, as_json: bool, documents: bool) -> int:
     snapshot = open_current(settings.index_dir)
     manifest = snapshot.manifest
@@ -189,9 +206,11 @@ def _inspect(settings: Settings, *, as_json: bool, documents: bool) -> int:
             f"{manifest.chunking.overlap_tokens}",
         ),
         ("index", f"{manifest.index.type}, {manifest.index.vectors} vectors"),
-        ("documents", str(manifest.counts.documents)),
+        ("documents", f"{manifest.counts.documents}{_formats(manifest.counts.formats)}"),
         ("chunks", str(manifest.counts.chunks)),
         ("skipped", str(manifest.counts.skipped)),
+        ("fields", _fields(manifest) or "-"),
+        ("reading", ", ".join(f"{k} {v}" for k, v in msgspec.structs.asdict(manifest.reading).items())),
         ("build time", f"{manifest.build_seconds:.2f}s"),
         ("versions", ", ".join(f"{k} {v}" for k, v in sorted(manifest.versions.items()))),
     ]
@@ -201,7 +220,13 @@ def _inspect(settings: Settings, *, as_json: bool, documents: bool) -> int:
     if documents:
         print()
         for record in snapshot.store.iter_documents():
-            print(f"{record.doc_id}\t{record.chunk_count} chunks\t{record.date or '-'}\t{record.title}")
+            metadata = msgspec.json.encode(dict(record.metadata)).decode() if record.metadata else "-"
+            pages = f", {len(record.pages)} pages" if record.pages else ""
+            date = record.date or "-"
+            print(
+                f"{record.doc_id}\t{record.format}\t{record.chunk_count} chunks{pages}\t{date}\t"
+                f"{record.title}\t{metadata}"
+            )
     for doc_id, entry in manifest.skipped.items():
         print(f"skipped {doc_id}: {entry.reason}")
     snapshot.close()

@@ -37,6 +37,28 @@ class ModelSettings(_Section, frozen=True):
     """Folder of exported ONNX models; empty: ``$XDG_CACHE_HOME/citesearch/onnx`` (``~/.cache/...``)."""
 
 
+class ReadingSettings(_Section, frozen=True):
+    """Limits on what one file may cost to read: a file over any of them is skipped with the reason
+    (the build goes on), never truncated."""
+
+    max_file_mb: Annotated[float, msgspec.Meta(gt=0, le=100_000)] = 50
+    """Files larger than this are not opened."""
+    max_pages: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 2000
+    """PDFs with more pages are skipped."""
+    max_chars: Annotated[int, msgspec.Meta(ge=1, le=2_000_000_000)] = 5_000_000
+    """Documents whose extracted text is longer are skipped."""
+    max_unpacked_mb: Annotated[float, msgspec.Meta(gt=0, le=100_000)] = 200
+    """DOCX (a zip): skipped when its parts would unpack to more than this (a zip bomb)."""
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 2**20)
+
+    @property
+    def max_unpacked_bytes(self) -> int:
+        return int(self.max_unpacked_mb * 2**20)
+
+
 class ChunkingSettings(_Section, frozen=True):
     encoding: str = "cl100k_base"
     max_tokens: Annotated[int, msgspec.Meta(ge=16, le=8192)] = 200
@@ -141,6 +163,7 @@ class Settings(_Section, frozen=True):
 
     seeds_dir: Path = Path("seeds")
     index_dir: Path = Path("index")
+    reading: ReadingSettings = msgspec.field(default_factory=ReadingSettings)
     model: ModelSettings = msgspec.field(default_factory=ModelSettings)
     chunking: ChunkingSettings = msgspec.field(default_factory=ChunkingSettings)
     index: IndexSettings = msgspec.field(default_factory=IndexSettings)

@@ -44,6 +44,16 @@ class UnreadableDocumentError(IndexerError):
     """A file is not valid for its format (e.g. not UTF-8); it is skipped and reported."""
 
 
+class InvalidFilterError(IndexerError):
+    """A search filter that is malformed, names a field the index does not have, or compares it with a
+    value of the wrong type (a client error: HTTP 422)."""
+
+    def __init__(self, message: str, *, param: str = "filters") -> None:
+        super().__init__(message)
+        self.param = param
+        """The request member the filter came in (``filters``, ``metadata_condition``)."""
+
+
 class OnnxExportError(IndexerError):
     """The model could not be exported to ONNX or quantised (or the export cannot be written)."""
 

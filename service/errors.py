@@ -15,7 +15,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from indexer.errors import IndexerError
+from indexer.errors import IndexerError, InvalidFilterError
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,17 @@ def _validation_errors(extra: Any) -> list[dict[str, Any]]:
     return errors
 
 
+def _invalid_value(exc: Exception) -> str | None:
+    """The message of a body Litestar could not decode because msgspec refused a value in it (not
+    its syntax), e.g. ``1e400``."""
+    if not isinstance(exc, HTTPException) or exc.status_code != 400:
+        return None
+    cause = exc.__cause__
+    while cause is not None and not isinstance(cause, msgspec.ValidationError):
+        cause = cause.__cause__
+    return str(cause) if cause is not None else None
+
+
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     """Map any exception raised while handling ``request`` to a problem details response."""
     if isinstance(exc, UnicodeDecodeError):
@@ -108,12 +119,17 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         return problem(422, detail, errors)
     if isinstance(exc, msgspec.ValidationError):
         return problem(422, str(exc), [{"message": str(exc), "source": "body"}])
+    number = _invalid_value(exc)
+    if number is not None:  # valid JSON whose value msgspec refuses (a number out of range): 422
+        return problem(422, number, [{"message": number, "source": "body"}])
     if isinstance(exc, HTTPException):
         headers = {k: v for k, v in (exc.headers or {}).items() if k.lower().startswith(_KEPT_HEADERS)}
         detail = exc.detail or HTTPStatus(exc.status_code).phrase
         if exc.status_code == 429:
             headers.setdefault("Retry-After", "1")
         return problem(exc.status_code, detail, headers=headers or None)
+    if isinstance(exc, InvalidFilterError):
+        return problem(422, str(exc), [{"key": exc.param, "message": str(exc), "source": "body"}])
     if isinstance(exc, IndexerError):
         log.error("index unavailable while serving %s: %s", request.url.path, exc)
         return problem(503, "the index is not available")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar.openapi import ResponseSpec
@@ -24,6 +24,26 @@ Query = Annotated[
     ),
 ]
 TopK = Annotated[int, Meta(ge=1, le=MAX_TOP_K, description="How many passages to return.")]
+Filters = Annotated[
+    dict[str, Any],
+    Meta(
+        description="Only passages matching this filter (OpenAI's vector store filter grammar): a comparison "
+        '{"type": "eq"|"ne"|"gt"|"gte"|"lt"|"lte"|"in"|"nin", "key", "value"} or a compound '
+        '{"type": "and"|"or", "filters": [...]}. Keys: doc_id, source, title, date, format, section, '
+        "page_start, page_end, chunk_id, char_start, char_end, line_start, line_end, and the metadata keys "
+        "of the documents (front matter, PDF and HTML metadata; `python -m indexer inspect` lists them). "
+        '`eq` on a list field (tags) means "contains". An unknown key or a value of the wrong type is a 422.',
+        examples=[
+            {
+                "type": "and",
+                "filters": [
+                    {"type": "eq", "key": "format", "value": "pdf"},
+                    {"type": "gte", "key": "date", "value": "2024-01-01"},
+                ],
+            }
+        ],
+    ),
+]
 Mode = Annotated[
     Literal["dense", "lexical", "hybrid"],
     Meta(description="Retrieval mode; the configured default (retrieval.mode) when omitted."),
@@ -66,6 +86,7 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         | None
     ) = None
     min_score: MinScore | None = None
+    filters: Filters | None = None
 
 
 class Citation(msgspec.Struct, frozen=True):
@@ -78,6 +99,19 @@ class Citation(msgspec.Struct, frozen=True):
     line_start: Annotated[int, Meta(description="1-based line of the first character.")]
     line_end: Annotated[int, Meta(description="1-based line of the last character.")]
     url: Annotated[str, Meta(description="Where to fetch the document to show or verify the citation.")]
+    page_start: Annotated[
+        int | None, Meta(description="First page (1-based) of the passage; null for formats without pages.")
+    ] = None
+    page_end: Annotated[int | None, Meta(description="Last page (1-based) of the passage.")] = None
+    section: Annotated[
+        str | None,
+        Meta(
+            description='The heading path the passage sits under ("Apollo program > Part 2"); null if none.'
+        ),
+    ] = None
+    format: Annotated[str, Meta(description="The document's format: text, markdown, pdf, html, docx.")] = (
+        "text"
+    )
 
 
 class ScoreParts(msgspec.Struct, frozen=True):
@@ -105,6 +139,11 @@ class SearchResponse(msgspec.Struct, frozen=True):
     snapshot_id: str
 
 
+class SectionStart(msgspec.Struct, frozen=True):
+    start: Annotated[int, Meta(description="Where the section (its heading) starts in `text`.")]
+    path: Annotated[str, Meta(description='The heading path ("Apollo program > Part 2").')]
+
+
 class DocumentResponse(msgspec.Struct, frozen=True):
     doc_id: str
     source: str
@@ -113,8 +152,26 @@ class DocumentResponse(msgspec.Struct, frozen=True):
     sha256: str
     chunk_count: int
     char_count: int
-    text: str
+    text: Annotated[
+        str,
+        Meta(
+            description="The text the document was indexed from (for PDF, HTML and DOCX: the extracted text)."
+        ),
+    ]
     snapshot_id: str
+    format: Annotated[str, Meta(description="text, markdown, pdf, html or docx.")] = "text"
+    metadata: Annotated[
+        dict[str, Any],
+        Meta(description="Front matter, PDF document information or HTML meta tags: scalars and lists."),
+    ] = msgspec.field(default_factory=dict)
+    page_starts: Annotated[
+        list[int] | None,
+        Meta(description="Paged formats (PDF): where each page starts in `text`, page 1 first; else null."),
+    ] = None
+    sections: Annotated[
+        list[SectionStart],
+        Meta(description="The headings found, in order, with where each starts in `text`."),
+    ] = msgspec.field(default_factory=list)
 
 
 class HealthResponse(msgspec.Struct, frozen=True):

@@ -45,6 +45,9 @@ class BuildReport:
     index_rebuilt: bool = True
     """False when the previous snapshot's vector index file was reused as it is."""
     skipped: dict[str, str] = field(default_factory=dict)
+    """Files that were not indexed, with the reason."""
+    formats: dict[str, int] = field(default_factory=dict)
+    """Documents per format."""
     seconds: float = 0.0
     path: Path | None = None
 
@@ -78,7 +81,7 @@ class Builder:
             raise IndexerError(f"seeds folder not found: {seeds}")
         with build_lock(self.settings.index_dir):
             previous = None if force else reusable_manifest(self.settings)
-            sources = [load_source(seeds, path) for path in discover(seeds)]
+            sources = [load_source(seeds, path, self.settings.reading) for path in discover(seeds)]
             check_shrink(self.settings, sources, allow=allow_shrink)
             if previous is not None and up_to_date(self.settings, previous, sources):
                 return self._unchanged(previous, started)
@@ -104,6 +107,7 @@ class Builder:
             chunks=previous.counts.chunks,
             reused_documents=previous.counts.documents,
             skipped={k: v.reason for k, v in previous.skipped.items()},
+            formats=dict(previous.counts.formats),
             seconds=time.perf_counter() - started,
             path=current_dir(index_dir),
         )
@@ -182,6 +186,7 @@ class Builder:
             index_type=index_type,
             index_rebuilt=rebuilt,
             skipped={k: v.reason for k, v in collected.skipped.items()},
+            formats=collected.formats(),
             seconds=time.perf_counter() - started,
             path=path,
         )

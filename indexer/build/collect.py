@@ -8,10 +8,13 @@ is loaded only when the first document needs embedding.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
@@ -20,8 +23,10 @@ from indexer.build.pipeline import EmbeddingPipeline
 from indexer.config import Settings
 from indexer.embedding import Embedder, Vectors
 from indexer.errors import UnreadableDocumentError
-from indexer.reading.chunking import Chunker, chunker_for
+from indexer.reading.chunking import Chunk, Chunker, chunker_for
 from indexer.reading.documents import Document, SourceFile, parse_document
+from indexer.reading.positions import Layout
+from indexer.snapshot.fields import Fields
 from indexer.snapshot.manifest import DocumentEntry, SkippedEntry
 from indexer.snapshot.reader import Snapshot
 from indexer.snapshot.store import ChunkRecord, DocumentRecord, StoreWriter
@@ -49,10 +54,17 @@ class Collected:
     """Every chunk kept its row (and so its vector id) from the previous snapshot."""
     reused: int = 0
     embedded_documents: int = 0
+    fields: Fields = field(default_factory=Fields)
+    """The documents' metadata keys and their types, for filters."""
 
     @property
     def rows(self) -> int:
         return len(self.texts)
+
+    def formats(self) -> dict[str, int]:
+        """Documents per format, most first (then by name)."""
+        counts = Counter(entry.format for entry in self.entries.values())
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
     @property
     def embedded_chunks(self) -> int:
@@ -112,18 +124,24 @@ class Collector:
         if reuse is None or self._old_vectors is None:
             return False
         old = reuse.manifest.documents.get(source.doc_id)
-        record = reuse.store.document(source.doc_id) if old and old.sha256 == source.sha256 else None
+        if old is None or (old.sha256, old.reader) != (source.sha256, source.reader):
+            return False
+        limits = self.settings.reading
+        if old.bytes > limits.max_file_bytes or old.pages > limits.max_pages or old.chars > limits.max_chars:
+            return False  # over a limit lowered since: read again, to be skipped with the reason
+        record = reuse.store.document(source.doc_id)
         if record is None:
             return False
         row = out.rows
         old_chunks = reuse.store.chunks_of(source.doc_id)
-        self.writer.add_document(record)
-        self.writer.add_chunks(_renumber(c, row + i) for i, c in enumerate(old_chunks))
+        self.writer.add_document(dataclasses.replace(record, first_row=row))
+        self.writer.add_chunks(dataclasses.replace(c, row=row + i) for i, c in enumerate(old_chunks))
+        out.fields.add(record.metadata)
         out.texts.extend(c.text for c in old_chunks)
         rows = [c.row for c in old_chunks]
         out.same_rows = out.same_rows and rows == list(range(row, row + len(rows)))
         out.parts.append((row, np.asarray(self._old_vectors[rows], dtype=np.float32), len(rows)))
-        out.entries[source.doc_id] = DocumentEntry(sha256=source.sha256, chunks=len(rows))
+        out.entries[source.doc_id] = msgspec.structs.replace(old, chunks=len(rows))
         out.reused += 1
         return True
 
@@ -131,34 +149,34 @@ class Collector:
         """Parse, chunk and store a new or changed document and queue its chunks for embedding."""
         out = self.out
         try:
-            document = parse_document(source, f"{self.settings.seeds_dir.name}/{source.doc_id}")
+            document = parse_document(
+                source, f"{self.settings.seeds_dir.name}/{source.doc_id}", self.settings.reading
+            )
         except UnreadableDocumentError as exc:
-            log.warning("skipping %s: %s", source.doc_id, exc)
-            out.skipped[source.doc_id] = SkippedEntry(sha256=source.sha256, reason=str(exc))
+            log.info("skipping %s: %s", source.doc_id, exc)
+            out.skipped[source.doc_id] = SkippedEntry(
+                sha256=source.sha256, reason=str(exc), reader=source.reader
+            )
             return
         chunker, pipeline = self._embedding()
         row = out.rows
-        chunked = chunker.chunk(document.text)
-        chunks = [
-            ChunkRecord(
-                row + c.position,
-                document.doc_id,
-                c.position,
-                c.char_start,
-                c.char_end,
-                c.line_start,
-                c.line_end,
-                c.text,
-            )
-            for c in chunked
-        ]
-        self.writer.add_document(_record(document, len(chunks)))
+        chunked, chunks = _chunks(chunker, document, row)
+        self.writer.add_document(_record(document, len(chunks), row))
         self.writer.add_chunks(chunks)
+        out.fields.add(document.metadata)
         out.texts.extend(c.text for c in chunks)
         pipeline.add([c.text for c in chunks], [c.tokens[1] for c in chunked])
         out.same_rows = False
         out.parts.append((row, None, len(chunks)))
-        out.entries[source.doc_id] = DocumentEntry(sha256=source.sha256, chunks=len(chunks))
+        out.entries[source.doc_id] = DocumentEntry(
+            sha256=source.sha256,
+            chunks=len(chunks),
+            format=document.format,
+            reader=document.reader,
+            bytes=source.size,
+            chars=len(document.text),
+            pages=len(document.pages),
+        )
         out.embedded_documents += 1
 
     def _embedding(self) -> tuple[Chunker, EmbeddingPipeline]:
@@ -174,7 +192,33 @@ class Collector:
         return self._chunker, self._pipeline
 
 
-def _record(document: Document, chunks: int) -> DocumentRecord:
+def _chunks(chunker: Chunker, document: Document, row: int) -> tuple[list[Chunk], list[ChunkRecord]]:
+    """The document's chunks (sections chunked apart), and their records from row ``row`` on."""
+    text = document.text
+    layout = Layout(text, document.pages, document.sections, document.body_start)
+    chunked = chunker.chunk(text, layout.segments(len(text), document.body_start))
+    records = []
+    for c in chunked:
+        page_start, page_end = layout.pages_of(c.char_start, c.char_end)
+        records.append(
+            ChunkRecord(
+                row + c.position,
+                document.doc_id,
+                c.position,
+                c.char_start,
+                c.char_end,
+                c.line_start,
+                c.line_end,
+                c.text,
+                section=layout.section_of(c.char_start, c.char_end),
+                page_start=page_start,
+                page_end=page_end,
+            )
+        )
+    return chunked, records
+
+
+def _record(document: Document, chunks: int, first_row: int) -> DocumentRecord:
     return DocumentRecord(
         document.doc_id,
         document.source,
@@ -182,18 +226,10 @@ def _record(document: Document, chunks: int) -> DocumentRecord:
         document.date,
         document.sha256,
         chunks,
-        document.text,
-    )
-
-
-def _renumber(chunk: ChunkRecord, row: int) -> ChunkRecord:
-    return ChunkRecord(
-        row,
-        chunk.doc_id,
-        chunk.position,
-        chunk.char_start,
-        chunk.char_end,
-        chunk.line_start,
-        chunk.line_end,
-        chunk.text,
+        format=document.format,
+        metadata=document.metadata,
+        pages=document.pages,
+        sections=tuple((s.start, s.body, s.path) for s in document.sections),
+        first_row=first_row,
+        text=document.text,
     )

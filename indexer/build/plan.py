@@ -14,7 +14,7 @@ from indexer.errors import NoSnapshotError, ShrinkRefusedError, SnapshotError
 from indexer.reading.documents import SourceFile
 from indexer.snapshot.compatibility import vectors_reusable
 from indexer.snapshot.layout import SNAPSHOTS_DIR, current_dir
-from indexer.snapshot.manifest import IndexInfo, LexicalInfo, Manifest, read_manifest
+from indexer.snapshot.manifest import IndexInfo, LexicalInfo, Manifest, ReadingInfo, read_manifest
 from indexer.snapshot.publish import intact
 from indexer.snapshot.vectors.choice import plan_index
 
@@ -25,6 +25,16 @@ def lexical_info(settings: Settings) -> LexicalInfo:
     lexical = settings.lexical
     return LexicalInfo(
         type=lexical.type, stemmer=lexical.stemmer, stopwords=lexical.stopwords, k1=lexical.k1, b=lexical.b
+    )
+
+
+def reading_info(settings: Settings) -> ReadingInfo:
+    reading = settings.reading
+    return ReadingInfo(
+        max_file_mb=reading.max_file_mb,
+        max_pages=reading.max_pages,
+        max_chars=reading.max_chars,
+        max_unpacked_mb=reading.max_unpacked_mb,
     )
 
 
@@ -77,25 +87,27 @@ def reusable_manifest(settings: Settings) -> Manifest | None:
     return manifest
 
 
-def known_hashes(manifest: Manifest) -> dict[str, str]:
-    """sha256 of every source file the manifest knows, indexed or skipped."""
-    known = {doc_id: entry.sha256 for doc_id, entry in manifest.documents.items()}
-    known.update({doc_id: entry.sha256 for doc_id, entry in manifest.skipped.items()})
+def known_files(manifest: Manifest) -> dict[str, tuple[str, str]]:
+    """(sha256, reader) of every source file the manifest knows, indexed or skipped."""
+    known = {doc_id: (entry.sha256, entry.reader) for doc_id, entry in manifest.documents.items()}
+    known.update({doc_id: (entry.sha256, entry.reader) for doc_id, entry in manifest.skipped.items()})
     return known
 
 
 def changed(manifest: Manifest, sources: list[SourceFile]) -> bool:
-    """Whether any source file is new or changed since ``manifest`` (deletions aside)."""
-    known = known_hashes(manifest)
-    return any(known.get(s.doc_id) != s.sha256 for s in sources)
+    """Whether any source file is new or changed since ``manifest``, or is read by another reader or
+    reader version (deletions aside)."""
+    known = known_files(manifest)
+    return any(known.get(s.doc_id) != (s.sha256, s.reader) for s in sources)
 
 
 def up_to_date(settings: Settings, previous: Manifest, sources: list[SourceFile]) -> bool:
     """Whether ``previous`` already is what a build of ``sources`` would publish."""
     return (
         previous.lexical == lexical_info(settings)
+        and previous.reading == reading_info(settings)
         and previous.index == index_plan(settings, previous.index.vectors, previous.model.dimension)
-        and len(known_hashes(previous)) == len(sources)
+        and len(known_files(previous)) == len(sources)
         and not changed(previous, sources)
     )
 

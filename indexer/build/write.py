@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from indexer import __version__
 from indexer.build.collect import Collected
-from indexer.build.plan import index_plan, lexical_info
+from indexer.build.plan import index_plan, lexical_info, reading_info
 from indexer.config import Settings
 from indexer.snapshot.layout import INDEX_NAME, LEXICAL_DIR, VECTORS_NAME, data_files
 from indexer.snapshot.lexical import build_lexical
@@ -53,6 +53,9 @@ _VERSIONED = (
     "onnxruntime",
     "tiktoken",
     "litestar",
+    "pypdfium2",
+    "python-docx",
+    "selectolax",
 )
 
 
@@ -130,12 +133,17 @@ def write_snapshot_manifest(
         index=written.plan,
         lexical=lexical_info(settings),
         counts=Counts(
-            documents=len(collected.entries), chunks=collected.rows, skipped=len(collected.skipped)
+            documents=len(collected.entries),
+            chunks=collected.rows,
+            skipped=len(collected.skipped),
+            formats=collected.formats(),
         ),
         documents=collected.entries,
         skipped=collected.skipped,
         files={name: file_entry(staged / name) for name in data_files(staged)},
         versions=library_versions(),
+        reading=reading_info(settings),
+        fields=collected.fields.infos(),
         build_seconds=round(seconds, 3),
     )
     write_manifest(staged, manifest)

@@ -99,32 +99,35 @@ class Chunker:
     def _fits_span(self, text: str, start: int, end: int) -> bool:
         return self.fits(text[start:end])
 
-    def chunk(self, text: str) -> list[Chunk]:
-        units, counts = self._units(text)
+    def chunk(self, text: str, segments: Sequence[tuple[int, int]] | None = None) -> list[Chunk]:
+        """``text`` cut into windows; with ``segments`` ((start, end) ranges in order, e.g. sections),
+        only those ranges are chunked and no window crosses from one into the next."""
         newlines = [m.start() for m in _NEWLINE.finditer(text)]
         chunks: list[Chunk] = []
-        for start, end, tokens in _Windows(self, text, units, counts).cuts():
-            chunks.append(
-                Chunk(
-                    position=len(chunks),
-                    char_start=start,
-                    char_end=end,
-                    line_start=bisect.bisect_left(newlines, start) + 1,
-                    line_end=bisect.bisect_left(newlines, end - 1) + 1,
-                    text=text[start:end],
-                    tokens=tokens,
+        for first, stop in segments if segments is not None else [(0, len(text))]:
+            units, counts = self._units(text, first, stop)
+            for start, end, tokens in _Windows(self, text, units, counts).cuts():
+                chunks.append(
+                    Chunk(
+                        position=len(chunks),
+                        char_start=start,
+                        char_end=end,
+                        line_start=bisect.bisect_left(newlines, start) + 1,
+                        line_end=bisect.bisect_left(newlines, end - 1) + 1,
+                        text=text[start:end],
+                        tokens=tokens,
+                    )
                 )
-            )
         return chunks
 
     # -- segmentation -------------------------------------------------------------------------
 
-    def _units(self, text: str) -> tuple[list[_Unit], list[tuple[int, ...]]]:
-        """Sentences, each with its exact counts; a sentence too long for one window becomes words,
-        a word too long, pieces."""
+    def _units(self, text: str, first: int, stop: int) -> tuple[list[_Unit], list[tuple[int, ...]]]:
+        """Sentences of ``text[first:stop]``, each with its exact counts; a sentence too long for one
+        window becomes words, a word too long, pieces."""
         units: list[_Unit] = []
         counts: list[tuple[int, ...]] = []
-        for sentence in _sentences(text):
+        for sentence in _sentences(text, first, stop):
             found = self.measure(text[sentence.start : sentence.end])
             if found is not None:
                 units.append(sentence)
@@ -266,17 +269,17 @@ class _Windows:
         return j
 
 
-def _sentences(text: str) -> Iterator[_Unit]:
-    pos = 0
+def _sentences(text: str, first: int, stop: int) -> Iterator[_Unit]:
+    pos = first
     para = True
-    for match in _BOUNDARY.finditer(text):
+    for match in _BOUNDARY.finditer(text, first, stop):
         unit = _trim(text, pos, match.end(), para)
         if unit is not None:
             yield unit
             para = False
         para = para or match.group().count("\n") >= 2
         pos = match.end()
-    unit = _trim(text, pos, len(text), para)
+    unit = _trim(text, pos, stop, para)
     if unit is not None:
         yield unit
 

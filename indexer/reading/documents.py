@@ -1,33 +1,42 @@
-"""Find the documents under the seeds folder, read them, and derive their id, title and date."""
+"""Find the files under the seeds folder, decide which reader reads each, and read them into
+documents: the extracted text with its title, date, metadata, pages and sections."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
+import logging
 import os
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexer.config import ReadingSettings
 from indexer.errors import UnreadableDocumentError
-from indexer.reading.readers import reader_for
+from indexer.reading.readers import SNIFF_BYTES, MetaValue, Section, reader_for, reader_key, reader_named
 
-# "date 2025-04-04 Some headline" on the first non-blank line (leading whitespace allowed).
-_DATE_HEADER = re.compile(r"\A\s*date[ \t]+(\d{4}-\d{2}-\d{2})[ \t]+(\S[^\n]*?)[ \t]*\r?(?:\n|\Z)")
-_MD_HEADING = re.compile(r"^#[ \t]+(\S[^\n]*?)[ \t#]*\r?$", re.MULTILINE)
+log = logging.getLogger(__name__)
+
+HASH_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
+    """A file found under the seeds folder (its bytes are read when it is parsed)."""
+
     doc_id: str
     """Path relative to the seeds folder, with forward slashes: stable across machines."""
     path: Path
-    data: bytes
+    size: int
+    sha256: str
+    """The content's sha256; for a file that is not read (unsupported or too large), a fingerprint of
+    its size and modification time (``stat:<bytes>:<mtime_ns>``), so it is never read just to hash it."""
+    reader: str = ""
+    """The reader that reads it and its version (``pdf/1``); empty when none does."""
+    skip: str | None = None
+    """Why it will not be read, when that is known without reading it."""
 
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+    def read(self) -> bytes:
+        return self.path.read_bytes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +47,21 @@ class Document:
     date: str | None
     sha256: str
     text: str
+    format: str = "text"
+    reader: str = ""
+    metadata: Mapping[str, MetaValue] = field(default_factory=dict)
+    pages: tuple[int, ...] = ()
+    sections: tuple[Section, ...] = ()
+    body_start: int = 0
 
 
 def discover(root: Path) -> Iterator[Path]:
-    """Supported files under ``root``, recursively, in a stable order; hidden entries are skipped."""
+    """Every file under ``root``, recursively, in a stable order; hidden files and folders are left out."""
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             path = Path(dirpath) / name
-            if not name.startswith(".") and reader_for(path) is not None and path.is_file():
+            if not name.startswith(".") and path.is_file():
                 yield path
 
 
@@ -54,36 +69,78 @@ def doc_id_for(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def load_source(root: Path, path: Path) -> SourceFile:
-    return SourceFile(doc_id=doc_id_for(root, path), path=path, data=path.read_bytes())
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(HASH_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
-def parse_document(source: SourceFile, source_label: str) -> Document:
-    """Decode ``source`` and pull its title and date from a ``date YYYY-MM-DD headline`` line,
-    a Markdown ``# heading``, or the file name, in that order."""
-    reader = reader_for(source.path)
+def _head(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(SNIFF_BYTES)
+
+
+def load_source(root: Path, path: Path, limits: ReadingSettings | None = None) -> SourceFile:
+    """What the build needs to know about ``path`` before reading it: its hash and its reader, or why
+    it will not be read (no reader for it, empty, larger than ``reading.max_file_mb``)."""
+    limits = limits or ReadingSettings()
+    stat = path.stat()
+    doc_id = doc_id_for(root, path)
+    fingerprint = f"stat:{stat.st_size}:{stat.st_mtime_ns}"
+    known_suffix = reader_for(path) is not None
+    reader = reader_for(path, None if known_suffix or stat.st_size == 0 else _head(path))
+    skip = None
     if reader is None:
-        raise UnreadableDocumentError(f"unsupported file type: {source.path.suffix}")
-    text = reader.read(source.data, source.path)
-    title, date = extract_title_and_date(text)
-    return Document(
-        doc_id=source.doc_id,
-        source=source_label,
-        title=title or source.path.stem,
-        date=date,
-        sha256=source.sha256,
-        text=text,
+        skip = f"unsupported file type ({path.suffix.lower()})" if path.suffix else "unsupported file type"
+    elif stat.st_size == 0:
+        skip = "empty file"
+    elif stat.st_size > limits.max_file_bytes:
+        skip = f"{stat.st_size / 2**20:.1f} MB, more than reading.max_file_mb ({limits.max_file_mb:g})"
+    return SourceFile(
+        doc_id=doc_id,
+        path=path,
+        size=stat.st_size,
+        sha256=fingerprint if skip else _sha256(path),
+        reader=reader_key(reader) if reader is not None else "",
+        skip=skip,
     )
 
 
-def extract_title_and_date(text: str) -> tuple[str | None, str | None]:
-    match = _DATE_HEADER.match(text)
-    if match:
-        try:
-            date = dt.date.fromisoformat(match.group(1)).isoformat()
-        except ValueError:
-            date = None
-        if date is not None:
-            return match.group(2), date
-    heading = _MD_HEADING.search(text)
-    return (heading.group(1) if heading else None), None
+def parse_document(source: SourceFile, source_label: str, limits: ReadingSettings | None = None) -> Document:
+    """Read ``source`` with its reader; :class:`UnreadableDocumentError` says why it cannot be
+    (whatever went wrong inside a reader, the build goes on)."""
+    limits = limits or ReadingSettings()
+    if source.skip is not None:
+        raise UnreadableDocumentError(source.skip)
+    reader = reader_named(source.reader)
+    if reader is None:
+        raise UnreadableDocumentError("unsupported file type")
+    data = source.read()
+    try:
+        extracted = reader.read(data, source.path, limits)
+    except UnreadableDocumentError:
+        raise
+    except Exception as exc:  # a reader's bug must not stop the build
+        log.exception("the %s reader failed on %s", reader.format, source.doc_id)
+        raise UnreadableDocumentError(f"the {reader.format} reader failed ({type(exc).__name__})") from exc
+    text = extracted.text
+    if len(text) > limits.max_chars:
+        raise UnreadableDocumentError(f"more than reading.max_chars ({limits.max_chars}) characters")
+    if not text[extracted.body_start :].strip():
+        raise UnreadableDocumentError("no text after the front matter" if text.strip() else "empty (no text)")
+    return Document(
+        doc_id=source.doc_id,
+        source=source_label,
+        title=extracted.title or source.path.stem,
+        date=extracted.date,
+        sha256=source.sha256,
+        text=text,
+        format=extracted.format,
+        reader=reader_key(reader),
+        metadata=extracted.metadata,
+        pages=extracted.pages,
+        sections=extracted.sections,
+        body_start=extracted.body_start,
+    )

@@ -3,22 +3,28 @@
 :class:`SearchEngine` holds the model, the micro-batcher and the query-vector cache;
 :meth:`SearchEngine.open` gives a :class:`Searcher` over one snapshot, whose
 :meth:`~Searcher.search` embeds the query (batched with concurrent ones), searches the vector and
-lexical indexes, fuses and hydrates the hits. :mod:`indexer.search.packing` packs hits into a token
+lexical indexes (only the rows a filter allows: :mod:`indexer.search.filters`), fuses and hydrates
+the hits. :mod:`indexer.search.packing` packs hits into a token
 budget for prompts. ``Embedder`` is re-exported: an engine may be given an already loaded model.
 """
 
 from indexer.embedding import Embedder
 from indexer.search.engine import EngineOptions, SearchEngine, Searcher, SearchObserver
-from indexer.search.hydration import Hit, Where
+from indexer.search.filters import Comparison, Compound, FieldSpec, Filter, comparison
+from indexer.search.hydration import Hit
 from indexer.search.retriever import MODES
 
 __all__ = [
     "MODES",
+    "Comparison",
+    "Compound",
     "Embedder",
     "EngineOptions",
+    "FieldSpec",
+    "Filter",
     "Hit",
     "SearchEngine",
     "SearchObserver",
     "Searcher",
-    "Where",
+    "comparison",
 ]

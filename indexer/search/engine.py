@@ -9,19 +9,22 @@ happens behind :meth:`Searcher.search`.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from indexer.config import Settings
 from indexer.embedding import Embedder, EmbedderWrapper, Vectors, load_embedder
 from indexer.search.batching import QueryBatcher
 from indexer.search.calibration import CALIBRATION
-from indexer.search.hydration import Hit, Where
+from indexer.search.filters import Comparison, Compound, FieldSpec, Filter, parse_filters, schema_of
+from indexer.search.hydration import Hit
 from indexer.search.query_cache import QueryVectorCache
 from indexer.search.retriever import MODES, DenseStart, Retriever
+from indexer.search.selection import FilterIndex
 from indexer.snapshot.compatibility import check_queryable
 from indexer.snapshot.layout import current_dir
 from indexer.snapshot.manifest import Manifest
@@ -90,7 +93,8 @@ class SearchEngine:
         self.options = options
         self.observer = observer
         self.embedder: Embedder = _TimedEmbedder(embedder or load_embedder(settings.model), observer)
-        configure_search(options.faiss_threads, options.faiss_blas_threshold)
+        self._faiss_ready = threading.local()
+        self.prepare_thread()
         self.cache = QueryVectorCache(
             options.query_cache_size, on_lookup=observer.cache_lookup if observer else None
         )
@@ -100,6 +104,14 @@ class SearchEngine:
             cache=self.cache,
             on_batch=observer.batch_done if observer else None,
         )
+
+    def prepare_thread(self) -> None:
+        """Apply the FAISS settings on the calling thread: OpenMP's thread count is a per-thread
+        setting, and searches run on the web server's worker threads (left at FAISS's default, one
+        search took ~2x longer on 2 cores)."""
+        if not getattr(self._faiss_ready, "done", False):
+            configure_search(self.options.faiss_threads, self.options.faiss_blas_threshold)
+            self._faiss_ready.done = True
 
     def open(self, directory: Path, *, verify: bool = True) -> Searcher:
         """Open the snapshot in ``directory`` (every file's sha256 checked unless ``verify`` is off)
@@ -140,6 +152,9 @@ class Searcher:
         self.engine = engine
         self.snapshot = snapshot
         self._retriever = Retriever(snapshot, engine.settings.retrieval)
+        self.fields: dict[str, FieldSpec] = schema_of(snapshot.manifest)
+        """The fields filters may name in this snapshot, with their types."""
+        self._filters = FilterIndex(snapshot, self.fields)
         built = snapshot.manifest.model
         # What a query vector depends on (the cache's key, with the text): the snapshot's model and
         # variant, and the variant that embeds queries.
@@ -157,6 +172,18 @@ class Searcher:
     def embedder(self) -> Embedder:
         return self.engine.embedder
 
+    def parse_filters(self, spec: Any, *, param: str = "filters") -> Filter:
+        """``spec`` (OpenAI's filter grammar) as a filter tree checked against this snapshot's fields
+        (:class:`~indexer.errors.InvalidFilterError` names what is wrong; ``param`` says where the
+        filter came from)."""
+        return parse_filters(spec, self.fields, param=param)
+
+    def count(self, filters: Filter | Mapping[str, Any]) -> int:
+        """How many passages of this snapshot ``filters`` allows."""
+        if not isinstance(filters, Comparison | Compound):
+            filters = self.parse_filters(filters)
+        return self._filters.select(filters).count
+
     def search(
         self,
         query: str,
@@ -164,28 +191,39 @@ class Searcher:
         mode: str | None = None,
         *,
         max_per_doc: int | None = None,
-        where: Where | None = None,
+        filters: Filter | Mapping[str, Any] | None = None,
         min_score: float | None = None,
     ) -> list[Hit]:
         """The ``top_k`` best passages for ``query``, best first; blocking (call it off an event loop).
         Each hit's ``score`` is its calibrated relevance in [0, 1], ``dense`` and ``lexical`` its parts.
 
         ``mode``: dense, lexical or hybrid (default: ``retrieval.mode``). ``max_per_doc``: at most that
-        many passages of one document. ``where``: only hits it accepts; the candidate lists are
-        deepened until ``top_k`` such hits are found or none are left. ``min_score``: only hits
-        scoring at least this."""
+        many passages of one document. ``filters``: a filter tree (:meth:`parse_filters`) or its JSON
+        form; only the passages it allows are searched, so up to ``top_k`` of them are returned.
+        ``min_score``: only hits scoring at least this."""
+        self.engine.prepare_thread()
         started = time.perf_counter()
         mode = mode or self.engine.settings.retrieval.mode
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
         if max_per_doc is not None and max_per_doc < 1:
             raise ValueError("max_per_doc must be at least 1")
+        if filters is not None and not isinstance(filters, Comparison | Compound):
+            filters = self.parse_filters(filters)
+        selection = self._filters.select(filters) if filters is not None else None
         start = None
         if mode != "lexical" and top_k >= 1 and self.snapshot.index.ntotal > 0:
-            depth = self._retriever.depth(top_k)
+            # A filtered search takes only its vector from the batch; its dense list needs the filter.
+            depth = self._retriever.depth(top_k) if selection is None else 0
             start = self.engine.batcher.dense_start(self, self._space, query, depth)
         hits = self._retriever.search(
-            query, top_k, mode, max_per_doc=max_per_doc, where=where, start=start, min_score=min_score
+            query,
+            top_k,
+            mode,
+            max_per_doc=max_per_doc,
+            selection=selection,
+            start=start,
+            min_score=min_score,
         )
         if self.engine.observer is not None:
             self.engine.observer.search_done(mode, time.perf_counter() - started)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,28 +23,18 @@ class Hit:
     """The passage's BM25 score; None when the mode did not compute it (dense)."""
 
 
-Where = Callable[[Hit], bool]
-"""A predicate a hit must satisfy to be returned (filters)."""
-
-
 class Hydration:
     """Reads the store in growing batches, leaves out repeated texts, with ``max_per_doc`` a
-    document's extra chunks, hits ``where`` rejects and hits scoring below ``min_score``. When a
-    search deepens its lists and the deeper list starts with the rows already read (same order, same
-    scores: exact dense or lexical lists do), it goes on from there instead of starting over."""
+    document's extra chunks, and hits scoring below ``min_score``. When a search deepens its lists
+    and the deeper list starts with the rows already read (same order, same scores: exact dense or
+    lexical lists do), it goes on from there instead of starting over."""
 
     def __init__(
-        self,
-        store: Store,
-        top_k: int,
-        max_per_doc: int | None,
-        where: Where | None = None,
-        min_score: float | None = None,
+        self, store: Store, top_k: int, max_per_doc: int | None, min_score: float | None = None
     ) -> None:
         self.store = store
         self.top_k = top_k
         self.max_per_doc = max_per_doc
-        self.where = where
         self.min_score = min_score
         self._start_over()
 
@@ -57,7 +46,7 @@ class Hydration:
         self.done: Ranked | None = None
         """The part of the ranked list already read."""
         # Growing batches: most searches need little more than top_k rows (reading 64 for a top_k
-        # of 5 cost ~0.3 ms), but with max_per_doc, filters or repeated texts many may be passed over.
+        # of 5 cost ~0.3 ms), but with max_per_doc or repeated texts many may be passed over.
         self.batch = max(2 * self.top_k, 8)
 
     def _continues(self, ranked: Ranked) -> bool:
@@ -108,8 +97,6 @@ class Hydration:
             return False
         dense, lexical = ranked.parts(index)
         hit = Hit(len(self.hits) + 1, score, chunk, self.documents[chunk.doc_id], dense, lexical)
-        if self.where is not None and not self.where(hit):
-            return False
         self.seen_texts.add(key)
         self.per_doc[chunk.doc_id] = self.per_doc.get(chunk.doc_id, 0) + 1
         self.hits.append(hit)

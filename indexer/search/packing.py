@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from indexer.reading.encodings import get_encoding
+from indexer.reading.positions import page_span
 from indexer.search.hydration import Hit
 from indexer.snapshot.store import DocumentRecord, Store
 
@@ -38,6 +39,11 @@ class Passage:
     chunk_ids: tuple[str, ...]
     positions: frozenset[int] = field(repr=False)
     truncated: bool = False
+    page_start: int | None = None
+    """Paged formats: the first and last page (1-based) of ``text``."""
+    page_end: int | None = None
+    section: str | None = None
+    """The heading path the passage starts under."""
 
 
 @dataclass(frozen=True)
@@ -70,16 +76,21 @@ def _span(doc: DocumentRecord, text: str, start: int, end: int, members: Sequenc
     chunk_ids: list[str] = []
     positions: set[int] = set()
     score = float("-inf")
+    first: tuple[int, str | None] | None = None  # the earliest member's start and section
     for member in members:
         if isinstance(member, Passage):
             chunk_ids.extend(member.chunk_ids)
             positions |= member.positions
             score = max(score, member.score)
+            here = (member.char_start, member.section)
         else:
             chunk_ids.append(member.chunk.chunk_id)
             positions.add(member.chunk.position)
             score = max(score, member.score)
+            here = (member.chunk.char_start, member.chunk.section)
+        first = here if first is None or here[0] < first[0] else first
     line_start, line_end = _lines(text, start, end)
+    page_start, page_end = page_span(doc.pages, start, end)
     return Passage(
         document=doc,
         char_start=start,
@@ -90,6 +101,9 @@ def _span(doc: DocumentRecord, text: str, start: int, end: int, members: Sequenc
         score=score,
         chunk_ids=tuple(chunk_ids),
         positions=frozenset(positions),
+        page_start=page_start,
+        page_end=page_end,
+        section=first[1] if first is not None else None,
     )
 
 
@@ -133,11 +147,13 @@ def _truncated(passage: Passage, encoding: Encoding, budget: int) -> Passage | N
         prefix = encoding.decode_bytes(tokens[:size]).decode("utf-8", errors="ignore")
         while prefix and not passage.text.startswith(prefix):  # a character cut between tokens
             prefix = prefix[:-1]
+        end = passage.char_start + len(prefix)
         candidate = replace(
             passage,
-            char_end=passage.char_start + len(prefix),
+            char_end=end,
             text=prefix,
             line_end=passage.line_start + prefix.count("\n", 0, max(len(prefix) - 1, 0)),
+            page_end=page_span(passage.document.pages, passage.char_start, end)[1],
             truncated=True,
         )
         if prefix and count_tokens(encoding, render([candidate])) <= budget:

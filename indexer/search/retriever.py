@@ -17,7 +17,8 @@ from indexer.config import RetrievalSettings
 from indexer.embedding.base import Vectors
 from indexer.search.calibration import CALIBRATION, Calibration, bm25_share
 from indexer.search.fusion import Ranked, fuse
-from indexer.search.hydration import Hit, Hydration, Where
+from indexer.search.hydration import Hit, Hydration
+from indexer.search.selection import Selection
 from indexer.snapshot.reader import Snapshot
 
 MODES = ("dense", "lexical", "hybrid")
@@ -66,6 +67,9 @@ class Retriever:
             raise ValueError("one depth per vector")
         if not len(depths):
             return []
+        if max(depths) < 1:  # filtered searches: their dense lists are searched with the filter
+            empty = Ranked(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+            return [DenseStart(vectors[i : i + 1], empty, 0) for i in range(len(depths))]
         scores, ids = self.snapshot.index.search(vectors, max(depths))
         return [
             DenseStart(vectors[i : i + 1], _found(scores[i, :depth], ids[i, :depth]), depth)
@@ -79,7 +83,7 @@ class Retriever:
         mode: str,
         *,
         max_per_doc: int | None = None,
-        where: Where | None = None,
+        selection: Selection | None = None,
         start: DenseStart | None = None,
         min_score: float | None = None,
     ) -> list[Hit]:
@@ -87,31 +91,36 @@ class Retriever:
         list; needed by the dense and hybrid modes), each scored with its calibrated relevance.
 
         A chunk whose text equals a better-ranked chunk's is left out, and so is one scoring below
-        ``min_score``. With ``max_per_doc`` (at most that many chunks of one document) or ``where``
-        (a filter), the candidate lists are deepened until ``top_k`` hits are found, nothing is left,
-        ``retrieval.max_depth`` is reached, or no deeper chunk can reach ``min_score``."""
-        total = self.snapshot.index.ntotal
+        ``min_score``. With ``selection`` only its rows are searched (both lists). With
+        ``max_per_doc`` (at most that many chunks of one document) the candidate lists are deepened
+        until ``top_k`` hits are found, nothing is left, ``retrieval.max_depth`` is reached, or no
+        deeper chunk can reach ``min_score``."""
+        total = self.snapshot.index.ntotal if selection is None else selection.count
         if total == 0 or top_k < 1:
             return []
         if mode != "lexical" and start is None:
             raise ValueError(f"mode {mode!r} needs the query's vector")
-        depth = self.depth(top_k)
+        # A filtered search asks each list for no more rows than the filter allows (HNSW would widen
+        # its search looking for the missing ones).
+        depth = self.depth(top_k) if selection is None else min(self.depth(top_k), total)
         deepest = min(total, max(depth, self.settings.max_depth))
-        hydration = Hydration(self.snapshot.store, top_k, max_per_doc, where, min_score)
-        deepen = max_per_doc is not None or where is not None
+        hydration = Hydration(self.snapshot.store, top_k, max_per_doc, min_score)
         while True:
-            ranked, bound = self._ranked(query, start, mode, depth)
+            ranked, bound = self._ranked(query, start, mode, depth, selection)
             hits = hydration.extend(ranked)
-            if len(hits) >= top_k or not deepen or depth >= deepest:
+            if len(hits) >= top_k or max_per_doc is None or depth >= deepest:
                 return hits
             if min_score is not None and bound < min_score:
                 return hits
             depth = min(depth * 2, deepest)
 
-    def _ranked(self, query: str, start: DenseStart | None, mode: str, depth: int) -> tuple[Ranked, float]:
-        """The candidates, ordered, with calibrated scores and their parts; and the best score a
-        chunk outside both lists could have (a deeper search finds nothing above it)."""
-        lexical = self._lexical(query, depth) if mode in ("lexical", "hybrid") else None
+    def _ranked(
+        self, query: str, start: DenseStart | None, mode: str, depth: int, selection: Selection | None
+    ) -> tuple[Ranked, float]:
+        """The candidates (of ``selection`` only, when given), ordered, with calibrated scores and
+        their parts; and the best score a chunk outside both lists could have (a deeper search finds
+        nothing above it)."""
+        lexical = self._lexical(query, depth, selection) if mode in ("lexical", "hybrid") else None
         calibration = self.calibration
         if start is None or mode == "lexical":
             assert lexical is not None
@@ -119,7 +128,10 @@ class Retriever:
             share = bm25_share(ranked.scores, lexical.idf_mass)
             bound = calibration.lexical.at(_lowest(share) if len(ranked.ids) >= depth else 0.0)
             return _with(ranked, calibration.lexical(share), lexical=ranked.scores), bound
-        dense = start.ranked if start.depth == depth else self._dense(start.vector, depth)
+        if selection is None and start.depth == depth:
+            dense = start.ranked
+        else:
+            dense = self._dense(start.vector, depth, selection)
         if lexical is None:
             scores = calibration.dense(dense.scores.astype(np.float64))
             return _with(dense, scores, dense=dense.scores), calibration.dense.at(_lowest(dense.scores))
@@ -201,12 +213,30 @@ class Retriever:
             out.append(Ranked(np.array(ids, dtype=np.int64), ranked.scores[keep]))
         return out
 
-    def _dense(self, vector: Vectors, depth: int) -> Ranked:
-        scores, ids = self.snapshot.index.search(vector, depth)
+    def _dense(self, vector: Vectors, depth: int, selection: Selection | None = None) -> Ranked:
+        if selection is not None and len(selection.rows) == selection.count:
+            return self._exact(vector, depth, selection.rows)
+        if selection is None:
+            scores, ids = self.snapshot.index.search(vector, depth)
+        else:
+            scores, ids = self.snapshot.index.search(vector, depth, selection.bitmap)
         return _found(scores[0], ids[0])
 
-    def _lexical(self, query: str, depth: int) -> LexicalList:
+    def _exact(self, vector: Vectors, depth: int, rows: npt.NDArray[np.int64]) -> Ranked:
+        """A small selection searched exactly: inner products with its own stored vectors."""
+        if self._vectors is None:
+            self._vectors = self.snapshot.vectors()
+        scores = (self._vectors[rows] @ vector[0].astype(np.float32)).astype(np.float32)
+        if len(rows) > depth:
+            part = np.argpartition(-scores, depth - 1)[:depth]
+            rows, scores = rows[part], scores[part]
+        order = np.lexsort((rows, -scores))
+        return Ranked(rows[order].astype(np.int64), scores[order])
+
+    def _lexical(self, query: str, depth: int, selection: Selection | None = None) -> LexicalList:
         scores, mass = self.snapshot.lexical.scores_and_mass(query)
+        if selection is not None:
+            scores = np.where(selection.mask, scores, 0).astype(np.float32)
         return LexicalList(top_positive(scores, depth), scores, mass)
 
 

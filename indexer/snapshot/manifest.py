@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 
 from indexer.errors import SnapshotError
 from indexer.snapshot.layout import MANIFEST_NAME
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: documents of every format, with their reader, pages, sections and metadata fields."""
 
 
 class _Part(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,20 +85,54 @@ class LexicalInfo(_Part, frozen=True):
     b: float
 
 
+class ReadingInfo(_Part, frozen=True):
+    """The per-file limits the documents were read under (``reading`` in the config)."""
+
+    max_file_mb: float
+    max_pages: int
+    max_chars: int
+    max_unpacked_mb: float
+
+
 class Counts(_Part, frozen=True):
     documents: int
     chunks: int
     skipped: int
+    formats: dict[str, int] = msgspec.field(default_factory=dict)
+    """Documents per format."""
 
 
 class DocumentEntry(_Part, frozen=True):
     sha256: str
     chunks: int
+    format: str = "text"
+    reader: str = ""
+    """The reader and its version that extracted it (``pdf/1``): a new version reads it again."""
+    bytes: int = 0
+    chars: int = 0
+    """Characters of extracted text."""
+    pages: int = 0
 
 
 class SkippedEntry(_Part, frozen=True):
     sha256: str
     reason: str
+    reader: str = ""
+    """The reader that failed on it (empty: none reads it); a new version tries again."""
+
+
+FieldType = Literal["string", "number", "boolean", "date"]
+
+
+class FieldInfo(_Part, frozen=True):
+    """A metadata key documents have, as filters see it."""
+
+    type: FieldType
+    """The values' type (``date``: ISO dates; numbers and text mixed: ``string``)."""
+    multiple: bool = False
+    """Some documents give a list of values (``tags``): ``eq`` means "contains"."""
+    documents: int = 0
+    """How many documents have it."""
 
 
 class FileEntry(_Part, frozen=True):
@@ -120,6 +156,9 @@ class Manifest(_Part, frozen=True):
     files: dict[str, FileEntry]
     """Every data file (relative path) with size and sha256, to detect incomplete or corrupt copies."""
     versions: dict[str, str]
+    reading: ReadingInfo
+    fields: dict[str, FieldInfo] = msgspec.field(default_factory=dict)
+    """Metadata keys found in the documents (front matter, PDF info, HTML meta), for filters."""
     build_seconds: float = 0.0
 
 
@@ -135,16 +174,27 @@ def write_manifest(directory: Path, manifest: Manifest) -> None:
     (directory / MANIFEST_NAME).write_bytes(msgspec.json.format(msgspec.json.encode(manifest), indent=2))
 
 
+class _Version(msgspec.Struct):
+    schema_version: int
+
+
 def read_manifest(directory: Path) -> Manifest:
+    """The manifest of the snapshot in ``directory``; one of another schema version is refused with a
+    message that says to rebuild (before its fields are read: they may differ)."""
     path = directory / MANIFEST_NAME
     try:
-        manifest = msgspec.json.decode(path.read_bytes(), type=Manifest)
+        raw = path.read_bytes()
+        version = msgspec.json.decode(raw, type=_Version).schema_version
     except FileNotFoundError as exc:
         raise SnapshotError(f"{directory}: no {MANIFEST_NAME} (incomplete snapshot)") from exc
     except msgspec.MsgspecError as exc:
         raise SnapshotError(f"{path}: unreadable manifest: {exc}") from exc
-    if manifest.schema_version != SCHEMA_VERSION:
+    if version != SCHEMA_VERSION:
         raise SnapshotError(
-            f"{path}: schema version {manifest.schema_version}, this version reads {SCHEMA_VERSION}; rebuild"
+            f"{path}: schema version {version}, this version reads {SCHEMA_VERSION}; rebuild the index "
+            "(python -m indexer build)"
         )
-    return manifest
+    try:
+        return msgspec.json.decode(raw, type=Manifest)
+    except msgspec.MsgspecError as exc:
+        raise SnapshotError(f"{path}: unreadable manifest: {exc}") from exc

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import msgspec
 
 _SCHEMA = """
 CREATE TABLE documents (
@@ -16,6 +19,11 @@ CREATE TABLE documents (
     date TEXT,
     sha256 TEXT NOT NULL,
     chunk_count INTEGER NOT NULL,
+    format TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    pages TEXT NOT NULL,
+    sections TEXT NOT NULL,
+    first_row INTEGER NOT NULL,
     text TEXT NOT NULL
 );
 CREATE TABLE chunks (
@@ -26,10 +34,17 @@ CREATE TABLE chunks (
     char_end INTEGER NOT NULL,
     line_start INTEGER NOT NULL,
     line_end INTEGER NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    section TEXT,
+    page_start INTEGER,
+    page_end INTEGER
 );
 CREATE INDEX chunks_by_doc ON chunks (doc_id, position);
 """
+
+MetaValue = str | int | float | bool | list[str | int | float | bool]
+SectionEntry = tuple[int, int, str]
+"""(start, end of the heading, heading path) of a section, as readers find them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +55,16 @@ class DocumentRecord:
     date: str | None
     sha256: str
     chunk_count: int
-    text: str
+    format: str = "text"
+    metadata: Mapping[str, MetaValue] = field(default_factory=dict)
+    """Front matter, PDF information, HTML meta: JSON scalars and lists."""
+    pages: tuple[int, ...] = ()
+    """Paged formats: where each page starts in ``text``."""
+    sections: tuple[SectionEntry, ...] = ()
+    first_row: int = 0
+    """The row of its first chunk: a document's chunks have consecutive rows."""
+    text: str = ""
+    """Empty in records read for hits (:meth:`Store.documents`); :meth:`Store.document` fills it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +78,43 @@ class ChunkRecord:
     line_start: int
     line_end: int
     text: str
+    section: str | None = None
+    """The heading path the chunk sits under (``"Apollo program > Part 2"``)."""
+    page_start: int | None = None
+    """Paged formats: the first and last page (1-based) the chunk's text is on."""
+    page_end: int | None = None
 
     @property
     def chunk_id(self) -> str:
         return f"{self.doc_id}#{self.position}"
 
 
-_CHUNK_COLUMNS = "row, doc_id, position, char_start, char_end, line_start, line_end, text"
-_DOC_COLUMNS = "doc_id, source, title, date, sha256, chunk_count, text"
+_CHUNK_COLUMNS = (
+    "row, doc_id, position, char_start, char_end, line_start, line_end, text, section, page_start, page_end"
+)
+_DOC_META = "doc_id, source, title, date, sha256, chunk_count, format, metadata, pages, sections, first_row"
+_DOC_COLUMNS = f"{_DOC_META}, text"
+_JSON = msgspec.json.Encoder()
+_META_DECODER = msgspec.json.Decoder(dict[str, MetaValue])
+_PAGES_DECODER = msgspec.json.Decoder(tuple[int, ...])
+_SECTIONS_DECODER = msgspec.json.Decoder(tuple[tuple[int, int, str], ...])
+
+
+def _document(row: Sequence[Any]) -> DocumentRecord:
+    return DocumentRecord(
+        doc_id=row[0],
+        source=row[1],
+        title=row[2],
+        date=row[3],
+        sha256=row[4],
+        chunk_count=row[5],
+        format=row[6],
+        metadata=_META_DECODER.decode(row[7]),
+        pages=_PAGES_DECODER.decode(row[8]),
+        sections=_SECTIONS_DECODER.decode(row[9]),
+        first_row=row[10],
+        text=row[11] if len(row) > 11 else "",
+    )
 
 
 class StoreWriter:
@@ -73,15 +126,40 @@ class StoreWriter:
 
     def add_document(self, doc: DocumentRecord) -> None:
         self._conn.execute(
-            f"INSERT INTO documents ({_DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (doc.doc_id, doc.source, doc.title, doc.date, doc.sha256, doc.chunk_count, doc.text),
+            f"INSERT INTO documents ({_DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                doc.doc_id,
+                doc.source,
+                doc.title,
+                doc.date,
+                doc.sha256,
+                doc.chunk_count,
+                doc.format,
+                _JSON.encode(dict(doc.metadata)).decode(),
+                _JSON.encode(doc.pages).decode(),
+                _JSON.encode(doc.sections).decode(),
+                doc.first_row,
+                doc.text,
+            ),
         )
 
     def add_chunks(self, chunks: Iterable[ChunkRecord]) -> None:
         self._conn.executemany(
-            f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                (c.row, c.doc_id, c.position, c.char_start, c.char_end, c.line_start, c.line_end, c.text)
+                (
+                    c.row,
+                    c.doc_id,
+                    c.position,
+                    c.char_start,
+                    c.char_end,
+                    c.line_start,
+                    c.line_end,
+                    c.text,
+                    c.section,
+                    c.page_start,
+                    c.page_end,
+                )
                 for c in chunks
             ),
         )
@@ -127,7 +205,7 @@ class Store:
             row = self._conn.execute(
                 f"SELECT {_DOC_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,)
             ).fetchone()
-        return DocumentRecord(*row) if row else None
+        return _document(row) if row else None
 
     def documents(self, doc_ids: Sequence[str]) -> dict[str, DocumentRecord]:
         """Documents' metadata by id (text left empty, to keep result hydration cheap)."""
@@ -136,16 +214,20 @@ class Store:
         marks = ",".join("?" * len(doc_ids))
         with self._lock:
             found = self._conn.execute(
-                f"SELECT doc_id, source, title, date, sha256, chunk_count, '' FROM documents "
-                f"WHERE doc_id IN ({marks})",
-                list(doc_ids),
+                f"SELECT {_DOC_META} FROM documents WHERE doc_id IN ({marks})", list(doc_ids)
             ).fetchall()
-        return {r[0]: DocumentRecord(*r) for r in found}
+        return {r[0]: _document(r) for r in found}
 
-    def iter_documents(self) -> Iterator[DocumentRecord]:
-        """All documents, metadata only, in id order."""
+    def iter_documents(self, *, order: str = "doc_id") -> Iterator[DocumentRecord]:
+        """All documents, metadata only, by id (``order="first_row"``: in row order)."""
+        column = "first_row" if order == "first_row" else "doc_id"
         with self._lock:
-            found = self._conn.execute(
-                "SELECT doc_id, source, title, date, sha256, chunk_count, '' FROM documents ORDER BY doc_id"
-            ).fetchall()
-        return (DocumentRecord(*r) for r in found)
+            found = self._conn.execute(f"SELECT {_DOC_META} FROM documents ORDER BY {column}").fetchall()
+        return (_document(r) for r in found)
+
+    def chunk_column(self, column: str) -> list[Any]:
+        """One column of every chunk, in row order (``section``, ``page_start``, ``line_start``, ...)."""
+        if column not in _CHUNK_COLUMNS.split(", "):
+            raise ValueError(f"no chunk column {column!r}")
+        with self._lock:
+            return [r[0] for r in self._conn.execute(f"SELECT {column} FROM chunks ORDER BY row")]

@@ -10,7 +10,7 @@ from litestar.params import FromPath
 from indexer.search import Searcher
 from service.auth import API_SECURITY
 from service.errors import NotFoundError
-from service.schemas import DocumentResponse, problem_responses
+from service.schemas import DocumentResponse, SectionStart, problem_responses
 
 
 class DocumentsController(Controller):
@@ -28,7 +28,9 @@ class DocumentsController(Controller):
         self, doc_id: FromPath[str], searcher: NamedDependency[Searcher]
     ) -> DocumentResponse:
         """The document's text and metadata, so a client can show or verify a citation. ``doc_id`` is
-        the document's path relative to the seeds folder, as given in every citation."""
+        the document's path relative to the seeds folder, as given in every citation. ``text`` is what
+        was indexed (for PDF, HTML and DOCX the extracted text): every citation's offsets, lines and
+        pages refer to it."""
         doc_id = doc_id.lstrip("/")
         record = await anyio.to_thread.run_sync(searcher.snapshot.store.document, doc_id)
         if record is None:
@@ -43,4 +45,8 @@ class DocumentsController(Controller):
             char_count=len(record.text),
             text=record.text,
             snapshot_id=searcher.snapshot_id,
+            format=record.format,
+            metadata=dict(record.metadata),
+            page_starts=list(record.pages) if record.pages else None,
+            sections=[SectionStart(start=start, path=path) for start, _, path in record.sections],
         )

@@ -44,6 +44,10 @@ def to_result(hit: Hit) -> SearchResult:
             line_start=chunk.line_start,
             line_end=chunk.line_end,
             url=document_url(doc.doc_id),
+            page_start=chunk.page_start,
+            page_end=chunk.page_end,
+            section=chunk.section,
+            format=doc.format,
         ),
         scores=ScoreParts(dense=hit.dense, lexical=hit.lexical),
     )
@@ -70,16 +74,24 @@ class SearchController(Controller):
         settings: NamedDependency[AppSettings],
     ) -> SearchResponse:
         """Return the passages that best answer ``query``, best first, each with an exact citation:
-        ``document.text[char_start:char_end] == text``. ``score`` is a calibrated relevance (0 to 1,
-        comparable across queries), ``scores`` its parts; ``min_score`` leaves out weaker passages."""
+        ``document.text[char_start:char_end] == text``, and its pages and section where the format has
+        them. ``score`` is a calibrated relevance (0 to 1, comparable across queries), ``scores`` its
+        parts; ``min_score`` leaves out weaker passages; ``filters`` narrows the search to matching
+        passages (up to ``top_k`` of them are still returned)."""
         started = time.perf_counter()
         # Litestar converts bodies leniently ("5" -> 5); decode again strictly so wrong types are 422.
         data = msgspec.json.decode(await request.body(), type=SearchRequest)
         check_query(data.query, settings.service)
         check_top_k(data.top_k, settings.service)
+        filters = searcher.parse_filters(data.filters) if data.filters is not None else None
         hits = await anyio.to_thread.run_sync(
             lambda: searcher.search(
-                data.query, data.top_k, data.mode, max_per_doc=data.max_per_doc, min_score=data.min_score
+                data.query,
+                data.top_k,
+                data.mode,
+                max_per_doc=data.max_per_doc,
+                filters=filters,
+                min_score=data.min_score,
             )
         )
         mode = data.mode or settings.retrieval.mode

@@ -1,36 +1,22 @@
-"""A passage's citation as flat attributes, the form in which the chatbot APIs return it and filter on
-it (OpenAI's ``attributes``, Dify's ``metadata``), and what their filter languages share."""
+"""A passage's citation as flat attributes, the form in which the chatbot APIs return it (OpenAI's
+``attributes``, Dify's ``metadata``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
-
 from indexer.search import Hit
-from service.errors import InvalidInputError
 from service.links import document_url
-
-Scalar = str | int | float | bool
-Attributes = Mapping[str, Scalar]
-Predicate = Callable[[Attributes], bool]
-
-
-class FilterError(ValueError):
-    """A filter that cannot be understood."""
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def attributes(hit: Hit, base_url: str) -> dict[str, str | int]:
-    """A hit's citation as flat attributes (at most 16, as OpenAI allows), for filters and clients."""
+    """A hit's citation as flat attributes (at most 16, as OpenAI allows): document, offsets, lines,
+    link, and where the format has them, date, section and pages."""
     chunk, doc = hit.chunk, hit.document
     found: dict[str, str | int] = {
         "doc_id": doc.doc_id,
         "chunk_id": chunk.chunk_id,
         "source": doc.source,
         "title": doc.title,
+        "format": doc.format,
         "char_start": chunk.char_start,
         "char_end": chunk.char_end,
         "line_start": chunk.line_start,
@@ -39,18 +25,9 @@ def attributes(hit: Hit, base_url: str) -> dict[str, str | int]:
     }
     if doc.date:
         found["date"] = doc.date
+    if chunk.section is not None:
+        found["section"] = chunk.section
+    if chunk.page_start is not None and chunk.page_end is not None:
+        found["page_start"] = chunk.page_start
+        found["page_end"] = chunk.page_end
     return found
-
-
-def hit_filter(
-    parse: Callable[[Any], Predicate], spec: Any, key: str, base_url: str
-) -> Callable[[Hit], bool]:
-    """A filter on hits from a filter ``spec`` in one of the chatbot APIs' languages (``parse``); a
-    malformed one is a 422 naming ``key``."""
-    try:
-        keep = parse(spec)
-    except FilterError as exc:
-        raise InvalidInputError(
-            str(exc), errors=[{"key": key, "message": str(exc), "source": "body"}]
-        ) from exc
-    return lambda hit: keep(attributes(hit, base_url))

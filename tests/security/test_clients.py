@@ -51,7 +51,7 @@ def test_a_request_costs_one_unit_per_query(served: Serve) -> None:
     with served(rate_limit=10) as (base_url, _, _):
         ten = {
             "query": [f"question {i}" for i in range(10)],
-            "filters": {"type": "eq", "key": "x", "value": 1},
+            "filters": {"type": "eq", "key": "doc_id", "value": "x"},
         }
         assert httpx.post(f"{base_url}{STORE}", json=ten, timeout=60).status_code == 200
         refused = httpx.post(f"{base_url}{STORE}", json={"query": "one more"})

@@ -136,7 +136,7 @@ BAD_SEARCHES: list[tuple[str, dict[str, Any], int, str]] = [
     ("top_k as string", {"json": {"query": "x", "top_k": "5"}}, 422, "top_k"),
     ("top_k as float", {"json": {"query": "x", "top_k": 5.0}}, 422, "top_k"),
     ("top_k as bool", {"json": {"query": "x", "top_k": True}}, 422, "top_k"),
-    ("top_k out of float range", {"content": b'{"query": "x", "top_k": 1e400}'}, 400, "range"),
+    ("top_k out of float range", {"content": b'{"query": "x", "top_k": 1e400}'}, 422, "range"),
     ("unknown field", {"json": {"query": "x", "limit": 3}}, 422, "limit"),
     ("unknown mode", {"json": {"query": "x", "mode": "psychic"}}, 422, "mode"),
     ("max_per_doc zero", {"json": {"query": "x", "max_per_doc": 0}}, 422, "max_per_doc"),

@@ -22,9 +22,10 @@ class VectorIndex(Protocol):
     def dimension(self) -> int: ...
 
     def search(
-        self, queries: npt.NDArray[np.float32], k: int
+        self, queries: npt.NDArray[np.float32], k: int, allowed: npt.NDArray[np.uint8] | None = None
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
-        """Scores and row ids, best first, shape ``(len(queries), k)``; missing hits have id -1."""
+        """Scores and row ids, best first, shape ``(len(queries), k)``; missing hits have id -1.
+        ``allowed``: only rows whose bit is set in this bitmap (``np.packbits(mask, bitorder="little")``)."""
         ...
 
     def save(self, path: Path) -> None: ...

@@ -36,6 +36,12 @@ def training_sample(vectors: npt.NDArray[np.float32], size: int, seed: int = 123
     return np.ascontiguousarray(vectors[rows], dtype=np.float32)
 
 
+def id_selector(allowed: npt.NDArray[np.uint8], rows: int) -> Any:
+    """A FAISS ID selector for the rows set in the bitmap ``allowed`` (keep ``allowed`` alive while it
+    is used)."""
+    return faiss.IDSelectorBitmap(rows, faiss.swig_ptr(allowed))
+
+
 class FaissIndex:
     """A FAISS index whose ids are row numbers (the base of each backend)."""
 
@@ -51,10 +57,17 @@ class FaissIndex:
         return int(self._index.d)
 
     def search(
-        self, queries: npt.NDArray[np.float32], k: int
+        self, queries: npt.NDArray[np.float32], k: int, allowed: npt.NDArray[np.uint8] | None = None
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
         k = max(1, min(k, self.ntotal))
-        scores, ids = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if allowed is None:
+            scores, ids = self._index.search(queries, k)
+            return scores, ids
+        params = faiss.SearchParameters()
+        selector = id_selector(allowed, self.ntotal)
+        params.sel = selector
+        scores, ids = self._index.search(queries, k, params=params)
         return scores, ids
 
     def save(self, path: Path) -> None:

@@ -10,7 +10,13 @@ import numpy as np
 import numpy.typing as npt
 
 from indexer.snapshot.manifest import IvfInfo
-from indexer.snapshot.vectors.faiss_base import FaissIndex, add_in_blocks, read_faiss, training_sample
+from indexer.snapshot.vectors.faiss_base import (
+    FaissIndex,
+    add_in_blocks,
+    id_selector,
+    read_faiss,
+    training_sample,
+)
 
 
 def train_and_add(index: Any, vectors: npt.NDArray[np.float32], params: IvfInfo) -> None:
@@ -30,18 +36,29 @@ class IvfSearch(FaissIndex):
         self._ivf.nprobe = min(nprobe, self._ivf.nlist)
 
     def search(
-        self, queries: npt.NDArray[np.float32], k: int
+        self, queries: npt.NDArray[np.float32], k: int, allowed: npt.NDArray[np.uint8] | None = None
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
-        scores, ids = super().search(queries, k)
+        k = max(1, min(k, self.ntotal))
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
         nprobe, nlist = int(self._ivf.nprobe), int(self._ivf.nlist)
-        wanted = ids.shape[1]
-        while nprobe < nlist and bool(((ids >= 0).sum(axis=1) < wanted).any()):
+        scores, ids = self._probe(queries, k, nprobe, allowed)
+        while nprobe < nlist and bool(((ids >= 0).sum(axis=1) < k).any()):
             nprobe = min(nprobe * 4, nlist)
-            params = faiss.SearchParametersIVF()
-            params.nprobe = nprobe
-            scores, ids = self._index.search(
-                np.ascontiguousarray(queries, dtype=np.float32), wanted, params=self._search_params(params)
-            )
+            scores, ids = self._probe(queries, k, nprobe, allowed)
+        return scores, ids
+
+    def _probe(
+        self, queries: npt.NDArray[np.float32], k: int, nprobe: int, allowed: npt.NDArray[np.uint8] | None
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+        if allowed is None and nprobe == int(self._ivf.nprobe):
+            scores, ids = self._index.search(queries, k)
+            return scores, ids
+        params = faiss.SearchParametersIVF()
+        params.nprobe = nprobe
+        selector = None if allowed is None else id_selector(allowed, self.ntotal)
+        if selector is not None:
+            params.sel = selector
+        scores, ids = self._index.search(queries, k, params=self._search_params(params))
         return scores, ids
 
     def _search_params(self, ivf_params: Any) -> Any:

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from indexer.errors import EncodingNotFoundError
-from indexer.search import Searcher
+from indexer.search import Filter, Searcher
 from indexer.search.packing import Packed, Passage, pack_context
 from service.auth import API_SECURITY
 from service.errors import InvalidInputError
@@ -40,12 +40,15 @@ def _citation(number: int, passage: Passage) -> ContextCitation:
         chunk_ids=list(passage.chunk_ids),
         score=passage.score,
         truncated=passage.truncated,
+        page_start=passage.page_start,
+        page_end=passage.page_end,
+        section=passage.section,
     )
 
 
-def _packed(searcher: Searcher, data: ContextRequest, min_score: float) -> Packed:
+def _packed(searcher: Searcher, data: ContextRequest, min_score: float, filters: Filter | None) -> Packed:
     """Search and pack (blocking: run it off the event loop)."""
-    hits = searcher.search(data.query, data.top_k, data.mode, min_score=min_score)
+    hits = searcher.search(data.query, data.top_k, data.mode, min_score=min_score, filters=filters)
     try:
         return pack_context(hits, data.encoding, data.max_tokens, searcher.snapshot.store)
     except EncodingNotFoundError as exc:
@@ -83,7 +86,8 @@ class ContextController(Controller):
         data = msgspec.json.decode(await request.body(), type=ContextRequest)
         check_query(data.query, settings.service)
         min_score = settings.retrieval.min_score if data.min_score is None else data.min_score
-        packed = await anyio.to_thread.run_sync(_packed, searcher, data, min_score)
+        filters = searcher.parse_filters(data.filters) if data.filters is not None else None
+        packed = await anyio.to_thread.run_sync(_packed, searcher, data, min_score, filters)
         return ContextResponse(
             query=data.query,
             context=packed.context,

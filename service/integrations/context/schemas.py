@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from service.schemas import MAX_TOP_K, MinScore, Mode, Query
+from service.schemas import MAX_TOP_K, Filters, MinScore, Mode, Query
 
 MAX_CONTEXT_TOKENS = 1_000_000
 DEFAULT_CONTEXT_TOP_K = 20
@@ -44,6 +44,7 @@ class ContextRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
             "omitted (0: keep all). Nothing relevant: an empty context and no citations."
         ),
     ] = None
+    filters: Filters | None = None
 
 
 class ContextCitation(msgspec.Struct, frozen=True):
@@ -63,6 +64,9 @@ class ContextCitation(msgspec.Struct, frozen=True):
     truncated: Annotated[bool, Meta(description="True when the passage was cut short to fit the budget.")] = (
         False
     )
+    page_start: Annotated[int | None, Meta(description="First page (1-based); null without pages.")] = None
+    page_end: Annotated[int | None, Meta(description="Last page (1-based); null without pages.")] = None
+    section: Annotated[str | None, Meta(description="The heading path the passage starts under.")] = None
 
 
 class ContextResponse(msgspec.Struct, frozen=True):

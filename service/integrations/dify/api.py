@@ -17,8 +17,8 @@ from litestar.params import JSONBody
 from indexer.search import Searcher
 from service.errors import NotFoundError, handle_exception
 from service.guards import require_json
-from service.integrations.attributes import attributes, hit_filter
-from service.integrations.dify.filters import dify_condition
+from service.integrations.attributes import attributes
+from service.integrations.dify.filters import dify_filter
 from service.integrations.dify.schemas import (
     DifyError,
     DifyRecord,
@@ -83,22 +83,22 @@ class DifyController(Controller):
         settings: NamedDependency[AppSettings],
     ) -> DifyRetrievalResponse:
         """Dify's external knowledge retrieval: the ``top_k`` best passages for ``query`` scoring at
-        least ``score_threshold`` (calibrated relevance; 0 or unset, as Dify sends it when its threshold is
-        switched off: ``retrieval.min_score``), each with
-        its citation as ``metadata``. Nothing relevant: ``records`` is empty. ``metadata_condition``
-        filters on the metadata fields."""
+        least ``score_threshold`` (calibrated relevance; 0 or unset, as Dify sends it when its
+        threshold is switched off: ``retrieval.min_score``), each with its citation as ``metadata``.
+        Nothing relevant: ``records`` is empty. ``metadata_condition`` filters on the citation's fields
+        and the documents' metadata keys (translated into the filters of ``POST /v1/search``)."""
         base = settings.public_url
         if data.knowledge_id not in settings.integrations.dify_knowledge_ids:
             raise UnknownKnowledgeError(f"no knowledge with id {data.knowledge_id!r}")
         check_query(data.query, settings.service)
-        where = None
+        filters = None
         if data.metadata_condition is not None:
-            where = hit_filter(dify_condition, data.metadata_condition, "metadata_condition", base)
+            filters = dify_filter(data.metadata_condition, searcher.fields)
         setting = data.retrieval_setting
         # Dify sends 0.0 when its score threshold is switched off: that means "not set" here too.
         threshold = setting.score_threshold or settings.retrieval.min_score
         hits = await anyio.to_thread.run_sync(
-            lambda: searcher.search(data.query, setting.top_k, where=where, min_score=threshold)
+            lambda: searcher.search(data.query, setting.top_k, filters=filters, min_score=threshold)
         )
         return DifyRetrievalResponse(
             [DifyRecord(hit.chunk.text, hit.score, hit.document.title, attributes(hit, base)) for hit in hits]

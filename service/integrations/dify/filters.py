@@ -1,181 +1,93 @@
-"""Dify's ``metadata_condition``, evaluated on a passage's flat attributes.
+"""Dify's ``metadata_condition`` translated into the engine's filter tree (:mod:`indexer.search`).
 
 ``{"logical_operator": "and", "conditions": [{"name": ["date"], "comparison_operator": "after",
-"value": "2025-01-01"}]}``, parsed once into a predicate; a malformed condition raises
-:class:`FilterError` with a message naming the offending part.
+"value": "2025-01-01"}]}``. ``name`` may be one field or several (the condition holds if it holds for
+any of them). Values are taken as Dify sends them: numbers and booleans may come as text, dates as ISO
+strings or Unix timestamps. Text operators are case-insensitive. A field the passage does not have
+counts as empty: it matches ``empty``, ``not contains``, ``is not``, ``not in`` and ``≠`` only. An
+unknown field or operator is an :class:`~indexer.errors.InvalidFilterError`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from service.integrations.attributes import Attributes, FilterError, Predicate, Scalar, is_number
+from indexer.errors import InvalidFilterError
+from indexer.search import Compound, FieldSpec, Filter, comparison
 
-DIFY_OPERATORS = (
-    "contains",
-    "not contains",
-    "start with",
-    "end with",
-    "is",
-    "is not",
-    "in",
-    "not in",
-    "empty",
-    "not empty",
-    "null",
-    "not null",
-    "=",
-    "≠",
-    "!=",
-    ">",
-    "<",
-    "≥",
-    ">=",
-    "≤",
-    "<=",
-    "before",
-    "after",
-)
-_NEGATIVE = ("not contains", "is not", "not in", "empty", "null", "≠", "!=")
-_NUMERIC = ("=", "≠", "!=", ">", "<", "≥", ">=", "≤", "<=")
-_DATES = ("before", "after")
-_VALUELESS = ("empty", "not empty", "null", "not null")
-
-
-def _as_number(value: Any) -> float | None:
-    """``value`` as a finite float (a number or a numeric string), else None (too large included)."""
-    if not is_number(value) and not isinstance(value, str):
-        return None
-    try:
-        number = float(value)
-    except (ValueError, OverflowError):  # "abc"; an integer of hundreds of digits
-        return None
-    return number if math.isfinite(number) else None
+PARAM = "metadata_condition"
+OPERATORS = {
+    "contains": "contains",
+    "not contains": "not_contains",
+    "start with": "starts_with",
+    "end with": "ends_with",
+    "is": "eq",
+    "is not": "ne",
+    "in": "in",
+    "not in": "nin",
+    "empty": "missing",
+    "null": "missing",
+    "not empty": "exists",
+    "not null": "exists",
+    "=": "eq",
+    "≠": "ne",
+    "!=": "ne",
+    ">": "gt",
+    "<": "lt",
+    "≥": "gte",
+    ">=": "gte",
+    "≤": "lte",
+    "<=": "lte",
+    "before": "lt",
+    "after": "gt",
+}
+_NO_VALUE = ("missing", "exists")
 
 
-def _as_date(value: Any) -> str | None:
-    """An ISO date (``YYYY-MM-DD``) from an ISO string or a Unix timestamp (Dify sends either); None
-    when it is neither (or a timestamp outside the years 1..9999)."""
-    if is_number(value):
-        seconds = _as_number(value)
-        if seconds is None:
-            return None
-        try:
-            return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).date().isoformat()
-        except (ValueError, OverflowError, OSError):  # outside the years 1..9999
-            return None
-    if isinstance(value, str) and len(value) >= 10:
-        try:
-            return dt.date.fromisoformat(value[:10]).isoformat()
-        except ValueError:
-            return None
-    return None
+def _fail(path: str, message: str) -> InvalidFilterError:
+    return InvalidFilterError(f"{path}: {message}", param=PARAM)
 
 
-def _check_value(op: str, value: Any, where: str) -> None:
-    """Refuse a value ``op`` cannot compare with: a missing one, a number out of range, a non-date."""
-    if op in _VALUELESS:
-        return
-    if value is None:
-        raise FilterError(f"{where}.value: missing for {op!r}")
-    if op in _DATES and _as_date(value) is None:
-        raise FilterError(
-            f"{where}.value: {op!r} needs a date (YYYY-MM-DD) or a Unix timestamp of the years 1 to 9999"
-        )
-    if op in _NUMERIC and _as_number(value) is None:
-        raise FilterError(f"{where}.value: {op!r} needs a finite number")
+def _condition(condition: Any, path: str, schema: Mapping[str, FieldSpec]) -> Filter:
+    if not isinstance(condition, dict):
+        raise _fail(path, "expected an object")
+    names = condition.get("name")
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise _fail(f"{path}.name", "expected a field name or a list of field names")
+    operator = condition.get("comparison_operator")
+    op = OPERATORS.get(operator) if isinstance(operator, str) else None
+    if op is None:
+        raise _fail(f"{path}.comparison_operator", f"expected one of {', '.join(OPERATORS)}")
+    value = condition.get("value")
+    if value is None and op not in _NO_VALUE:
+        raise _fail(f"{path}.value", f"missing for {operator!r}")
+    if op in ("in", "nin") and not isinstance(value, list):
+        value = [value]
+    if op in ("eq", "ne") and isinstance(value, list) and len(value) != 1:
+        op = "in" if op == "eq" else "nin"  # "is" one of several values
+    parts = [
+        comparison(op, name, value, schema, path=f"{path}.name[{i}]", param=PARAM, lenient=True)
+        for i, name in enumerate(names)
+    ]
+    return parts[0] if len(parts) == 1 else Compound("or", tuple(parts))
 
 
-def _dify_check(op: str, have: Scalar, value: Any) -> bool:
-    text = str(have).lower()
-    wanted = value if isinstance(value, list) else [value]
-    words = [str(v).lower() for v in wanted]
-    if op == "contains":
-        return any(w in text for w in words)
-    if op == "not contains":
-        return not any(w in text for w in words)
-    if op == "start with":
-        return any(text.startswith(w) for w in words)
-    if op == "end with":
-        return any(text.endswith(w) for w in words)
-    if op in ("is", "in"):
-        return text in words
-    if op in ("is not", "not in"):
-        return text not in words
-    if op in ("empty", "null"):
-        return text == ""
-    if op in ("not empty", "not null"):
-        return text != ""
-    if op in ("before", "after"):
-        have_date, wanted_date = _as_date(have), _as_date(value)
-        if have_date is None or wanted_date is None:
-            return False
-        return have_date < wanted_date if op == "before" else have_date > wanted_date
-    left, right = _as_number(have), _as_number(value)
-    if left is None or right is None:
-        return op in ("≠", "!=")
-    return {
-        "=": left == right,
-        "≠": left != right,
-        "!=": left != right,
-        ">": left > right,
-        "<": left < right,
-        "≥": left >= right,
-        ">=": left >= right,
-        "≤": left <= right,
-        "<=": left <= right,
-    }[op]
-
-
-def dify_condition(spec: Any, path: str = "metadata_condition") -> Predicate:
-    """A predicate for a Dify ``metadata_condition``.
-
-    ``name`` may be one field or a list of fields (the condition holds if it holds for any of
-    them). A field the passage does not have counts as empty: it matches ``empty``, ``not
-    contains``, ``is not``, ``not in`` and ``≠`` and nothing else. Numbers compare numerically,
-    ``before``/``after`` compare dates (ISO strings or Unix timestamps)."""
+def dify_filter(spec: Any, schema: Mapping[str, FieldSpec]) -> Filter | None:
+    """The filter tree of a ``metadata_condition`` (None when it has no conditions)."""
     if not isinstance(spec, dict):
-        raise FilterError(f"{path}: expected an object with 'conditions'")
+        raise _fail(PARAM, "expected an object with 'conditions'")
     logical = spec.get("logical_operator") or "and"
     if logical not in ("and", "or"):
-        raise FilterError(f"{path}.logical_operator: expected 'and' or 'or'")
+        raise _fail(f"{PARAM}.logical_operator", "expected 'and' or 'or'")
     conditions = spec.get("conditions")
     if not isinstance(conditions, list):
-        raise FilterError(f"{path}.conditions: expected a list")
-    predicates: list[Predicate] = []
-    for i, condition in enumerate(conditions):
-        where = f"{path}.conditions[{i}]"
-        if not isinstance(condition, dict):
-            raise FilterError(f"{where}: expected an object")
-        names = condition.get("name")
-        if isinstance(names, str):
-            names = [names]
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-            raise FilterError(f"{where}.name: expected a field name or a list of field names")
-        op = condition.get("comparison_operator")
-        if op not in DIFY_OPERATORS:
-            raise FilterError(f"{where}.comparison_operator: expected one of {', '.join(DIFY_OPERATORS)}")
-        value = condition.get("value")
-        _check_value(op, value, where)
-        predicates.append(_dify_predicate(list(names), op, value))
-    if not predicates:
-        return lambda attrs: True
-    if logical == "and":
-        return lambda attrs: all(p(attrs) for p in predicates)
-    return lambda attrs: any(p(attrs) for p in predicates)
-
-
-def _dify_predicate(names: Sequence[str], op: str, value: Any) -> Predicate:
-    def check(attrs: Attributes) -> bool:
-        for name in names:
-            if name in attrs:
-                if _dify_check(op, attrs[name], value):
-                    return True
-            elif op in _NEGATIVE:
-                return True
-        return False
-
-    return check
+        raise _fail(f"{PARAM}.conditions", "expected a list")
+    if len(conditions) > 256:
+        raise _fail(f"{PARAM}.conditions", "more than 256 conditions")
+    parts = tuple(_condition(c, f"{PARAM}.conditions[{i}]", schema) for i, c in enumerate(conditions))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else Compound("and" if logical == "and" else "or", parts)

@@ -19,8 +19,8 @@ class RetrievalSetting(msgspec.Struct, frozen=True):
                 ge=0,
                 le=1,
                 description="Leave out records whose score (calibrated relevance, 0 to 1) is below this; "
-                "the configured retrieval.min_score when 0 (what Dify sends with its threshold switched off), "
-                "omitted or null.",
+                "the configured retrieval.min_score when 0 (what Dify sends with its threshold switched "
+                "off), omitted or null.",
             ),
         ]
         | None

@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from typing_extensions import TypedDict
 
+from indexer.errors import InvalidFilterError
 from indexer.search import Searcher
 from indexer.snapshot import ChunkRecord, DocumentRecord
 from service import __version__
@@ -57,7 +58,7 @@ class FetchedDocument(TypedDict):
     text: str
     """The whole document."""
     url: str
-    metadata: dict[str, str | int | None]
+    metadata: dict[str, Any]
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
@@ -83,12 +84,17 @@ def _find(searcher: Searcher, item_id: str) -> tuple[DocumentRecord, ChunkRecord
     return (document, None) if document is not None else None
 
 
-async def search_tool(settings: AppSettings, lease: Lease, query: str) -> SearchResults:
+async def search_tool(
+    settings: AppSettings, lease: Lease, query: str, filters: dict[str, Any] | None = None
+) -> SearchResults:
     query = check_query(query.strip(), settings.service)
     base = settings.public_url
     with lease() as searcher:
+        tree = searcher.parse_filters(filters) if filters is not None else None
         hits = await anyio.to_thread.run_sync(
-            lambda: searcher.search(query, SEARCH_RESULTS, min_score=settings.retrieval.min_score)
+            lambda: searcher.search(
+                query, SEARCH_RESULTS, filters=tree, min_score=settings.retrieval.min_score
+            )
         )
     results = [
         SearchResult(
@@ -110,11 +116,12 @@ async def fetch_tool(settings: AppSettings, lease: Lease, item_id: str) -> Fetch
     if found is None:
         raise NotFoundError(f"no passage or document with id {item_id!r}")
     document, chunk = found
-    metadata: dict[str, str | int | None] = {
+    metadata: dict[str, Any] = {
         "doc_id": document.doc_id,
         "source": document.source,
         "date": document.date,
         "sha256": document.sha256,
+        "format": document.format,
     }
     start = end = None
     if chunk is not None:
@@ -125,7 +132,12 @@ async def fetch_tool(settings: AppSettings, lease: Lease, item_id: str) -> Fetch
             "char_end": end,
             "line_start": chunk.line_start,
             "line_end": chunk.line_end,
+            "page_start": chunk.page_start,
+            "page_end": chunk.page_end,
+            "section": chunk.section,
         }
+    for key, value in document.metadata.items():  # the document's own metadata, where names are free
+        metadata.setdefault(key, value)
     base = settings.public_url
     return FetchedDocument(
         id=item_id,
@@ -146,6 +158,8 @@ def _as_tool_error() -> Iterator[None]:
         yield
     except ServiceError as exc:
         raise ToolError(exc.detail) from exc
+    except InvalidFilterError as exc:  # a filter naming an unknown field, a value of the wrong type
+        raise ToolError(str(exc)) from exc
 
 
 def build_server(settings: AppSettings, lease: Lease) -> MCPServer:
@@ -159,17 +173,23 @@ def build_server(settings: AppSettings, lease: Lease) -> MCPServer:
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
     @server.tool(annotations=read_only)
-    async def search(query: str) -> SearchResults:
+    async def search(query: str, filters: dict[str, Any] | None = None) -> SearchResults:
         """Search the documents for passages that answer `query` (natural language). Returns the best
         passages first, each with an `id` (pass it to `fetch`), a `title`, a `url` to cite, and a
-        snippet in `text`. No results: the documents hold nothing relevant to the query."""
+        snippet in `text`. No results: the documents hold nothing relevant to the query. Optional
+        `filters` narrow the search, e.g. {"type": "eq", "key": "format", "value": "pdf"} or
+        {"type": "and", "filters": [{"type": "gte", "key": "date", "value": "2024-01-01"}, {"type":
+        "eq", "key": "tags", "value": "apollo"}]} (types eq, ne, gt, gte, lt, lte, in, nin, and, or;
+        keys doc_id, source, title, date, format, section, page_start, page_end and the documents'
+        metadata keys)."""
         with _as_tool_error():
-            return await search_tool(settings, lease, query)
+            return await search_tool(settings, lease, query, filters)
 
     @server.tool(annotations=read_only)
     async def fetch(id: str) -> FetchedDocument:
         """Fetch the whole document behind a search result `id` (or a document id): its full text, a
-        `url` to cite, and metadata (source, date, the passage's character and line range)."""
+        `url` to cite, and metadata (source, date, format, the passage's character and line range,
+        pages and section, and the document's own metadata)."""
         with _as_tool_error():
             return await fetch_tool(settings, lease, id)
 

@@ -13,11 +13,10 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
-from indexer.search import Hit, Searcher, Where
+from indexer.search import Filter, Hit, Searcher
 from service.errors import InvalidInputError, NotFoundError, handle_exception
 from service.guards import require_json
-from service.integrations.attributes import attributes, hit_filter
-from service.integrations.openai.filters import openai_filter
+from service.integrations.attributes import attributes
 from service.integrations.openai.schemas import (
     Content,
     OpenAIError,
@@ -73,13 +72,13 @@ def _queries(data: VectorStoreSearchRequest, settings: AppSettings) -> list[str]
 
 
 def _search(
-    searcher: Searcher, queries: list[str], top_k: int, where: Where | None, threshold: float
+    searcher: Searcher, queries: list[str], top_k: int, filters: Filter | None, threshold: float
 ) -> list[Hit]:
     """Every query's hits scoring at least ``threshold``; a passage found by several keeps its best
     score. Best first, at most ``top_k`` (blocking: run it off the event loop)."""
     best: dict[str, Hit] = {}
     for query in queries:
-        for hit in searcher.search(query, top_k, where=where, min_score=threshold):
+        for hit in searcher.search(query, top_k, filters=filters, min_score=threshold):
             seen = best.get(hit.chunk.chunk_id)
             if seen is None or hit.score > seen.score:
                 best[hit.chunk.chunk_id] = hit
@@ -111,23 +110,22 @@ class VectorStoresController(Controller):
         settings: NamedDependency[AppSettings],
     ) -> VectorStoreSearchPage:
         """OpenAI's ``vector_stores.search``: the passages that best match ``query``, best first, as
-        ``vector_store.search_results.page``. ``filters`` select on each result's ``attributes``
-        (``doc_id``, ``source``, ``title``, ``date``, offsets); ``ranking_options.score_threshold``
-        (default: ``retrieval.min_score``) drops weaker results, so a query nothing answers gets an
-        empty page. ``score`` is the calibrated relevance (0 to 1). All results fit in one page."""
+        ``vector_store.search_results.page``. ``filters`` select passages as on ``POST /v1/search``
+        (the fields of each result's ``attributes`` and the documents' metadata keys);
+        ``ranking_options.score_threshold`` (default: ``retrieval.min_score``) drops weaker results,
+        so a query nothing answers gets an empty page. ``score`` is the calibrated relevance (0 to 1).
+        All results fit in one page."""
         integrations = settings.integrations
         if vector_store_id != integrations.vector_store_id:
             raise NotFoundError(f"No vector store found with id {vector_store_id!r}.")
         queries = _queries(data, settings)
         charge(request.scope, request.app.state.get("limiter"), len(queries) - 1)  # one unit per query
-        where = None
-        if data.filters is not None:
-            where = hit_filter(openai_filter, data.filters, "filters", settings.public_url)
+        filters = searcher.parse_filters(data.filters) if data.filters is not None else None
         threshold = data.ranking_options.score_threshold if data.ranking_options else None
         if threshold is None:
             threshold = settings.retrieval.min_score
         hits = await anyio.to_thread.run_sync(
-            _search, searcher, queries, data.max_num_results, where, threshold
+            _search, searcher, queries, data.max_num_results, filters, threshold
         )
         results = [
             VectorStoreSearchResult(

@@ -59,7 +59,7 @@ def test_build_writes_a_complete_snapshot(settings: Settings, embedder: Embedder
 
     snapshot = open_current(settings.index_dir)
     manifest = snapshot.manifest
-    assert manifest.schema_version == 1
+    assert manifest.schema_version == 2
     assert manifest.model.name == "all-MiniLM-L6-v2" and manifest.model.dimension == 384
     assert manifest.model.normalized and manifest.model.metric == "inner_product"
     assert manifest.chunking.encoding == "cl100k_base"
@@ -146,7 +146,8 @@ def test_unreadable_files_are_skipped_and_reported(settings: Settings, embedder:
 def test_empty_documents_and_empty_seeds(settings: Settings, embedder: Embedder) -> None:
     write(settings, "empty.txt", "   \n")
     report = Builder(settings, lambda: embedder).build()
-    assert report.documents == 1 and report.chunks == 0
+    assert report.documents == 0 and report.chunks == 0
+    assert report.skipped == {"empty.txt": "empty (no text)"}
     assert search_ids(settings, embedder, "anything") == []
 
 

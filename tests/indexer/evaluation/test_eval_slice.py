@@ -16,7 +16,7 @@ from indexer.embedding import Embedder
 from indexer.evaluation import (
     Collection,
     EvalReport,
-    document_id,
+    document_file,
     eval_settings,
     evaluate,
     load_beir,
@@ -64,9 +64,8 @@ def separability(collection: Collection, settings: Settings, embedder: Embedder)
         for query_id, text in collection.queries.items():
             judged = collection.qrels[query_id]
             answerable.append(searcher.search(text, 1)[0].score)
-            hits = searcher.search(
-                text, 1, where=lambda hit, j=judged: document_id(hit.chunk.doc_id) not in j
-            )
+            judged_files = [document_file(doc_id) for doc_id in judged]
+            hits = searcher.search(text, 1, filters={"type": "nin", "key": "doc_id", "value": judged_files})
             unanswerable.append(hits[0].score)
     finally:
         searcher.close()

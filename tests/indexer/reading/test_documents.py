@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from indexer.errors import UnreadableDocumentError
-from indexer.reading.documents import discover, extract_title_and_date, load_source, parse_document
+from indexer.reading.documents import discover, load_source, parse_document
+from indexer.reading.readers.text import extract_title_and_date
 
 
 def test_date_header_gives_date_and_title() -> None:
@@ -21,7 +22,7 @@ def test_no_header_means_no_title() -> None:
     assert extract_title_and_date("plain text") == (None, None)
 
 
-def test_discovery_is_recursive_sorted_and_filtered(tmp_path: Path) -> None:
+def test_discovery_is_recursive_sorted_and_skips_hidden_entries(tmp_path: Path) -> None:
     for name in [
         "b.txt",
         "a.md",
@@ -35,7 +36,7 @@ def test_discovery_is_recursive_sorted_and_filtered(tmp_path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x")
     found = [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path)]
-    assert found == ["a.md", "b.txt", "sub/c.TXT", "sub/deeper/d.markdown"]
+    assert found == ["a.md", "b.txt", "skip.pdf", "sub/c.TXT", "sub/deeper/d.markdown"]
 
 
 def test_text_is_kept_byte_for_byte(tmp_path: Path) -> None:

@@ -128,9 +128,9 @@ def test_min_score_drops_weak_hits_and_does_not_deepen_past_what_could_reach_it(
     cosines = [0.9] + [0.05] * 99
     retriever, start, searched = hybrid_retriever(cosines, [0.0] * 100, 1.0, 10)
     threshold = CALIBRATION.hybrid.at(0.5)
-    hits = retriever.search("q", 5, "hybrid", start=start, min_score=threshold, where=lambda hit: True)
+    hits = retriever.search("q", 5, "hybrid", start=start, min_score=threshold, max_per_doc=5)
     assert [h.chunk.row for h in hits] == [0]
-    assert searched == [list(range(10))]  # a filter would deepen, but nothing deeper can pass
+    assert searched == [list(range(10))]  # max_per_doc would deepen, but nothing deeper can pass
 
 
 def test_dense_and_lexical_modes_carry_only_their_part() -> None:

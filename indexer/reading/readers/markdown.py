@@ -1,0 +1,88 @@
+"""Markdown: kept character for character like plain text; headings (ATX ``#`` and setext underlines,
+not inside code fences) give each passage its section, YAML front matter gives metadata."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from indexer.config import ReadingSettings
+from indexer.reading.readers.base import Extracted, Section
+from indexer.reading.readers.frontmatter import front_matter
+from indexer.reading.readers.headings import HeadingPath
+from indexer.reading.readers.text import decode_utf8, extract_title_and_date
+
+_LINE = re.compile(r"[^\n]*(?:\n|\Z)")
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+_ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*\r?\n?\Z")
+_SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*\r?\n?\Z")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_EMPHASIS = re.compile(r"(\*\*|__|`+)")
+
+
+def _clean(title: str) -> str:
+    return " ".join(_EMPHASIS.sub("", _LINK.sub(r"\1", title)).split())
+
+
+def markdown_sections(text: str, start: int = 0) -> list[tuple[int, int, int, str]]:
+    """Headings of ``text`` from ``start`` on: (line start, heading end, level, title), in order."""
+    found: list[tuple[int, int, int, str]] = []
+    fence: str | None = None
+    previous: tuple[int, int] | None = None  # the last paragraph line: (start, end without newline)
+    for match in _LINE.finditer(text, start):
+        line, begin = match.group(), match.start()
+        if not line:
+            break
+        end = begin + len(line.rstrip("\r\n"))
+        opener = _FENCE.match(line)
+        if fence is not None:
+            if opener and opener.group(1)[0] == fence[0] and len(opener.group(1)) >= len(fence):
+                fence = None
+            continue
+        if opener:
+            fence, previous = opener.group(1), None
+            continue
+        atx = _ATX.match(line)
+        if atx:
+            title = _clean(atx.group(2) or "")
+            if title:
+                found.append((begin, end, len(atx.group(1)), title))
+            previous = None
+            continue
+        setext = _SETEXT.match(line)
+        if setext and previous is not None:
+            title = _clean(text[previous[0] : previous[1]])
+            if title:
+                found.append((previous[0], end, 1 if setext.group(1)[0] == "=" else 2, title))
+            previous = None
+            continue
+        previous = (begin, end) if line.strip() else None
+    return found
+
+
+class MarkdownReader:
+    format = "markdown"
+    version = 1
+    suffixes: tuple[str, ...] = (".md", ".markdown")
+
+    def read(self, data: bytes, path: Path, limits: ReadingSettings) -> Extracted:
+        text = decode_utf8(data)
+        meta = front_matter(text)
+        headings = markdown_sections(text, meta.end)
+        paths = HeadingPath()
+        sections = tuple(
+            Section(begin, end, paths.enter(level, title)) for begin, end, level, title in headings
+        )
+        title, date = extract_title_and_date(text[meta.end :])
+        first_h1 = next((t for _, _, level, t in headings if level == 1), None)
+        if date is None:
+            title = first_h1
+        return Extracted(
+            text=text,
+            format=self.format,
+            title=meta.title or title,
+            date=meta.date or date,
+            metadata=meta.metadata,
+            sections=sections,
+            body_start=meta.end,
+        )

@@ -1,0 +1,225 @@
+"""PDF: the text layer, page by page, with pypdfium2 (PDFium; Apache-2.0 / BSD-3-Clause).
+
+Pages are joined by a blank line and each page's start in the text is kept, so every passage knows
+its pages. Running headers and footers (a line repeated at the top or bottom of most pages, page
+numbers) are left out. The outline (bookmarks), when there is one, gives the sections. Title and
+date come from the document information, else the first line of text. A PDF without a text layer
+(a scan) is reported, not read: there is no OCR.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from indexer.config import ReadingSettings
+from indexer.errors import UnreadableDocumentError
+from indexer.reading.readers.base import Extracted, MetaValue, Section
+from indexer.reading.readers.headings import HeadingPath
+from indexer.reading.readers.metadata import flatten
+
+PAGE_BREAK = "\n\n"
+MAX_OUTLINE = 5000
+MAX_RUNNING_LINE = 120
+"""Longer lines are never taken for a running header or footer."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")
+_DIGITS = re.compile(r"\d+")
+_PDF_DATE = re.compile(r"D?:?(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?")
+_INFO_KEYS = {
+    "Author": "author",
+    "Subject": "subject",
+    "Keywords": "keywords",
+    "Creator": "creator",
+    "Producer": "producer",
+    "CreationDate": "created",
+    "ModDate": "modified",
+}
+
+
+def _pdf_date(value: str) -> str | None:
+    """An ISO date or datetime from a PDF date string (``D:20240301120000+01'00'``)."""
+    match = _PDF_DATE.match(value.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = match.groups()
+    if not (month and day) or not ("01" <= month <= "12" and "01" <= day <= "31"):
+        return None
+    date = f"{year}-{month}-{day}"
+    return f"{date}T{hour}:{minute or '00'}:{second or '00'}" if hour else date
+
+
+def _lines(raw: str) -> list[str]:
+    text = _CONTROL.sub("", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = [line.rstrip() for line in text.split("\n")]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
+
+
+def _norm(line: str) -> str:
+    return " ".join(_DIGITS.sub("#", line.lower()).split())
+
+
+def _numbers(line: str) -> set[int]:
+    """The integers in a short line (a page number in a header or footer), as found."""
+    if len(line) > MAX_RUNNING_LINE:
+        return set()
+    return {int(n) for n in _DIGITS.findall(line)[:4] if len(n) <= 6}
+
+
+def _running(pages: Sequence[list[str]], pick: int) -> tuple[set[str], int | None]:
+    """Which lines at position ``pick`` (0: first line of a page, -1: last) run through the document:
+    the same line (digits aside) on at least half of the pages (3 at least), and the offset between a
+    printed page number and the page's index when that holds on half of the pages."""
+    filled = [(index, page[pick]) for index, page in enumerate(pages) if page]
+    needed = max(3, (len(filled) + 1) // 2)
+    same = Counter(_norm(line) for _, line in filled)
+    offsets = Counter(offset for index, line in filled for offset in {n - index for n in _numbers(line)})
+    offset, votes = offsets.most_common(1)[0] if offsets else (None, 0)
+    return {norm for norm, count in same.items() if count >= needed}, offset if votes >= needed else None
+
+
+def strip_running_lines(pages: Sequence[list[str]]) -> list[list[str]]:
+    """Pages without their running headers and footers: a first (last) line that repeats on most pages,
+    digits aside, or that carries the page's printed number (``Chapter 4: Functions 9``). Two passes,
+    for a header above a header; a page's only line stays."""
+    out = [list(page) for page in pages]
+    if sum(1 for page in out if page) < 3:
+        return out
+    for _ in range(2):
+        for pick in (0, -1):
+            repeated, offset = _running(out, pick)
+            for index, page in enumerate(out):
+                if len(page) < 2:  # a page's last line is its text, whatever it looks like
+                    continue
+                line = page[pick]
+                numbered = offset is not None and offset + index in _numbers(line)
+                if _norm(line) in repeated or numbered:
+                    page.pop(pick)
+    return out
+
+
+def _open(data: bytes, limits: ReadingSettings) -> Any:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        reason = str(exc)
+        if "password" in reason.lower():
+            raise UnreadableDocumentError("encrypted PDF (needs a password)") from exc
+        raise UnreadableDocumentError(f"not a readable PDF ({reason})") from exc
+    if len(pdf) > limits.max_pages:
+        pages = len(pdf)
+        pdf.close()
+        raise UnreadableDocumentError(f"{pages} pages, more than reading.max_pages ({limits.max_pages})")
+    return pdf
+
+
+def _page_lines(pdf: Any, limits: ReadingSettings) -> list[list[str]]:
+    pages: list[list[str]] = []
+    total = 0
+    for index in range(len(pdf)):
+        page = pdf[index]
+        try:
+            textpage = page.get_textpage()
+            raw = textpage.get_text_range()
+            textpage.close()
+        finally:
+            page.close()
+        total += len(raw)
+        if total > limits.max_chars:
+            raise UnreadableDocumentError(f"more than reading.max_chars ({limits.max_chars}) characters")
+        pages.append(_lines(raw))
+    return pages
+
+
+def _outline(pdf: Any, text: str, starts: Sequence[int]) -> tuple[Section, ...]:
+    """Sections from the bookmarks: each starts where its title is found on its page (else at the
+    page's start)."""
+    found: dict[int, Section] = {}
+    paths = HeadingPath()
+    for bookmark in itertools.islice(pdf.get_toc(max_depth=16), MAX_OUTLINE):
+        title = " ".join((bookmark.get_title() or "").split())
+        dest = bookmark.get_dest()
+        index = dest.get_index() if dest is not None else None
+        if not title or index is None or not 0 <= index < len(starts):
+            continue
+        path = paths.enter(int(bookmark.level) + 1, title)
+        page_end = starts[index + 1] if index + 1 < len(starts) else len(text)
+        at = text.find(title, starts[index], page_end)
+        start, body = (at, at + len(title)) if at >= 0 else (starts[index], starts[index])
+        found[start] = Section(start, body, path)
+    return tuple(found[start] for start in sorted(found))
+
+
+def _title(info: dict[str, str], pages: Sequence[list[str]]) -> str | None:
+    title = " ".join(info.get("Title", "").split()).removeprefix("Microsoft Word - ")
+    if title and title.lower() not in ("untitled", "title"):
+        return title
+    for page in pages:
+        for line in page:
+            line = " ".join(line.split())
+            if 3 <= len(line) <= 150 and any(c.isalpha() for c in line):
+                return line
+    return None
+
+
+def _metadata(info: dict[str, str]) -> dict[str, MetaValue]:
+    found: dict[str, object] = {}
+    for key, name in _INFO_KEYS.items():
+        value = " ".join(str(info.get(key) or "").split())
+        if not value:
+            continue
+        if key.endswith("Date"):
+            found[name] = _pdf_date(value)
+        elif key == "Keywords":
+            found[name] = [k.strip() for k in re.split(r"[,;]", value) if k.strip()]
+        else:
+            found[name] = value
+    return flatten(found)
+
+
+class PdfReader:
+    format = "pdf"
+    version = 1
+    suffixes: tuple[str, ...] = (".pdf",)
+
+    def read(self, data: bytes, path: Path, limits: ReadingSettings) -> Extracted:
+        import pypdfium2 as pdfium
+
+        pdf = _open(data, limits)
+        try:
+            info = {str(k): str(v) for k, v in pdf.get_metadata_dict(skip_empty=True).items()}
+            raw_pages = _page_lines(pdf, limits)
+            pages = strip_running_lines(raw_pages)
+            if not any(pages):
+                raise UnreadableDocumentError("no text layer (a scanned PDF?); there is no OCR")
+            texts = ["\n".join(lines) for lines in pages]
+            starts, offset = [], 0
+            for page_text in texts:
+                starts.append(offset)
+                offset += len(page_text) + len(PAGE_BREAK)
+            text = PAGE_BREAK.join(texts)
+            sections = _outline(pdf, text, starts)
+        except pdfium.PdfiumError as exc:
+            raise UnreadableDocumentError(f"not a readable PDF ({exc})") from exc
+        finally:
+            pdf.close()
+        metadata = _metadata(info)
+        created = metadata.get("created")
+        return Extracted(
+            text=text,
+            format=self.format,
+            title=_title(info, raw_pages),
+            date=created[:10] if isinstance(created, str) else None,
+            metadata=metadata,
+            pages=tuple(starts),
+            sections=sections,
+        )
