@@ -336,10 +336,12 @@ def questions_of(beir: Path | None) -> list[str]:
     return list(load_beir(beir).queries.values()) if beir else SEED_QUESTIONS
 
 
-def service_env(seeds: Path, index_dir: Path, query_cache: int, overrides: list[str]) -> dict[str, str]:
+def service_env(
+    seeds: Path, index_dir: Path, query_cache: int, overrides: list[str], config: Path = CONFIG
+) -> dict[str, str]:
     env = {
         **os.environ,
-        "CITESEARCH_CONFIG": str(CONFIG),
+        "CITESEARCH_CONFIG": str(config),
         "CITESEARCH__SEEDS_DIR": str(seeds),
         "CITESEARCH__INDEX_DIR": str(index_dir),
         "CITESEARCH__SERVICE__RATE_LIMIT": "0",
@@ -362,7 +364,8 @@ def wait_ready(server: subprocess.Popen[bytes], base_url: str, log: Path) -> dic
         try:
             ready = httpx.get(f"{base_url}/ready", timeout=2)
             if ready.status_code == 200:
-                snapshot: dict[str, Any] = ready.json()["snapshot"]
+                body: dict[str, Any] = ready.json()
+                snapshot: dict[str, Any] = body.get("snapshot", body)  # older releases: not nested
                 return snapshot
         except httpx.HTTPError:
             pass
@@ -372,9 +375,15 @@ def wait_ready(server: subprocess.Popen[bytes], base_url: str, log: Path) -> dic
 
 
 def serve_and_load(
-    args: argparse.Namespace, env: dict[str, str], questions: list[str], log: Path
+    args: argparse.Namespace,
+    env: dict[str, str],
+    questions: list[str],
+    log: Path,
+    checkout: Path = REPO,
+    python: str = sys.executable,
 ) -> dict[str, Any]:
-    """Start the service, warm it up, run every level; the service is stopped in any case."""
+    """Start the service (``python -m service`` in ``checkout``), warm it up, run every level; the
+    service is stopped in any case."""
     import httpx
 
     levels = [int(c) for c in args.concurrency.split(",")]
@@ -382,7 +391,7 @@ def serve_and_load(
     base_url = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "service", "--port", str(port)], cwd=REPO, env=env, stdout=out, stderr=out
+            [python, "-m", "service", "--port", str(port)], cwd=checkout, env=env, stdout=out, stderr=out
         )
         try:
             snapshot = wait_ready(server, base_url, log)
