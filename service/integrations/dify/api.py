@@ -12,9 +12,11 @@ from typing import Any
 import anyio.to_thread
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from indexer.search import Searcher
+from service.auth import API_SECURITY
 from service.errors import NotFoundError, handle_exception
 from service.guards import require_json
 from service.integrations.attributes import attributes
@@ -26,11 +28,18 @@ from service.integrations.dify.schemas import (
     DifyRetrievalResponse,
 )
 from service.limits import check_query
+from service.schemas import problem_responses
 from service.settings import AppSettings
 
 INVALID_AUTHORIZATION_FORMAT = 1001
 AUTHORIZATION_FAILED = 1002
 KNOWLEDGE_DOES_NOT_EXIST = 2001
+DIFY_ERRORS = {
+    401: "The API key is missing or wrong: error_code 1001 (the Authorization header is not "
+    "'Bearer <key>') or 1002 (the key is refused).",
+    404: "No knowledge with this knowledge_id (error_code 2001).",
+}
+"""The refusals answered in Dify's ``{error_code, error_msg}``; the others are problem details."""
 
 
 class UnknownKnowledgeError(NotFoundError):
@@ -50,7 +59,7 @@ def dify_error_response(request: Request[Any, Any, Any], exc: Exception) -> Resp
     body: DifyError | None = None
     if isinstance(exc, UnknownKnowledgeError):
         body = DifyError(KNOWLEDGE_DOES_NOT_EXIST, "The knowledge does not exist.")
-    elif status in (401, 403):
+    elif status == 401:
         if _bearer_format_ok(request.headers.get("authorization")):
             body = DifyError(AUTHORIZATION_FAILED, "Authorization failed.")
         else:
@@ -75,6 +84,14 @@ class DifyController(Controller):
         operation_id="difyRetrieval",
         tags=["chatbots"],
         status_code=200,
+        security=API_SECURITY,
+        responses={
+            **problem_responses(400, 413, 415, 422, 429, 503),
+            **{
+                status: ResponseSpec(DifyError, description=description, generate_examples=False)
+                for status, description in DIFY_ERRORS.items()
+            },
+        },
     )
     async def retrieval(
         self,

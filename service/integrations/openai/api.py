@@ -14,6 +14,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from indexer.search import Filter, Hit, Searcher
+from service.auth import API_SECURITY
 from service.errors import InvalidInputError, NotFoundError, handle_exception
 from service.guards import require_json
 from service.integrations.attributes import attributes
@@ -30,10 +31,16 @@ from service.rate_limit import charge
 from service.settings import AppSettings
 
 OPENAI_ERRORS = {
-    400: "The body is not valid (OpenAI's error body; `param` names the field).",
-    401: "The API key is missing or wrong.",
-    404: "No vector store with this id.",
+    400: "The body is empty, not JSON or not a valid request (`param` names the field).",
+    401: "The API key is missing or wrong (code `invalid_api_key`).",
+    404: "No vector store with this id (code `not_found`).",
+    413: "The request body is larger than the configured limit.",
+    415: "The body is not sent as application/json.",
+    429: "Too many requests from this client (code `rate_limit_exceeded`); retry after the Retry-After "
+    "seconds.",
+    503: "No index snapshot is loaded (type `server_error`).",
 }
+"""Every error this endpoint answers, in OpenAI's error body."""
 
 
 def openai_error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -96,6 +103,7 @@ class VectorStoresController(Controller):
         operation_id="searchVectorStore",
         tags=["chatbots"],
         status_code=200,
+        security=API_SECURITY,
         responses={
             status: ResponseSpec(OpenAIErrorBody, description=description, generate_examples=False)
             for status, description in OPENAI_ERRORS.items()
