@@ -2,7 +2,9 @@
 
 Every route needs a key unless it says otherwise in its ``opt``: ``{"auth": "public"}`` (health,
 readiness, the schema), ``{"auth": "api"}`` (the default: a key is needed only when
-``auth.api_keys`` is set) or ``{"auth": "admin"}`` (always a key from ``auth.admin_keys``). Keys are
+``auth.api_keys`` is set) or ``{"auth": "admin"}`` (always a key from ``auth.admin_keys``). A missing
+or unknown key is a 401; a search key on an admin endpoint is a 403 (the key is good, its rights are
+not). Keys are
 compared as SHA-256 digests with :func:`hmac.compare_digest`, so the time taken says nothing about a
 key's content or length, and they are never logged.
 """
@@ -16,7 +18,7 @@ from typing import Any, Literal
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from service.errors import UnauthorizedError
+from service.errors import ForbiddenError, UnauthorizedError
 from service.settings import AuthSettings
 
 Level = Literal["public", "api", "admin"]
@@ -48,7 +50,8 @@ class KeyChecker:
         return found
 
     def check(self, authorization: str | None, level: Level) -> None:
-        """Raise :class:`UnauthorizedError` unless ``authorization`` carries a key good for ``level``."""
+        """Raise :class:`UnauthorizedError` unless ``authorization`` carries a known key, and
+        :class:`ForbiddenError` if that key is not good for ``level``."""
         if level == "public" or (level == "api" and not self.api_required):
             return
         keys = self._admin if level == "admin" else self._api
@@ -60,9 +63,12 @@ class KeyChecker:
             raise UnauthorizedError("the Authorization header must be: Bearer <key>")
         if not keys:
             raise UnauthorizedError("admin endpoints are disabled: no auth.admin_keys are configured")
-        if not self._matches(_digest(token), keys):
-            scope = " for admin endpoints" if level == "admin" else ""
-            raise UnauthorizedError(f"the API key is not valid{scope}")
+        given = _digest(token)
+        if self._matches(given, keys):
+            return
+        if level == "admin" and self._matches(given, self._api):
+            raise ForbiddenError("this API key is good for search, not for admin endpoints (auth.admin_keys)")
+        raise UnauthorizedError("the API key is not valid")
 
     def level_of(self, path: str, route_handler: BaseRouteHandler) -> Level:
         level = route_handler.opt.get("auth")

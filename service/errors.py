@@ -43,6 +43,10 @@ class UnauthorizedError(ServiceError):
     headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": 'Bearer realm="citesearch"'}
 
 
+class ForbiddenError(ServiceError):
+    status_code = 403
+
+
 class NotFoundError(ServiceError):
     status_code = 404
 

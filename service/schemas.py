@@ -232,6 +232,7 @@ class Problem(msgspec.Struct, frozen=True):
 _PROBLEM_DESCRIPTIONS = {
     400: "The body is empty, not JSON, not UTF-8, or nested too deeply.",
     401: "The API key is missing or wrong (send Authorization: Bearer <key>).",
+    403: "The API key is a search key; this endpoint needs an admin key.",
     404: "Not found.",
     409: "The published snapshot was refused (corrupt, incomplete or built with another model); the "
     "previous one is still served.",

@@ -23,7 +23,7 @@ class AdminController(Controller):
         summary="Reload the index snapshot",
         operation_id="reloadSnapshot",
         status_code=200,
-        responses=problem_responses(401, 409, 429, 503),
+        responses=problem_responses(401, 403, 409, 429, 503),
     )
     async def reload(self, snapshots: NamedDependency[SnapshotHolder]) -> ReloadResponse:
         """Serve the snapshot ``index/current`` points to, if it is newer than the one being served.

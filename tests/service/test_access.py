@@ -86,7 +86,9 @@ def test_valid_keys_are_accepted_and_probes_stay_open(keyed: tuple[Client, Setti
 def test_admin_reload_needs_an_admin_key(keyed: tuple[Client, Settings]) -> None:
     client, _ = keyed
     assert_problem(client.post("/v1/admin/reload"), 401, "API key is required")
-    assert_problem(client.post("/v1/admin/reload", headers=bearer(API_KEY)), 401, "not valid for admin")
+    assert_problem(client.post("/v1/admin/reload", headers=bearer("wrong-key-0123456789")), 401, "not valid")
+    # A search key is a good key without the admin right: 403, not 401 (which would say "send a key").
+    assert_problem(client.post("/v1/admin/reload", headers=bearer(API_KEY)), 403, "not for admin")
     response = client.post("/v1/admin/reload", headers=bearer(ADMIN_KEY))
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "unchanged"
