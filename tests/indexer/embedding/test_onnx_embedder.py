@@ -57,7 +57,7 @@ def test_fp32_gives_the_torch_vectors(fp32: Embedder, torch_embedder: Embedder) 
         assert vectors.shape == reference.shape and vectors.dtype == np.float32
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
         assert (vectors * reference).sum(axis=1).min() > 0.9999
-        assert np.abs(vectors - reference).max() < 1e-4
+        assert np.abs(vectors - reference).max() < 1e-6  # measured 2.3e-7 on the test texts
 
 
 def test_int8_stays_close_to_torch_and_ranks_alike(int8: Embedder, torch_embedder: Embedder) -> None:
