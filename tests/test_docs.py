@@ -17,7 +17,7 @@ from service.settings import AppSettings as Settings
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text(encoding="utf-8")
 README_MAX_LINES = 250
-NO_COMMIT_HASHES = ("README.md", "docs/retrieval-quality.md", "docs/performance.md")
+NO_COMMIT_HASHES = ("README.md", "docs/retrieval-quality.md", "docs/performance.md", "docs/comparison.md")
 COMMIT_HASH = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\b")
 """A git object name: 7 to 40 hex digits with at least one letter and one digit, standing alone."""
 RESTRUCTURED_TEXT = re.compile(r"``|:(?:class|func|meth|mod|attr|data|obj|exc|ref|doc):`")
