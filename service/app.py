@@ -20,6 +20,7 @@ from service.auth import KeyChecker, require_key
 from service.controllers.admin import AdminController
 from service.controllers.documents import DocumentsController
 from service.controllers.health import health, ready
+from service.controllers.index import describe_index
 from service.controllers.metrics import metrics
 from service.controllers.search import SearchController
 from service.cors import cors_config
@@ -34,6 +35,7 @@ from service.openapi import openapi_config, swagger_assets
 from service.proxies import ProxyHeaders, parse_networks
 from service.rate_limit import RateLimitMiddleware, rate_limiter
 from service.settings import AppSettings
+from service.web import page_routes
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +108,12 @@ def _routes(settings: AppSettings, mcp: McpEndpoint) -> list[ControllerRouterHan
     return [
         SearchController,
         DocumentsController,
+        describe_index,
         *operations,
         *CHATBOT_HANDLERS,
         mcp.route_handler(),
         swagger_assets(),
+        *page_routes(),
     ]
 
 

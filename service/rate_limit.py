@@ -26,8 +26,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from service.settings import ServiceSettings
 
 PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
-UNLIMITED_PATHS = re.compile(r"^/(health|ready|metrics)$|^/schema|^/static/")
-"""Probes, scrapes, the schema and static assets are never throttled."""
+UNLIMITED_PATHS = re.compile(r"^/(health|ready|metrics)?$|^/schema|^/static/|^/documents/")
+"""Probes, scrapes, the schema, the search page (``/``, ``/documents/…``: the same static shell) and
+static assets are never throttled; the page's own API calls are."""
 STATE_KEY = "citesearch_rate_client"
 
 

@@ -174,6 +174,42 @@ class DocumentResponse(msgspec.Struct, frozen=True):
     ] = msgspec.field(default_factory=list)
 
 
+class FieldDescription(msgspec.Struct, frozen=True):
+    key: Annotated[str, Meta(description="The name a filter uses.")]
+    type: Annotated[
+        Literal["string", "number", "boolean", "date"],
+        Meta(description="How values compare (date: ISO dates, compared as text)."),
+    ]
+    multiple: Annotated[bool, Meta(description='Some documents give a list (tags): "eq" means "contains".')]
+    scope: Annotated[
+        Literal["document", "passage", "metadata"],
+        Meta(description="Built into every document, every passage, or a metadata key the documents have."),
+    ]
+    documents: Annotated[
+        int | None, Meta(description="Metadata keys: how many documents have it; null for built-in fields.")
+    ]
+
+
+class SearchDefaults(msgspec.Struct, frozen=True):
+    mode: Annotated[Mode, Meta(description="The mode of a search that names none (retrieval.mode).")]
+    top_k: Annotated[int, Meta(description="Passages returned when a search names no top_k.")]
+    max_top_k: Annotated[int, Meta(description="The largest top_k accepted (service.max_top_k).")]
+    min_score: Annotated[
+        float, Meta(description="The chatbot endpoints' default threshold (retrieval.min_score).")
+    ]
+    max_query_chars: Annotated[int, Meta(description="The longest query accepted (service.max_query_chars).")]
+
+
+class IndexResponse(msgspec.Struct, frozen=True):
+    snapshot_id: str
+    created_at: Annotated[str, Meta(description="When the indexer built it (ISO 8601, UTC).")]
+    documents: int
+    chunks: int
+    formats: Annotated[dict[str, int], Meta(description="Documents per format (text, markdown, pdf, ...).")]
+    fields: Annotated[list[FieldDescription], Meta(description="The fields `filters` may name.")]
+    search: SearchDefaults
+
+
 class HealthResponse(msgspec.Struct, frozen=True):
     status: Annotated[Literal["ok"], Meta(description="Always ok: the process is up and answering.")]
     version: str

@@ -1,0 +1,72 @@
+"""``GET /v1/index``: what the served index holds and what a search may ask of it (formats, the fields
+filters may name with their types, the search defaults), so a client can offer the right controls."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from litestar import get
+from litestar.di import NamedDependency
+
+from indexer.search import Searcher
+from service.auth import API_SECURITY
+from service.schemas import (
+    DEFAULT_TOP_K,
+    FieldDescription,
+    IndexResponse,
+    SearchDefaults,
+    problem_responses,
+)
+from service.settings import AppSettings
+
+Scope = Literal["document", "passage", "metadata"]
+
+
+def _fields(searcher: Searcher) -> list[FieldDescription]:
+    counts = searcher.manifest.fields
+    described = []
+    for key, spec in searcher.fields.items():
+        info = counts.get(key)
+        scope: Scope = "passage" if spec.chunk else ("metadata" if info is not None else "document")
+        described.append(
+            FieldDescription(
+                key=key,
+                type=spec.type,
+                multiple=spec.multiple,
+                scope=scope,
+                documents=info.documents if info is not None else None,
+            )
+        )
+    return described
+
+
+@get(
+    "/v1/index",
+    summary="Describe the served index",
+    operation_id="describeIndex",
+    tags=["search"],
+    security=API_SECURITY,
+    responses=problem_responses(401, 429, 503),
+)
+async def describe_index(
+    searcher: NamedDependency[Searcher], settings: NamedDependency[AppSettings]
+) -> IndexResponse:
+    """The served snapshot's documents per format, the fields ``filters`` may name (built-in document
+    and passage fields, and the metadata keys the documents have, each with its type and how many
+    documents have it), and the defaults of ``POST /v1/search``."""
+    manifest = searcher.manifest
+    return IndexResponse(
+        snapshot_id=manifest.snapshot_id,
+        created_at=manifest.created_at,
+        documents=manifest.counts.documents,
+        chunks=manifest.counts.chunks,
+        formats=dict(sorted(manifest.counts.formats.items())),
+        fields=_fields(searcher),
+        search=SearchDefaults(
+            mode=settings.retrieval.mode,
+            top_k=DEFAULT_TOP_K,
+            max_top_k=settings.service.max_top_k,
+            min_score=settings.retrieval.min_score,
+            max_query_chars=settings.service.max_query_chars,
+        ),
+    )
