@@ -1,5 +1,6 @@
 """The OpenAPI schema at ``/schema`` and its Swagger UI, served fully offline: the UI's JavaScript and
-CSS come from the ``swagger-ui-bundle`` package under ``/static/swagger-ui/``, not from a CDN."""
+CSS come from the ``swagger-ui-bundle-v2`` package (Swagger UI 5, which reads OpenAPI 3.1) under
+``/static/swagger-ui/``, not from a CDN."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def _swagger_folder() -> Path:
 
 
 def swagger_assets() -> Router:
-    """``/static/swagger-ui/*``: the Swagger UI files shipped in the ``swagger-ui-bundle`` package."""
+    """``/static/swagger-ui/*``: the Swagger UI files shipped in the ``swagger-ui-bundle-v2`` package."""
     return create_static_files_router(
         path=SWAGGER_ASSETS, directories=[_swagger_folder()], opt=PUBLIC, name="swagger-ui"
     )

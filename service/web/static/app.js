@@ -52,6 +52,8 @@
     return node;
   }
 
+  const NOTICE = "This page notices when one is published.";
+  const sentence = (text) => `${text.charAt(0).toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? "" : "."}`;
   const plural = (n, word) => `${n.toLocaleString("en")} ${word}${n === 1 ? "" : "s"}`;
   const range = (a, b) => (a === b ? `${a}` : `${a}–${b}`);
 
@@ -116,10 +118,7 @@
           `The service limits how often one client may ask. Try again in ${plural(error.retryAfter || 1, "second")}.`,
         ];
       case 503:
-        return [
-          "No index is served yet.",
-          `Build one with python -m indexer build; this page notices when it is ready.${detail ? ` (${detail})` : ""}`,
-        ];
+        return ["No index is served yet.", `${sentence(detail || "build one with python -m indexer build")} ${NOTICE}`];
       default:
         return [
           error.status >= 500 ? `The service failed (error ${error.status}).` : `The request was refused (${error.status}).`,
@@ -187,9 +186,9 @@
     status.classList.toggle("warn", warn);
   }
 
-  /** True when /ready says a snapshot is served; otherwise says so and checks again every few seconds. */
+  /** True when /ready says a snapshot is served; otherwise says why and checks again every few seconds. */
   async function checkReady() {
-    let detail = "the service does not answer";
+    let problem;
     try {
       const response = await fetch("/ready", { cache: "no-store" });
       if (response.ok) {
@@ -198,12 +197,13 @@
         return true;
       }
       const body = await response.json().catch(() => null);
-      detail = (body && body.detail) || "";
+      const detail = (body && body.detail) || "build one with python -m indexer build";
+      problem = `No index is served yet: ${detail}. ${NOTICE}`;
     } catch {
-      /* the service is down: said below */
+      problem = "The service does not answer: is python -m service running? This page tries again every few seconds.";
     }
     state.ready = false;
-    setStatus(`No index is served yet${detail ? ` (${detail})` : ""}. Build one with python -m indexer build; this page notices when it is ready.`, true);
+    setStatus(problem, true);
     if (!state.polling) {
       state.polling = true;
       setTimeout(async () => {
@@ -692,6 +692,7 @@
     const seq = ++state.docSeq;
     showView("document");
     $("back").href = state.shown ? state.shown.url : "/";
+    $("back").textContent = state.shown ? "← Back to the results" : "← Search the documents";
     $("doc-title").textContent = docId;
     $("doc-meta").replaceChildren();
     $("doc-more").replaceChildren();
