@@ -278,3 +278,41 @@ def test_mcp_search_filters_and_fetch_cites_sections(base: str) -> None:
     assert metadata["format"] == "docx" and metadata["section"].startswith("Saturn V rocket")
     assert metadata["author"] == "Marshall Space Flight Center" and metadata["page_start"] is None
     assert bad.is_error and "unknown field 'nope'" in bad.content[0].text
+
+
+SAMPLES: dict[str, Any] = {"string": "x", "number": 0, "date": "2000-01-01", "boolean": False}
+
+
+def test_the_index_describes_its_formats_and_the_fields_filters_take(base: str) -> None:
+    info = httpx.get(f"{base}/v1/index", timeout=30).json()
+    assert info["formats"] == {"docx": 1, "html": 1, "markdown": 1, "pdf": 1, "text": 1}
+    assert info["documents"] == len(FORMATS) and info["chunks"] >= len(FORMATS)
+    assert info["search"] == {
+        "mode": "hybrid",
+        "top_k": 5,
+        "max_top_k": 100,
+        "min_score": 0.2,
+        "max_query_chars": 2000,
+    }
+    fields = {field["key"]: field for field in info["fields"]}
+    assert fields["date"] == {
+        "key": "date",
+        "type": "date",
+        "multiple": False,
+        "scope": "document",
+        "documents": None,
+    }
+    assert fields["page_start"]["scope"] == "passage" and fields["page_start"]["type"] == "number"
+    assert fields["year"] == {
+        "key": "year",
+        "type": "number",
+        "multiple": False,
+        "scope": "metadata",
+        "documents": 1,
+    }
+    assert fields["tags"]["multiple"] and fields["draft"]["type"] == "boolean"
+    assert fields["author"]["scope"] == "metadata" and fields["author"]["documents"] >= 3
+    for key, field in fields.items():  # every field named is one a filter takes, with its type
+        filters = {"type": "ne", "key": key, "value": SAMPLES[field["type"]]}
+        response = httpx.post(f"{base}/v1/search", json={"query": "Apollo", "filters": filters}, timeout=60)
+        assert response.status_code == 200, (key, response.text)

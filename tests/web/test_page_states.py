@@ -73,7 +73,9 @@ def test_no_index_yet_then_the_page_notices_the_first_build(
 ) -> None:
     (tmp_path / "seeds").mkdir()
     settings = msgspec.structs.replace(
-        variant(web_settings, reload_poll_seconds=0.5), seeds_dir=tmp_path / "seeds", index_dir=tmp_path / "index"
+        variant(web_settings, reload_poll_seconds=0.5),
+        seeds_dir=tmp_path / "seeds",
+        index_dir=tmp_path / "index",
     )
     with serve(create_app(settings, embedder=embedder)) as base, open_tab(browser) as tab:
         page = tab.page
@@ -92,7 +94,9 @@ def test_no_index_yet_then_the_page_notices_the_first_build(
         expect(page.get_by_test_id("result").first).to_contain_text(ANSWER)  # the search is run again
 
 
-def test_rate_limited_searches_say_when_to_try_again(browser: Browser, web_settings: AppSettings, embedder: Embedder) -> None:
+def test_rate_limited_searches_say_when_to_try_again(
+    browser: Browser, web_settings: AppSettings, embedder: Embedder
+) -> None:
     settings = variant(web_settings, rate_limit=3, rate_limit_period="minute")
     with serve(create_app(settings, embedder=embedder)) as base, open_tab(browser) as tab:
         page = tab.page
@@ -109,4 +113,3 @@ def test_rate_limited_searches_say_when_to_try_again(browser: Browser, web_setti
         expect(alert).to_contain_text("Too many requests")
         expect(alert).to_contain_text("Try again in")
         tab.screenshot("rate-limited")
-

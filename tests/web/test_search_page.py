@@ -15,6 +15,7 @@ from tests.e2e.test_seed_question import ANSWER, QUESTION
 from tests.web.conftest import LONG_NEEDLE, PHONE, Tab, open_tab
 
 SEED_DOC = "000_9d8dce6cf410ff07.txt"
+DASH = "\u2013"  # the page writes ranges with an en dash: lines 11-13
 
 
 def ask(page: Page, question: str) -> dict[str, Any]:
@@ -55,14 +56,16 @@ def test_a_question_about_the_seed_article_opens_its_answer_marked_in_the_source
 
     first.get_by_test_id("citation").click()
     citation = answer["results"][0]["citation"]
-    expect(page).to_have_url(f"{site}/documents/{SEED_DOC}?start={citation['char_start']}&end={citation['char_end']}")
+    expect(page).to_have_url(
+        f"{site}/documents/{SEED_DOC}?start={citation['char_start']}&end={citation['char_end']}"
+    )
     mark = page.locator("mark")
     expect(mark).to_have_count(1)
     expect(mark).to_have_text(passage, use_inner_text=False)
     assert mark.text_content() == passage  # exactly the passage, nothing trimmed or added
     expect(mark).to_be_in_viewport()
     assert page.get_by_test_id("document-text").text_content() == document(site, SEED_DOC)["text"]
-    expect(page.locator("#doc-meta")).to_contain_text("lines 11–13")
+    expect(page.locator("#doc-meta")).to_contain_text(f"lines 11{DASH}13")
     tab.screenshot("document-desktop")
 
     page.go_back()  # the results again, without asking the service again
@@ -142,12 +145,12 @@ def test_pdf_passages_show_their_page_and_filters_narrow_the_search(tab: Tab, si
     assert answer["results"] and {r["citation"]["format"] for r in answer["results"]} == {"pdf"}
     first = answer["results"][0]
     pages = first["citation"]["page_start"], first["citation"]["page_end"]
-    shown = f"page {pages[0]}" if pages[0] == pages[1] else f"pages {pages[0]}–{pages[1]}"
+    shown = f"page {pages[0]}" if pages[0] == pages[1] else f"pages {pages[0]}{DASH}{pages[1]}"
     expect(page.get_by_test_id("result").first).to_contain_text(shown)
 
     page.get_by_test_id("citation").first.click()
     expect(page.locator("mark")).to_have_text(first["text"])
-    badge = f"p. {pages[0]}" if pages[0] == pages[1] else f"pp. {pages[0]}–{pages[1]}"
+    badge = f"p. {pages[0]}" if pages[0] == pages[1] else f"pp. {pages[0]}{DASH}{pages[1]}"
     expect(page.get_by_test_id("mark-page")).to_have_text(badge)  # the page, beside the passage
     expect(page.locator(".page-label", has_text="Page 1")).to_be_visible()
     tab.screenshot("document-pdf")

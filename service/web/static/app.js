@@ -474,8 +474,8 @@
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(body),
       });
-      performance.clearMarks("citesearch:answer");
-      performance.mark("citesearch:answer");
+      performance.clearMarks("citesearch:search-answer");
+      performance.mark("citesearch:search-answer");
       data = await response.json();
     } catch (error) {
       if (seq !== state.searchSeq) return;
@@ -490,20 +490,22 @@
     if (seq !== state.searchSeq) return;
     renderResults(data, params, body);
     state.shown = { url: location.pathname + location.search, data };
-    timeRendering();
+    timeMarks("search");
     if (state.info && data.snapshot_id !== state.info.snapshot_id) loadInfo();
   }
 
-  /** Marks for measuring (bench/page_bench.py): answer received -> results in the DOM -> painted. */
-  function timeRendering() {
-    for (const name of ["citesearch:rendered", "citesearch:painted"]) performance.clearMarks(name);
-    for (const name of ["citesearch:render", "citesearch:paint"]) performance.clearMeasures(name);
-    performance.mark("citesearch:rendered");
-    performance.measure("citesearch:render", "citesearch:answer", "citesearch:rendered");
+  /** Marks for measuring (bench/page_bench.py): from the answer received (``citesearch:<what>-answer``)
+      to the DOM built (measure ``citesearch:<what>-render``) and to the next frame (``…-paint``). */
+  function timeMarks(what) {
+    const answer = `citesearch:${what}-answer`;
+    for (const step of ["rendered", "painted"]) performance.clearMarks(`citesearch:${what}-${step}`);
+    for (const step of ["render", "paint"]) performance.clearMeasures(`citesearch:${what}-${step}`);
+    performance.mark(`citesearch:${what}-rendered`);
+    performance.measure(`citesearch:${what}-render`, answer, `citesearch:${what}-rendered`);
     requestAnimationFrame(() =>
       setTimeout(() => {
-        performance.mark("citesearch:painted");
-        performance.measure("citesearch:paint", "citesearch:answer", "citesearch:painted");
+        performance.mark(`citesearch:${what}-painted`);
+        performance.measure(`citesearch:${what}-paint`, answer, `citesearch:${what}-painted`);
       }, 0),
     );
   }
@@ -701,14 +703,19 @@
     showMessage($("doc-message"), "Loading the document…");
     let data;
     try {
-      data = await (await api(`/v1/documents/${encodeId(docId)}`)).json();
+      const response = await api(`/v1/documents/${encodeId(docId)}`);
+      performance.clearMarks("citesearch:document-answer");
+      performance.mark("citesearch:document-answer");
+      data = await response.json();
     } catch (error) {
       if (seq !== state.docSeq) return;
       showProblem($("doc-message"), error);
       if (error.status === 401) askForKey(() => showDocument(docId, start, end), error.message);
       return;
     }
-    if (seq === state.docSeq) renderDocument(data, start, end);
+    if (seq !== state.docSeq) return;
+    renderDocument(data, start, end);
+    timeMarks("document");
   }
 
   $("back").addEventListener("click", (event) => {
