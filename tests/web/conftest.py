@@ -2,8 +2,10 @@
 Playwright for Python, and the service running over real HTTP on 127.0.0.1 on a collection that shows
 every part of the page (the seed article, one document of each format, a long document).
 
-No Chromium is a failure, not a skip, so CI cannot pass without running these tests; set
-``CITESEARCH_NO_BROWSER=1`` to skip them on purpose, ``CITESEARCH_CHROMIUM`` to use another binary."""
+The browser is ``CITESEARCH_CHROMIUM``, else a Chromium or Chrome on the PATH, else the one
+``playwright install chromium`` downloaded (where that download is reachable). No browser is a failure,
+not a skip, so CI cannot pass without running these tests; set ``CITESEARCH_NO_BROWSER=1`` to skip them
+on purpose."""
 
 from __future__ import annotations
 
@@ -48,8 +50,9 @@ PHONE = {"width": 375, "height": 760}
 LONG_NEEDLE = "The lighthouse keeper's log records that the great storm of 1893 destroyed the northern pier."
 
 
-def chromium_path() -> str | None:
-    """``CITESEARCH_CHROMIUM``, else the first Chromium on the PATH."""
+def chromium_path(downloaded: str) -> str | None:
+    """``CITESEARCH_CHROMIUM``, else the first Chromium on the PATH, else Playwright's own download
+    (``downloaded``, its expected place) if it is there."""
     configured = os.environ.get(CHROMIUM_ENV)
     if configured:
         return configured
@@ -57,22 +60,23 @@ def chromium_path() -> str | None:
         found = shutil.which(name)
         if found:
             return found
-    return None
+    return downloaded if Path(downloaded).is_file() else None
 
 
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if os.environ.get(NO_BROWSER_ENV) == "1":
         pytest.skip(f"{NO_BROWSER_ENV}=1: the browser tests are skipped on purpose")
-    path = chromium_path()
-    if path is None:
-        pytest.fail(
-            "no Chromium to run the browser tests: apt-get install -y chromium, or set "
-            f"{CHROMIUM_ENV}=/path/to/chromium (or {NO_BROWSER_ENV}=1 to skip them on purpose)"
-        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
+        path = chromium_path(playwright.chromium.executable_path)
+        if path is None:
+            pytest.fail(
+                "no Chromium to run the browser tests: apt-get install -y chromium, set "
+                f"{CHROMIUM_ENV}=/path/to/chrome, or run `playwright install chromium` "
+                f"({NO_BROWSER_ENV}=1 skips them on purpose)"
+            )
         launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
