@@ -8,6 +8,7 @@ other heavy work are noise):
 - :mod:`bench.embed_bench`: the embedding model variants (speed, and cosine to torch's vectors);
 - :mod:`bench.eval_bench`: a cold build of a BEIR collection, quality and per-query latency per mode;
 - :mod:`bench.tune`: retrieval parameter sweeps through the query engine;
+- :mod:`bench.page_bench`: the search page's weight and render times in Chromium;
 - :mod:`bench.compare`: citesearch beside txtai and Haystack (:mod:`bench.competitors` run in their
   own virtual environments).
 
