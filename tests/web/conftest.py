@@ -15,7 +15,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -112,8 +112,9 @@ def _console(tab: Tab, message: ConsoleMessage) -> None:
 
 
 @contextlib.contextmanager
-def open_tab(browser: Browser, viewport: dict[str, int] = DESKTOP) -> Iterator[Tab]:
-    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+def open_tab(browser: Browser, viewport: dict[str, int] = DESKTOP, **options: Any) -> Iterator[Tab]:
+    """A page in a new browser context (``options``: more for ``new_context``, e.g. ``color_scheme``)."""
+    context = browser.new_context(viewport=viewport, **options)  # type: ignore[arg-type]
     page = context.new_page()
     tab = Tab(page)
 
