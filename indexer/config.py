@@ -156,6 +156,28 @@ class RetrievalSettings(_Section, frozen=True):
     only the ``min_score`` a request gives. 0: keep everything."""
 
 
+class RaySettings(_Section, frozen=True):
+    """``python -m indexer build --ray ADDRESS``: reading, chunking and embedding run as Ray Data stages
+    on a Ray cluster (``pip install -e '.[ray]'``; docs/deployment.md). The driver writes and publishes
+    the snapshot as a local build does."""
+
+    actors: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 0
+    """Embedding actors, each loading the model once; 0: as many as the cluster's CPUs hold, one CPU
+    left for reading and chunking (``(CPUs - 1) / cpus_per_actor``, at least one)."""
+    cpus_per_actor: Annotated[float, msgspec.Meta(gt=0, le=1024)] = 1
+    """CPUs each embedding actor reserves; also its onnxruntime threads when ``model.threads`` is 0."""
+    batch_size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1024
+    """Chunks per call of an embedding actor: sorted by length, then embedded ``model.batch_size`` at a
+    time (as a local build embeds blocks of 1,024)."""
+    documents_per_batch: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 16
+    """Documents per call of the reading and chunking stages."""
+    max_retries: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 3
+    """A task or actor whose process dies (node lost, killed, out of memory) is retried or restarted
+    this many times; then the build fails and the served snapshot stays as it is."""
+    local_cpus: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 0
+    """``--ray local``: CPUs of this machine the in-process Ray may use; 0: all of them."""
+
+
 class Settings(_Section, frozen=True):
     """The sections the indexer and the query engine read. The service's own sections (``service``,
     ``auth``, ``observability``, ``integrations``) are declared by ``service.settings.AppSettings``, a
@@ -169,6 +191,7 @@ class Settings(_Section, frozen=True):
     index: IndexSettings = msgspec.field(default_factory=IndexSettings)
     lexical: LexicalSettings = msgspec.field(default_factory=LexicalSettings)
     retrieval: RetrievalSettings = msgspec.field(default_factory=RetrievalSettings)
+    ray: RaySettings = msgspec.field(default_factory=RaySettings)
 
 
 S = TypeVar("S", bound=Settings)

@@ -60,3 +60,12 @@ class OnnxExportError(IndexerError):
 
 class EngineClosedError(IndexerError):
     """The search engine is shutting down and takes no new queries."""
+
+
+class RayUnavailableError(IndexerError):
+    """``--ray`` was given but Ray is not installed, or the address is not one Ray understands."""
+
+
+class DistributedBuildError(IndexerError):
+    """A build on a Ray cluster failed (a stage raised, a worker died more often than retried, the
+    cluster went away); nothing was published."""

@@ -1,6 +1,7 @@
 """Build (or incrementally rebuild) a snapshot from the seeds folder and publish it atomically:
-plan (:mod:`~indexer.build.plan`) → read, chunk and embed (:mod:`~indexer.build.collect`) → write
-(:mod:`~indexer.build.write`) → publish (:mod:`indexer.snapshot.publish`)."""
+plan (:mod:`~indexer.build.plan`) → read, chunk and embed (:mod:`~indexer.build.collect`, in this
+process or on a Ray cluster: :mod:`~indexer.build.processing`) → write (:mod:`~indexer.build.write`) →
+publish (:mod:`indexer.snapshot.publish`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from indexer.build.collect import Collected, Collector
 from indexer.build.plan import changed, check_shrink, reusable_manifest, up_to_date
+from indexer.build.processing import processor_for
 from indexer.build.write import write_indexes, write_snapshot_manifest
 from indexer.config import Settings
 from indexer.embedding import Embedder, load_embedder
@@ -59,11 +61,15 @@ class Builder:
         embedder_factory: EmbedderFactory | None = None,
         *,
         progress: bool = False,
+        ray: str | None = None,
     ) -> None:
+        """``ray``: read, chunk and embed on a Ray cluster at this address (``auto``, ``local``,
+        ``ray://host:port``) instead of in this process."""
         self.settings = settings
         self._embedder_factory = embedder_factory or (lambda: load_embedder(settings.model))
         self._embedder: Embedder | None = None
         self.progress = progress
+        self.ray = ray
 
     @property
     def embedder(self) -> Embedder:
@@ -146,9 +152,8 @@ class Builder:
         snapshot_id = new_snapshot_id()
         staged = staging_dir(settings.index_dir, snapshot_id)
         writer = StoreWriter(staged / STORE_NAME)
-        collected = Collector(settings, writer, reuse, lambda: self.embedder, progress=self.progress).run(
-            sources
-        )
+        processor = processor_for(settings, lambda: self.embedder, ray=self.ray, progress=self.progress)
+        collected = Collector(settings, writer, reuse, processor).run(sources)
         model = self._model_info(reuse)
         written = write_indexes(settings, staged, collected, reuse, model.dimension)
         limit = self._model_limit(reuse)

@@ -1,41 +1,32 @@
-"""The build's pass over the sources: reuse what did not change, read and chunk what did.
+"""The build's pass over the sources: reuse what did not change, have the rest processed.
 
 A document whose sha256 matches the previous snapshot's keeps its chunks and vectors (copied, in new
-row order); any other is read by its format's reader, chunked, written to the new store and queued
-for embedding on a worker thread (:mod:`indexer.build.pipeline`) while the next one is read. The model
-is loaded only when the first document needs embedding.
+row order); the others go to a :class:`~indexer.build.processing.Processor` (read, chunked and
+embedded in this process, or on a Ray cluster), whose results come back in order. Either way the store
+is written here, in row order, as results arrive.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import msgspec
 import numpy as np
 import numpy.typing as npt
-from tqdm import tqdm
 
-from indexer.build.pipeline import EmbeddingPipeline
+from indexer.build.processing import Parsed, Processed, Processor, no_vectors
+from indexer.build.records import document_record
 from indexer.config import Settings
-from indexer.embedding import Embedder, Vectors
-from indexer.errors import UnreadableDocumentError
-from indexer.reading.chunking import Chunk, Chunker, chunker_for
-from indexer.reading.documents import Document, SourceFile, parse_document
-from indexer.reading.positions import Layout
+from indexer.embedding import Vectors
+from indexer.errors import IndexerError
+from indexer.reading.documents import SourceFile
 from indexer.snapshot.fields import Fields
 from indexer.snapshot.manifest import DocumentEntry, SkippedEntry
 from indexer.snapshot.reader import Snapshot
-from indexer.snapshot.store import ChunkRecord, DocumentRecord, StoreWriter
-
-log = logging.getLogger(__name__)
-
-EMBED_BLOCK = 1024
-"""Chunks sorted together before batching: on SciFact, batches cut from blocks of 1,024 pad 2% more
-tokens than from one global sort (256: 8%), and embedding starts after the first 1,024 chunks."""
+from indexer.snapshot.store import StoreWriter
 
 
 @dataclass
@@ -48,7 +39,7 @@ class Collected:
     """Every chunk's text, in row order (for the lexical index)."""
     parts: list[tuple[int, npt.NDArray[np.float32] | None, int]] = field(default_factory=list)
     """(first row, reused vectors or None for new ones, rows), per document in row order."""
-    new_vectors: Vectors = field(default_factory=lambda: np.zeros((0, 1), dtype=np.float32))
+    new_vectors: Vectors = field(default_factory=no_vectors)
     """The new chunks' vectors, in row order."""
     same_rows: bool = False
     """Every chunk kept its row (and so its vector id) from the previous snapshot."""
@@ -71,7 +62,7 @@ class Collected:
         return len(self.new_vectors)
 
     def vectors(self, dimension: int) -> npt.NDArray[np.float32]:
-        """All vectors in row order: reused ones copied, new ones from the embedding pipeline."""
+        """All vectors in row order: reused ones copied, new ones from the processor."""
         out = np.zeros((self.rows, dimension), dtype=np.float32)
         offset = 0
         for start, reused, count in self.parts:
@@ -87,51 +78,60 @@ class Collector:
     """One pass over the sources, writing the new store as it goes."""
 
     def __init__(
-        self,
-        settings: Settings,
-        writer: StoreWriter,
-        reuse: Snapshot | None,
-        embedder: Callable[[], Embedder],
-        *,
-        progress: bool = False,
+        self, settings: Settings, writer: StoreWriter, reuse: Snapshot | None, processor: Processor
     ) -> None:
         self.settings = settings
         self.writer = writer
         self.reuse = reuse
-        self._embedder = embedder
-        self.progress = progress
+        self.processor = processor
         self.out = Collected(same_rows=reuse is not None)
         self._old_vectors = reuse.vectors() if reuse is not None else None
-        self._chunker: Chunker | None = None
-        self._pipeline: EmbeddingPipeline | None = None  # embeds new chunks while the next are read
 
     def run(self, sources: list[SourceFile]) -> Collected:
         try:
-            for source in tqdm(sources, desc="reading", unit="doc", disable=not self.progress):
-                if not self._reused(source):
-                    self._read(source)
+            reusable = self._reusable(sources)
+            results = self.processor.process([s for s in sources if s.doc_id not in reusable])
+            for source in sources:
+                if source.doc_id in reusable:
+                    self._copy(source)
+                else:
+                    self._add(source, _next(results, source))
             self.writer.close()
-            if self._pipeline is not None:
-                self.out.new_vectors = self._pipeline.finish()
+            self.out.new_vectors = self.processor.vectors()
         finally:
-            if self._pipeline is not None:
-                self._pipeline.close()
+            self.processor.close()
+        if self.out.embedded_chunks != sum(n for _, reused, n in self.out.parts if reused is None):
+            raise IndexerError("the processor returned a vector count that does not match the chunks")
         return self.out
 
-    def _reused(self, source: SourceFile) -> bool:
-        """Copy an unchanged document's chunks and vectors; False when it must be read again."""
-        reuse, out = self.reuse, self.out
+    def _reusable(self, sources: list[SourceFile]) -> set[str]:
+        """Ids of the unchanged documents whose chunks and vectors can be copied."""
+        reuse = self.reuse
         if reuse is None or self._old_vectors is None:
-            return False
-        old = reuse.manifest.documents.get(source.doc_id)
-        if old is None or (old.sha256, old.reader) != (source.sha256, source.reader):
-            return False
+            return set()
+        stored = {record.doc_id for record in reuse.store.iter_documents()}
         limits = self.settings.reading
-        if old.bytes > limits.max_file_bytes or old.pages > limits.max_pages or old.chars > limits.max_chars:
-            return False  # over a limit lowered since: read again, to be skipped with the reason
+        reusable = set()
+        for source in sources:
+            old = reuse.manifest.documents.get(source.doc_id)
+            if old is None or (old.sha256, old.reader) != (source.sha256, source.reader):
+                continue
+            if (
+                old.bytes > limits.max_file_bytes
+                or old.pages > limits.max_pages
+                or old.chars > limits.max_chars
+            ):
+                continue  # over a limit lowered since: read again, to be skipped with the reason
+            if source.doc_id in stored:
+                reusable.add(source.doc_id)
+        return reusable
+
+    def _copy(self, source: SourceFile) -> None:
+        """Copy an unchanged document's chunks and vectors."""
+        assert self.reuse is not None and self._old_vectors is not None
+        reuse, out = self.reuse, self.out
         record = reuse.store.document(source.doc_id)
-        if record is None:
-            return False
+        assert record is not None
         row = out.rows
         old_chunks = reuse.store.chunks_of(source.doc_id)
         self.writer.add_document(dataclasses.replace(record, first_row=row))
@@ -141,31 +141,24 @@ class Collector:
         rows = [c.row for c in old_chunks]
         out.same_rows = out.same_rows and rows == list(range(row, row + len(rows)))
         out.parts.append((row, np.asarray(self._old_vectors[rows], dtype=np.float32), len(rows)))
+        old = reuse.manifest.documents[source.doc_id]
         out.entries[source.doc_id] = msgspec.structs.replace(old, chunks=len(rows))
         out.reused += 1
-        return True
 
-    def _read(self, source: SourceFile) -> None:
-        """Parse, chunk and store a new or changed document and queue its chunks for embedding."""
+    def _add(self, source: SourceFile, result: Processed) -> None:
+        """Store a processed document (its vectors come later, in order), or list it as skipped."""
         out = self.out
-        try:
-            document = parse_document(
-                source, f"{self.settings.seeds_dir.name}/{source.doc_id}", self.settings.reading
-            )
-        except UnreadableDocumentError as exc:
-            log.info("skipping %s: %s", source.doc_id, exc)
+        if not isinstance(result, Parsed):
             out.skipped[source.doc_id] = SkippedEntry(
-                sha256=source.sha256, reason=str(exc), reader=source.reader
+                sha256=source.sha256, reason=result.reason, reader=source.reader
             )
             return
-        chunker, pipeline = self._embedding()
-        row = out.rows
-        chunked, chunks = _chunks(chunker, document, row)
-        self.writer.add_document(_record(document, len(chunks), row))
+        document, row = result.document, out.rows
+        chunks = [dataclasses.replace(c, row=row + c.position) for c in result.chunks]
+        self.writer.add_document(document_record(document, len(chunks), row))
         self.writer.add_chunks(chunks)
         out.fields.add(document.metadata)
         out.texts.extend(c.text for c in chunks)
-        pipeline.add([c.text for c in chunks], [c.tokens[1] for c in chunked])
         out.same_rows = False
         out.parts.append((row, None, len(chunks)))
         out.entries[source.doc_id] = DocumentEntry(
@@ -179,57 +172,11 @@ class Collector:
         )
         out.embedded_documents += 1
 
-    def _embedding(self) -> tuple[Chunker, EmbeddingPipeline]:
-        """The chunker and the embedding pipeline, made (and the model loaded) on first use."""
-        if self._chunker is None or self._pipeline is None:
-            embedder = self._embedder()
-            self._chunker = chunker_for(
-                self.settings.chunking, embedder.count_tokens, embedder.max_seq_length
-            )
-            self._pipeline = EmbeddingPipeline(
-                embedder, self.settings.model.batch_size, EMBED_BLOCK, progress=self.progress
-            )
-        return self._chunker, self._pipeline
 
-
-def _chunks(chunker: Chunker, document: Document, row: int) -> tuple[list[Chunk], list[ChunkRecord]]:
-    """The document's chunks (sections chunked apart), and their records from row ``row`` on."""
-    text = document.text
-    layout = Layout(text, document.pages, document.sections, document.body_start)
-    chunked = chunker.chunk(text, layout.segments(len(text), document.body_start))
-    records = []
-    for c in chunked:
-        page_start, page_end = layout.pages_of(c.char_start, c.char_end)
-        records.append(
-            ChunkRecord(
-                row + c.position,
-                document.doc_id,
-                c.position,
-                c.char_start,
-                c.char_end,
-                c.line_start,
-                c.line_end,
-                c.text,
-                section=layout.section_of(c.char_start, c.char_end),
-                page_start=page_start,
-                page_end=page_end,
-            )
-        )
-    return chunked, records
-
-
-def _record(document: Document, chunks: int, first_row: int) -> DocumentRecord:
-    return DocumentRecord(
-        document.doc_id,
-        document.source,
-        document.title,
-        document.date,
-        document.sha256,
-        chunks,
-        format=document.format,
-        metadata=document.metadata,
-        pages=document.pages,
-        sections=tuple((s.start, s.body, s.path) for s in document.sections),
-        first_row=first_row,
-        text=document.text,
-    )
+def _next(results: Iterator[Processed], source: SourceFile) -> Processed:
+    """The processor's next result, which must be ``source``'s."""
+    result = next(results, None)
+    if result is None or result.source.doc_id != source.doc_id:
+        got = "nothing" if result is None else result.source.doc_id
+        raise IndexerError(f"the processor returned {got} where {source.doc_id} was expected")
+    return result

@@ -108,16 +108,19 @@ def load_source(root: Path, path: Path, limits: ReadingSettings | None = None) -
     )
 
 
-def parse_document(source: SourceFile, source_label: str, limits: ReadingSettings | None = None) -> Document:
-    """Read ``source`` with its reader; :class:`UnreadableDocumentError` says why it cannot be
-    (whatever went wrong inside a reader, the build goes on)."""
+def parse_document(
+    source: SourceFile, source_label: str, limits: ReadingSettings | None = None, data: bytes | None = None
+) -> Document:
+    """Read ``source`` with its reader (``data``: its bytes, if already read);
+    :class:`UnreadableDocumentError` says why it cannot be (whatever went wrong inside a reader, the
+    build goes on)."""
     limits = limits or ReadingSettings()
     if source.skip is not None:
         raise UnreadableDocumentError(source.skip)
     reader = reader_named(source.reader)
     if reader is None:
         raise UnreadableDocumentError("unsupported file type")
-    data = source.read()
+    data = source.read() if data is None else data
     try:
         extracted = reader.read(data, source.path, limits)
     except UnreadableDocumentError:

@@ -14,6 +14,7 @@ import pytest
 from indexer.build import Builder
 from indexer.config import load_settings
 from indexer.embedding import Embedder
+from indexer.errors import IndexWriteError
 from indexer.snapshot import SNAPSHOTS_DIR, current_dir, open_current
 from indexer.snapshot.publish import STAGING_PREFIX
 
@@ -97,7 +98,7 @@ def test_failure_while_publishing_keeps_previous_snapshot(
         raise OSError("disk full")
 
     monkeypatch.setattr("indexer.snapshot.publish.os.replace", broken_replace)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(IndexWriteError, match="disk full"):
         Builder(settings, lambda: embedder).build()
     monkeypatch.undo()
     assert current_dir(settings.index_dir) == before

@@ -1,0 +1,80 @@
+"""How a build turns the documents it must (re)index into chunk records and vectors: the
+:class:`Processor` protocol, what it yields, and the factory that picks the local processor (this
+process: read and chunk here, embed on a worker thread) or Ray's (Ray Data stages on a cluster).
+
+Whichever runs, the builder reuses unchanged documents, writes the store in row order, builds the
+indexes and publishes the snapshot the same way (:mod:`indexer.build.collect`, :mod:`indexer.build.write`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from indexer.config import Settings
+from indexer.embedding import Embedder, Vectors
+from indexer.reading.documents import Document, SourceFile
+from indexer.snapshot.store import ChunkRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A document read and chunked; its chunks' vectors come from :meth:`Processor.vectors`."""
+
+    source: SourceFile
+    document: Document
+    chunks: list[ChunkRecord]
+    """In position order, ``row`` = position (the build gives them their rows)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A document that cannot be indexed, and why (it is listed as skipped)."""
+
+    source: SourceFile
+    reason: str
+
+
+Processed = Parsed | Unreadable
+
+
+def no_vectors() -> Vectors:
+    """What :meth:`Processor.vectors` returns when nothing was embedded."""
+    return np.zeros((0, 1), dtype=np.float32)
+
+
+class Processor(Protocol):
+    """Reads, chunks and embeds the documents a build must index."""
+
+    def process(self, sources: Sequence[SourceFile]) -> Iterator[Processed]:
+        """One result per source, in the order given."""
+        ...
+
+    def vectors(self) -> Vectors:
+        """Once :meth:`process` is exhausted: one vector per chunk yielded, in the order yielded."""
+        ...
+
+    def close(self) -> None:
+        """Release what :meth:`process` started (threads, a Ray connection), done or not."""
+        ...
+
+
+def processor_for(
+    settings: Settings, embedder: Callable[[], Embedder], *, ray: str | None = None, progress: bool = False
+) -> Processor:
+    """Factory: the local processor, or Ray's when ``ray`` (an address: ``auto``, ``local`` or
+    ``ray://host:port``) is given. ``embedder`` loads the model in this process, on first need."""
+    if ray is None:
+        from indexer.build.local import LocalProcessor
+
+        return LocalProcessor(settings, embedder, progress=progress)
+    from indexer.build.ray.target import parse_target, require_ray
+
+    target = parse_target(ray)
+    require_ray()
+    from indexer.build.ray.processor import RayProcessor
+
+    return RayProcessor(settings, embedder, target, progress=progress)

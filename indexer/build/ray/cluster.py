@@ -1,0 +1,86 @@
+"""Connecting the build to a Ray cluster, and keeping Ray quiet on the console: its logs go to the
+session's log folder (``/tmp/ray/session_latest/logs`` on the head node), not to the build's terminal."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+
+from indexer.build.ray.target import RayTarget
+from indexer.config import RaySettings
+from indexer.errors import DistributedBuildError
+
+log = logging.getLogger(__name__)
+
+_DATA_CONTEXT = {
+    "enable_progress_bars": False,  # the build prints one line of its own
+    "print_on_execution_start": False,
+    "enable_auto_log_stats": False,
+    "raise_original_map_exception": True,  # our own errors (a file a node cannot read) come back as they are
+}
+
+
+@contextlib.contextmanager
+def connected(target: RayTarget, settings: RaySettings, *, verbose: bool = False) -> Iterator[float]:
+    """Connected to the cluster ``target`` names (started here for ``local``, stopped afterwards), with
+    Ray Data set for the build; yields the cluster's CPUs. A process already connected to Ray (a notebook,
+    a test session) keeps its connection, whatever ``target`` says."""
+    import ray
+
+    started = not ray.is_initialized()
+    if started:
+        _init(target, settings, verbose=verbose)
+    try:
+        with _data_context(verbose=verbose):
+            yield float(ray.cluster_resources().get("CPU", 0))  # type: ignore[no-untyped-call]
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _init(target: RayTarget, settings: RaySettings, *, verbose: bool) -> None:
+    import ray
+
+    # Ray's own C++ log lines (warnings about actor restarts and the like) go to its log files only.
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "info" if verbose else "error")
+    options = {
+        "logging_level": logging.INFO if verbose else logging.WARNING,
+        "log_to_driver": verbose,  # the workers' stdout and stderr stay in the session's log files
+        "include_dashboard": False,
+    }
+    try:
+        if target.local:
+            ray.init(num_cpus=settings.local_cpus or None, **options)  # type: ignore[arg-type]
+        else:
+            ray.init(address=target.address, **options)  # type: ignore[arg-type]
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise DistributedBuildError(f"cannot connect to Ray at {target.address}: {exc}") from exc
+    log.info("connected to Ray at %s: %s", target.address, ray.cluster_resources())  # type: ignore[no-untyped-call]
+
+
+@contextlib.contextmanager
+def _data_context(*, verbose: bool) -> Iterator[None]:
+    """Ray Data's settings for the build (restored afterwards), and its console logs at warnings (at
+    errors unless ``verbose``; its full log stays in the session's ``ray-data.log``)."""
+    from ray.data import DataContext
+
+    context = DataContext.get_current()
+    saved = {name: getattr(context, name) for name in _DATA_CONTEXT}
+    preserve = context.execution_options.preserve_order
+    for name, value in _DATA_CONTEXT.items():
+        setattr(context, name, value)
+    context.execution_options.preserve_order = True  # results come back in the build's order
+    consoles = [h for h in logging.getLogger("ray.data").handlers if isinstance(h, logging.StreamHandler)]
+    levels = [h.level for h in consoles]
+    for handler in consoles:
+        handler.setLevel(logging.WARNING if verbose else logging.ERROR)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(context, name, value)
+        context.execution_options.preserve_order = preserve
+        for handler, level in zip(consoles, levels, strict=True):
+            handler.setLevel(level)

@@ -1,0 +1,159 @@
+"""The Ray :class:`~indexer.build.processing.Processor`: the documents to (re)index go through the
+Ray Data pipeline (:mod:`indexer.build.ray.dataset`) and come back, in order, to this process (the
+driver), which writes the snapshot as a local build does. One progress line for the whole job."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import pickle
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from tqdm import tqdm
+
+from indexer.build.processing import Parsed, Processed, Unreadable, no_vectors
+from indexer.build.ray.cluster import connected
+from indexer.build.ray.stages import UNREADABLE, Batch, chunk_texts
+from indexer.build.ray.target import INSTALL_HINT, RayTarget
+from indexer.config import Settings
+from indexer.embedding import Embedder, Vectors
+from indexer.errors import DistributedBuildError, IndexerError, RayUnavailableError
+from indexer.reading.documents import Document, SourceFile
+from indexer.snapshot.store import ChunkRecord
+
+log = logging.getLogger(__name__)
+
+
+class RayProcessor:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Callable[[], Embedder],
+        target: RayTarget,
+        *,
+        progress: bool = False,
+    ) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self.target = target
+        self.progress = progress
+        self._vectors: list[Vectors] = []
+        self._resources = contextlib.ExitStack()
+
+    def process(self, sources: Sequence[SourceFile]) -> Iterator[Processed]:
+        if not sources:
+            return
+        try:
+            yield from self._run(sources)
+        except IndexerError:
+            raise
+        except ImportError as exc:  # Ray without Ray Data's dependencies
+            raise RayUnavailableError(f"--ray needs Ray Data ({exc}): {INSTALL_HINT}") from exc
+        except Exception as exc:  # Ray's own: a worker died more often than retried, the cluster went away
+            raise DistributedBuildError(f"the build's Ray job failed: {_first_line(exc)}") from exc
+
+    def vectors(self) -> Vectors:
+        return np.concatenate(self._vectors) if self._vectors else no_vectors()
+
+    def close(self) -> None:
+        self._resources.close()
+
+    def _run(self, sources: Sequence[SourceFile]) -> Iterator[Processed]:
+        # The driver's model: its description goes in the manifest, and every actor must load the same file.
+        embedder = self._embedder()
+        verbose = log.isEnabledFor(logging.INFO)
+        cpus = self._resources.enter_context(connected(self.target, self.settings.ray, verbose=verbose))
+        from indexer.build.ray.dataset import build_dataset
+
+        dataset, actors = build_dataset(sources, self.settings, embedder.artifact_sha256, cpus)
+        log.info("Ray: %g CPUs, %d embedding actors, %d documents to read", cpus, actors, len(sources))
+        progress = self._resources.enter_context(_Progress(len(sources), actors, enabled=self.progress))
+        batches = dataset.iter_batches(batch_size=None, batch_format="numpy")
+        for result, vectors in collate(batches, sources):
+            self._vectors.append(vectors)
+            progress.done(len(vectors))
+            yield result
+        log.info("Ray: %s", progress.summary())
+
+
+@dataclass
+class _Pending:
+    """A document whose chunk rows are still arriving."""
+
+    source: SourceFile
+    document: Document
+    chunks: list[ChunkRecord]
+    texts: list[str] = field(default_factory=list)
+    vectors: list[npt.NDArray[np.float32]] = field(default_factory=list)
+
+
+def collate(batches: Iterable[Batch], sources: Sequence[SourceFile]) -> Iterator[tuple[Processed, Vectors]]:
+    """The pipeline's rows (one per chunk, in order) grouped back into documents with their vectors."""
+    expected = 0
+    pending: _Pending | None = None
+    for batch in batches:
+        for i in range(len(batch["index"])):
+            index, count = int(batch["index"][i]), int(batch["count"][i])
+            if pending is None:
+                if index != expected:
+                    raise DistributedBuildError(f"Ray returned document {index} where {expected} was due")
+                if count == UNREADABLE:
+                    yield Unreadable(sources[index], pickle.loads(batch["payload"][i])), no_vectors()
+                    expected += 1
+                    continue
+                document, chunks = pickle.loads(batch["payload"][i])
+                pending = _Pending(sources[index], document, chunks)
+            if count > 0:
+                pending.texts.append(str(batch["text"][i]))
+                pending.vectors.append(batch["vector"][i])
+            if len(pending.texts) == max(count, 0):
+                yield _parsed(pending), _stack(pending.vectors)
+                pending = None
+                expected += 1
+    if pending is not None or expected != len(sources):
+        raise DistributedBuildError(f"Ray returned {expected} of {len(sources)} documents")
+
+
+def _parsed(pending: _Pending) -> Parsed:
+    return Parsed(pending.source, pending.document, chunk_texts(pending.chunks, pending.texts))
+
+
+def _stack(vectors: list[npt.NDArray[np.float32]]) -> Vectors:
+    return np.stack(vectors).astype(np.float32, copy=False) if vectors else no_vectors()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:500]
+
+
+class _Progress:
+    """One line for the whole job: documents done, chunks embedded, chunks per second."""
+
+    def __init__(self, documents: int, actors: int, *, enabled: bool) -> None:
+        self.started = time.perf_counter()
+        self.chunks = 0
+        self.bar = tqdm(total=documents, desc=f"ray ({actors} actors)", unit="doc", disable=not enabled)
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.bar.close()
+
+    def done(self, chunks: int) -> None:
+        self.chunks += chunks
+        self.bar.set_postfix_str(self.rate(), refresh=False)
+        self.bar.update(1)
+
+    def rate(self) -> str:
+        seconds = max(time.perf_counter() - self.started, 1e-9)
+        return f"{self.chunks} chunks, {self.chunks / seconds:.1f} chunks/s"
+
+    def summary(self) -> str:
+        return f"{self.bar.n} documents, {self.rate()}"
