@@ -37,6 +37,22 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="publish even if the build removes every served document, or more than index.max_shrink of them",
     )
+    build.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="read, chunk and embed on a Ray cluster: auto (the cluster this machine is part of), "
+        "ray://host:port (a cluster's Ray Client address) or local (start Ray in this process); "
+        "needs pip install -e '.[ray]'",
+    )
+    build.add_argument(
+        "--ray-actors", type=_positive, metavar="N", help="embedding actors (overrides ray.actors)"
+    )
+    build.add_argument(
+        "--ray-batch-size",
+        type=_positive,
+        metavar="N",
+        help="chunks per call of an embedding actor (overrides ray.batch_size)",
+    )
     inspect = commands.add_parser("inspect", help="print what the current snapshot holds")
     inspect.add_argument("--json", action="store_true", help="print the full manifest as JSON")
     inspect.add_argument(
@@ -70,6 +86,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
@@ -79,9 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         if args.command == "build":
-            return _build(
-                settings, force=args.force, progress=not args.no_progress, allow_shrink=args.allow_shrink
-            )
+            return _build(_with_ray(settings, args), args)
         if args.command == "eval":
             return _eval(settings, args)
         return _inspect(settings, as_json=args.json, documents=args.documents)
@@ -102,11 +126,22 @@ def _model(settings: Settings) -> Embedder:
     return load_embedder(settings.model, on_export=_announce)
 
 
-def _build(settings: Settings, *, force: bool, progress: bool, allow_shrink: bool) -> int:
+def _with_ray(settings: Settings, args: argparse.Namespace) -> Settings:
+    """``settings`` with ``--ray-actors`` and ``--ray-batch-size`` applied."""
+    ray = settings.ray
+    if args.ray_actors is not None:
+        ray = msgspec.structs.replace(ray, actors=args.ray_actors)
+    if args.ray_batch_size is not None:
+        ray = msgspec.structs.replace(ray, batch_size=args.ray_batch_size)
+    return msgspec.structs.replace(settings, ray=ray)
+
+
+def _build(settings: Settings, args: argparse.Namespace) -> int:
     from indexer.build import Builder
 
-    builder = Builder(settings, lambda: _model(settings), progress=progress and sys.stderr.isatty())
-    report = builder.build(force=force, allow_shrink=allow_shrink)
+    progress = not args.no_progress and sys.stderr.isatty()
+    builder = Builder(settings, lambda: _model(settings), progress=progress, ray=args.ray)
+    report = builder.build(force=args.force, allow_shrink=args.allow_shrink)
     formats = _formats(report.formats)
     if not report.published:
         print(

@@ -6,7 +6,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 from indexer.build.ray.target import RayTarget
 from indexer.config import RaySettings
@@ -43,21 +46,63 @@ def connected(target: RayTarget, settings: RaySettings, *, verbose: bool = False
 def _init(target: RayTarget, settings: RaySettings, *, verbose: bool) -> None:
     import ray
 
-    # Ray's own C++ log lines (warnings about actor restarts and the like) go to its log files only.
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "info" if verbose else "error")
+    # Ray's own C++ log lines (an error-level notice at every actor pool start, for one) go to its
+    # log files only; what it prints while starting goes to a file, shown if the start fails.
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "info" if verbose else "fatal")
     options = {
         "logging_level": logging.INFO if verbose else logging.WARNING,
         "log_to_driver": verbose,  # the workers' stdout and stderr stay in the session's log files
         "include_dashboard": False,
     }
-    try:
-        if target.local:
-            ray.init(num_cpus=settings.local_cpus or None, **options)  # type: ignore[arg-type]
-        else:
-            ray.init(address=target.address, **options)  # type: ignore[arg-type]
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise DistributedBuildError(f"cannot connect to Ray at {target.address}: {exc}") from exc
+    with _stderr_to_file(enabled=not verbose) as messages:
+        try:
+            if target.local:
+                ray.init(num_cpus=settings.local_cpus or None, **options)  # type: ignore[arg-type]
+            else:
+                ray.init(address=target.address, **options)  # type: ignore[arg-type]
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise DistributedBuildError(
+                f"cannot connect to Ray at {target.address}: {_first_line(exc)}{messages.tail()}"
+            ) from exc
     log.info("connected to Ray at %s: %s", target.address, ray.cluster_resources())  # type: ignore[no-untyped-call]
+
+
+class _Captured:
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+
+    def tail(self, lines: int = 5) -> str:
+        """The last lines written, as a suffix for an error message ("" if none)."""
+        if self.path is None or not self.path.exists():
+            return ""
+        text = self.path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-lines:]
+        return ("\n" + "\n".join(text)) if text else ""
+
+
+@contextlib.contextmanager
+def _stderr_to_file(*, enabled: bool) -> Iterator[_Captured]:
+    """Send this process's stderr (file descriptor 2: Ray's C++ core writes there too) to a temporary
+    file, deleted afterwards."""
+    if not enabled:
+        yield _Captured(None)
+        return
+    with tempfile.TemporaryDirectory(prefix="citesearch-ray-") as folder:
+        path = Path(folder) / "ray-start.log"
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with path.open("wb") as sink:
+                os.dup2(sink.fileno(), 2)
+                yield _Captured(path)
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:500]
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import pickle
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,8 +44,25 @@ class RayProcessor:
         self.progress = progress
         self._vectors: list[Vectors] = []
         self._resources = contextlib.ExitStack()
+        self._results: Generator[Processed, None, None] | None = None
 
     def process(self, sources: Sequence[SourceFile]) -> Iterator[Processed]:
+        results = self._guarded(sources)
+        self._results = results
+        return results
+
+    def vectors(self) -> Vectors:
+        parts = [v for v in self._vectors if len(v)]
+        return np.concatenate(parts) if parts else no_vectors()
+
+    def close(self) -> None:
+        """Stop the pipeline's iterator, then disconnect (in this order: Ray Data cleans up through Ray)."""
+        if self._results is not None:
+            self._results.close()
+        self._resources.close()
+
+    def _guarded(self, sources: Sequence[SourceFile]) -> Generator[Processed, None, None]:
+        """:meth:`_run`, with Ray's errors turned into the indexer's."""
         if not sources:
             return
         try:
@@ -56,12 +73,6 @@ class RayProcessor:
             raise RayUnavailableError(f"--ray needs Ray Data ({exc}): {INSTALL_HINT}") from exc
         except Exception as exc:  # Ray's own: a worker died more often than retried, the cluster went away
             raise DistributedBuildError(f"the build's Ray job failed: {_first_line(exc)}") from exc
-
-    def vectors(self) -> Vectors:
-        return np.concatenate(self._vectors) if self._vectors else no_vectors()
-
-    def close(self) -> None:
-        self._resources.close()
 
     def _run(self, sources: Sequence[SourceFile]) -> Iterator[Processed]:
         # The driver's model: its description goes in the manifest, and every actor must load the same file.
