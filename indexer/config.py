@@ -174,6 +174,10 @@ class RaySettings(_Section, frozen=True):
     max_retries: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 3
     """A task or actor whose process dies (node lost, killed, out of memory) is retried or restarted
     this many times; then the build fails and the served snapshot stays as it is."""
+    stall_seconds: Annotated[float, msgspec.Meta(gt=0, le=86_400)] = 600
+    """The build fails (nothing published) when no document comes back from the cluster for this long:
+    Ray Data waits for ever on a pool whose actors all died more often than ``max_retries``, or when
+    the cluster has fewer CPUs than the stages reserve."""
     local_cpus: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 0
     """``--ray local``: CPUs of this machine the in-process Ray may use; 0: all of them."""
 

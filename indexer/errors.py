@@ -69,3 +69,8 @@ class RayUnavailableError(IndexerError):
 class DistributedBuildError(IndexerError):
     """A build on a Ray cluster failed (a stage raised, a worker died more often than retried, the
     cluster went away); nothing was published."""
+
+
+class StalledBuildError(DistributedBuildError):
+    """No result came back from the Ray cluster for ``ray.stall_seconds`` (its actors all died for
+    good, or the stages cannot be scheduled)."""

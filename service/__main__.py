@@ -19,6 +19,8 @@ from indexer.snapshot import check_queryable, current_dir, read_manifest
 from service.observability import configure_logging
 from service.settings import AppSettings, load_app_settings, with_address
 
+MAX_WORKERS = 256
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -33,6 +35,14 @@ def _parser() -> argparse.ArgumentParser:
         "integrations.public_base_url is set)",
     )
     parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="serve with N processes on the same port (Linux), each its own model, sharing the "
+        "memory-mapped index; default 1 (docs/deployment.md)",
+    )
+    parser.add_argument(
         "command",
         nargs="?",
         choices=["serve", "mcp"],
@@ -42,8 +52,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of processes from 1 to {MAX_WORKERS}, got {text!r}"
+        )
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     try:
         settings = with_address(load_app_settings(args.config), host=args.host, port=args.port)
         _refuse_other_model(settings)
@@ -55,8 +78,22 @@ def main(argv: list[str] | None = None) -> int:
     except IndexerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if args.workers > 1:
+        return _supervise(parser, settings, args.workers, sys.argv[1:] if argv is None else argv)
     _serve(settings)
     return 0
+
+
+def _supervise(parser: argparse.ArgumentParser, settings: AppSettings, workers: int, argv: list[str]) -> int:
+    """Run ``workers`` service processes on one port (:mod:`service.replicas`)."""
+    if not sys.platform.startswith("linux"):
+        parser.error("--workers needs Linux (the processes share the port with SO_REUSEPORT)")
+    if settings.service.port == 0:
+        parser.error("--workers needs a fixed port (with port 0 each process would listen on its own)")
+    configure_logging(settings.service.log_level, settings.observability.log_format)
+    from service.replicas import Supervisor, worker_command
+
+    return Supervisor(worker_command(argv), workers).run()
 
 
 def _refuse_other_model(settings: AppSettings) -> None:

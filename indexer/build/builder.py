@@ -64,7 +64,13 @@ class Builder:
         ray: str | None = None,
     ) -> None:
         """``ray``: read, chunk and embed on a Ray cluster at this address (``auto``, ``local``,
-        ``ray://host:port``) instead of in this process."""
+        ``ray://host:port``) instead of in this process (checked here: a bad address or a missing Ray
+        fails before any work)."""
+        if ray is not None:
+            from indexer.build.ray.target import parse_target, require_ray
+
+            ray = parse_target(ray).address
+            require_ray()
         self.settings = settings
         self._embedder_factory = embedder_factory or (lambda: load_embedder(settings.model))
         self._embedder: Embedder | None = None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from indexer.build.ray.target import RayTarget
 from indexer.config import RaySettings
-from indexer.errors import DistributedBuildError
+from indexer.errors import DistributedBuildError, StalledBuildError
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,9 @@ def connected(target: RayTarget, settings: RaySettings, *, verbose: bool = False
     """Connected to the cluster ``target`` names (started here for ``local``, stopped afterwards), with
     Ray Data set for the build; yields the cluster's CPUs. A process already connected to Ray (a notebook,
     a test session) keeps its connection, whatever ``target`` says."""
+    # No Ray started behind the build's back: once it disconnects, Ray Data's threads that are still
+    # winding down would otherwise start a new local Ray (read when Ray is first imported).
+    os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
     import ray
 
     started = not ray.is_initialized()
@@ -38,6 +41,12 @@ def connected(target: RayTarget, settings: RaySettings, *, verbose: bool = False
     try:
         with _data_context(verbose=verbose):
             yield float(ray.cluster_resources().get("CPU", 0))  # type: ignore[no-untyped-call]
+    except StalledBuildError:
+        # Ray Data's thread is still waiting inside Ray: disconnecting now would make Ray end this
+        # process from that thread ("core worker has already been shutdown") before the error is
+        # reported. Ray disconnects when the process exits.
+        started = False
+        raise
     finally:
         if started:
             ray.shutdown()
@@ -107,8 +116,10 @@ def _first_line(exc: BaseException) -> str:
 
 @contextlib.contextmanager
 def _data_context(*, verbose: bool) -> Iterator[None]:
-    """Ray Data's settings for the build (restored afterwards), and its console logs at warnings (at
-    errors unless ``verbose``; its full log stays in the session's ``ray-data.log``)."""
+    """Ray Data's settings for the build (restored afterwards), and its console logs at warnings when
+    ``verbose``, else off (a failure's cause is in the build's error message; Ray Data's full log stays in
+    the session's ``ray-data.log``). After a failed build its console stays quiet: the pipeline's
+    threads, stopped by the failure or the disconnection, log their own errors for a while."""
     from ray.data import DataContext
 
     context = DataContext.get_current()
@@ -120,12 +131,18 @@ def _data_context(*, verbose: bool) -> Iterator[None]:
     consoles = [h for h in logging.getLogger("ray.data").handlers if isinstance(h, logging.StreamHandler)]
     levels = [h.level for h in consoles]
     for handler in consoles:
-        handler.setLevel(logging.WARNING if verbose else logging.ERROR)
+        handler.setLevel(logging.WARNING if verbose else logging.CRITICAL)
     try:
         yield
+    except BaseException:
+        failed = True
+        raise
+    else:
+        failed = False
     finally:
         for name, value in saved.items():
             setattr(context, name, value)
         context.execution_options.preserve_order = preserve
         for handler, level in zip(consoles, levels, strict=True):
-            handler.setLevel(level)
+            if not failed:
+                handler.setLevel(level)

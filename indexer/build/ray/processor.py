@@ -7,9 +7,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import pickle
+import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from queue import Empty, Full, Queue
 from typing import Any
 
 import numpy as np
@@ -22,11 +24,13 @@ from indexer.build.ray.stages import UNREADABLE, Batch, chunk_texts
 from indexer.build.ray.target import INSTALL_HINT, RayTarget
 from indexer.config import Settings
 from indexer.embedding import Embedder, Vectors
-from indexer.errors import DistributedBuildError, IndexerError, RayUnavailableError
+from indexer.errors import DistributedBuildError, IndexerError, RayUnavailableError, StalledBuildError
 from indexer.reading.documents import Document, SourceFile
 from indexer.snapshot.store import ChunkRecord
 
 log = logging.getLogger(__name__)
+
+LOGS = "/tmp/ray/session_latest/logs on the head node"
 
 
 class RayProcessor:
@@ -45,6 +49,7 @@ class RayProcessor:
         self._vectors: list[Vectors] = []
         self._resources = contextlib.ExitStack()
         self._results: Generator[Processed, None, None] | None = None
+        self._error: IndexerError | None = None
 
     def process(self, sources: Sequence[SourceFile]) -> Iterator[Processed]:
         results = self._guarded(sources)
@@ -59,7 +64,10 @@ class RayProcessor:
         """Stop the pipeline's iterator, then disconnect (in this order: Ray Data cleans up through Ray)."""
         if self._results is not None:
             self._results.close()
-        self._resources.close()
+        if self._error is None:
+            self._resources.close()
+        else:  # the connection and Ray Data's settings are told the build failed
+            self._resources.__exit__(type(self._error), self._error, self._error.__traceback__)
 
     def _guarded(self, sources: Sequence[SourceFile]) -> Generator[Processed, None, None]:
         """:meth:`_run`, with Ray's errors turned into the indexer's."""
@@ -67,12 +75,17 @@ class RayProcessor:
             return
         try:
             yield from self._run(sources)
-        except IndexerError:
+        except IndexerError as exc:
+            self._error = exc
             raise
         except ImportError as exc:  # Ray without Ray Data's dependencies
-            raise RayUnavailableError(f"--ray needs Ray Data ({exc}): {INSTALL_HINT}") from exc
+            self._error = RayUnavailableError(f"--ray needs Ray Data ({exc}): {INSTALL_HINT}")
+            raise self._error from exc
         except Exception as exc:  # Ray's own: a worker died more often than retried, the cluster went away
-            raise DistributedBuildError(f"the build's Ray job failed: {_first_line(exc)}") from exc
+            self._error = DistributedBuildError(
+                f"the build's Ray job failed: {_first_line(exc)} (Ray's logs: {LOGS})"
+            )
+            raise self._error from exc
 
     def _run(self, sources: Sequence[SourceFile]) -> Iterator[Processed]:
         # The driver's model: its description goes in the manifest, and every actor must load the same file.
@@ -85,7 +98,7 @@ class RayProcessor:
         log.info("Ray: %g CPUs, %d embedding actors, %d documents to read", cpus, actors, len(sources))
         progress = self._resources.enter_context(_Progress(len(sources), actors, enabled=self.progress))
         batches = dataset.iter_batches(batch_size=None, batch_format="numpy")
-        for result, vectors in collate(batches, sources):
+        for result, vectors in collate(_watched(batches, self.settings.ray.stall_seconds), sources):
             self._vectors.append(vectors)
             progress.done(len(vectors))
             yield result
@@ -128,6 +141,51 @@ def collate(batches: Iterable[Batch], sources: Sequence[SourceFile]) -> Iterator
                 expected += 1
     if pending is not None or expected != len(sources):
         raise DistributedBuildError(f"Ray returned {expected} of {len(sources)} documents")
+
+
+_END = object()
+
+
+def _watched(batches: Iterable[Batch], seconds: float) -> Iterator[Batch]:
+    """``batches``, pulled on a thread of their own: :class:`DistributedBuildError` when none comes for
+    ``seconds`` (Ray Data does not give up on a stage whose actors are all dead for good)."""
+    queue: Queue[Any] = Queue(maxsize=4)
+    stopped = threading.Event()
+
+    def offer(item: Any) -> bool:
+        while not stopped.is_set():
+            with contextlib.suppress(Full):
+                queue.put(item, timeout=0.5)
+                return True
+        return False
+
+    def pull() -> None:
+        try:
+            for batch in batches:
+                if not offer(batch):
+                    return
+            offer(_END)
+        except BaseException as exc:  # handed over to the driver's thread
+            offer(exc)
+
+    threading.Thread(target=pull, name="ray-results", daemon=True).start()
+    try:
+        while True:
+            try:
+                item = queue.get(timeout=seconds)
+            except Empty:
+                raise StalledBuildError(
+                    f"no result from the Ray cluster for {seconds:g}s (ray.stall_seconds): a worker died "
+                    "more often than ray.max_retries allows, or the cluster lacks the CPUs the stages "
+                    f"reserve (Ray's logs: {LOGS})"
+                ) from None
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stopped.set()
 
 
 def _parsed(pending: _Pending) -> Parsed:
