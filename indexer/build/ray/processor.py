@@ -207,7 +207,12 @@ class _Progress:
     def __init__(self, documents: int, actors: int, *, enabled: bool) -> None:
         self.started = time.perf_counter()
         self.chunks = 0
-        self.bar = tqdm(total=documents, desc=f"ray ({actors} actors)", unit="doc", disable=not enabled)
+        self.bar = tqdm(
+            total=documents,
+            desc=f"ray ({actors} actor{'' if actors == 1 else 's'})",
+            unit="doc",
+            disable=not enabled,
+        )
 
     def __enter__(self) -> _Progress:
         return self
