@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import subprocess
@@ -41,7 +42,7 @@ def _slice(collection: Collection, documents: int) -> Collection:
 def _cpus_per_actor(actors: int, cpus: int) -> float:
     """What each of ``actors`` embedding actors may reserve so that reading and chunking (0.25 CPU
     each) still fit on ``cpus``."""
-    return min(1.0, round((cpus - 0.5) / actors, 2))
+    return min(1.0, math.floor((cpus - 0.5) / actors * 100) / 100)
 
 
 def run_build(seeds: Path, index: Path, ray: int | None, cpus: int) -> dict[str, Any]:
