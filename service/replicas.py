@@ -8,8 +8,8 @@ of at least ``index.mmap_min_mb``) are memory-mapped read-only, so the workers s
 through the page cache instead of holding a copy each (docs/deployment.md has the figures).
 
 This process only supervises: SIGTERM or SIGINT is passed on to every worker (each finishes its
-requests in flight), a worker that dies after it started is started again, and one that dies while
-starting (a port in use, a bad config) stops them all with its exit code.
+requests in flight), a worker that dies (killed, or failing after it started) is started again, and
+one that fails while starting (a port in use, a bad config) stops them all with its exit code.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from types import FrameType
 log = logging.getLogger(__name__)
 
 STARTUP_SECONDS = 30.0
-"""A worker that exits sooner than this after it was started failed to start: the others are stopped."""
+"""A worker that exits with an error this soon after it was started failed to start (a port in use, a
+bad config): the others are stopped. One killed by a signal (out of memory) is started again."""
 STOP_SECONDS = 30.0
 """How long the workers get to finish their requests in flight after SIGTERM before they are killed."""
 POLL_SECONDS = 0.2
@@ -73,7 +74,7 @@ class Supervisor:
             code = worker.process.poll()
             if code is None or self._stopping:
                 continue
-            if time.monotonic() - worker.started < STARTUP_SECONDS:
+            if code > 0 and time.monotonic() - worker.started < STARTUP_SECONDS:
                 log.error(
                     "worker %d (pid %d) exited while starting (%d): stopping", index, worker.process.pid, code
                 )

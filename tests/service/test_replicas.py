@@ -1,6 +1,6 @@
 """``python -m service --workers 2``: two processes on one port over one index folder. A snapshot
-published while clients search is picked up by both within ``reload_poll_seconds``, and no request
-fails."""
+published while clients search is picked up by both within ``reload_poll_seconds``, no request fails,
+and a worker killed is replaced."""
 
 from __future__ import annotations
 
@@ -94,6 +94,14 @@ def test_two_workers_swap_to_a_published_snapshot_under_load_without_a_failed_re
             for thread in threads:
                 thread.join(timeout=60)
         assert _children(proc.pid) == workers, "a worker died and was replaced"
+        os.kill(workers[0], signal.SIGKILL)  # out of memory, say: the supervisor starts another
+        wait_for(
+            proc,
+            lambda: (
+                len(set(_children(proc.pid)) - {workers[1]}) == 1 and workers[0] not in _children(proc.pid)
+            ),
+        )
+        wait_for(proc, lambda: all(_search(base) == (200, second) for _ in range(20)))
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
@@ -108,7 +116,7 @@ def test_two_workers_swap_to_a_published_snapshot_under_load_without_a_failed_re
     settled = published + POLL_SECONDS + 2.0
     late = [snapshot for at, _, snapshot in seen if at > settled]
     assert len(late) >= 20 and set(late) == {second}
-    assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
+    assert not Path(f"/proc/{workers[1]}").exists()
 
 
 def test_workers_argument_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
