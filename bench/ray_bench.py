@@ -14,7 +14,6 @@ heavy-job lock:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import re
@@ -27,16 +26,19 @@ from typing import Any
 
 import numpy as np
 
-from indexer.evaluation import Collection, load_beir, write_corpus
+from bench.common import (
+    CONFIG,
+    REPO,
+    describe_machine,
+    first_documents,
+    machine,
+    warn_unless_locked,
+    write_json,
+)
+from indexer.evaluation import load_beir, write_corpus
 from indexer.snapshot import open_current
 
-REPO = Path(__file__).resolve().parents[1]
 BUILD_SECONDS = re.compile(r"in ([0-9.]+)s")
-
-
-def _slice(collection: Collection, documents: int) -> Collection:
-    corpus = dict(list(collection.corpus.items())[:documents])
-    return Collection(collection.name, corpus, collection.queries, collection.qrels)
 
 
 def _cpus_per_actor(actors: int, cpus: int) -> float:
@@ -49,7 +51,7 @@ def run_build(seeds: Path, index: Path, ray: int | None, cpus: int) -> dict[str,
     """One ``build --force`` (``ray``: on a local Ray with this many embedding actors); its timings."""
     env = {
         **os.environ,
-        "CITESEARCH_CONFIG": str(REPO / "config.yaml"),
+        "CITESEARCH_CONFIG": str(CONFIG),
         "CITESEARCH__SEEDS_DIR": str(seeds),
         "CITESEARCH__INDEX_DIR": str(index),
     }
@@ -114,12 +116,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
 
-    collection = _slice(load_beir(args.dataset), args.documents)
+    warn_unless_locked()
+    collection = first_documents(load_beir(args.dataset), args.documents)
     with tempfile.TemporaryDirectory(prefix="ray-bench-") as tmp:
         work = args.workdir or Path(tmp)
         seeds = work / "seeds"
         write_corpus(collection, seeds)
-        print(f"{len(collection.corpus)} documents of {args.dataset.name}, {args.cpus} CPUs", flush=True)
+        print(
+            f"{len(collection.corpus)} documents of {args.dataset.name}; Ray on {args.cpus} CPUs", flush=True
+        )
+        print(f"machine: {describe_machine()}", flush=True)
         rows = [run_build(seeds, work / "index-local", None, args.cpus)]
         print(_line(rows[-1]), flush=True)
         for actors in args.actors:
@@ -131,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows[1:]:
         row["relative_to_local"] = round(row["chunks_per_second"] / local, 2)
     if args.json:
-        args.json.write_text(
-            json.dumps({"documents": args.documents, "cpus": args.cpus, "runs": rows}, indent=2)
+        write_json(
+            args.json, {"documents": args.documents, "cpus": args.cpus, "machine": machine(), "runs": rows}
         )
     return 0
 

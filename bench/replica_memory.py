@@ -15,7 +15,6 @@ one: ``python -m indexer eval`` leaves it under ``~/.cache/citesearch/eval/*/ind
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import subprocess
@@ -26,9 +25,9 @@ from typing import Any
 
 import httpx
 
+from bench.common import CONFIG, REPO, describe_machine, machine, warn_unless_locked, write_json
 from indexer.snapshot import current_dir, read_manifest
 
-REPO = Path(__file__).resolve().parents[1]
 QUERIES = (
     "vitamin D deficiency and bone density",
     "gene expression in cancer cells",
@@ -79,7 +78,7 @@ def measure(index: Path, workers: int, *, mmap: bool, queries: int) -> dict[str,
     port = _free_port()
     env = {
         **os.environ,
-        "CITESEARCH_CONFIG": str(REPO / "config.yaml"),
+        "CITESEARCH_CONFIG": str(CONFIG),
         "CITESEARCH__INDEX_DIR": str(index),
         "CITESEARCH__OBSERVABILITY__ACCESS_LOG": "false",
         "CITESEARCH__INDEX__MMAP_MIN_MB": "0" if mmap else "256",
@@ -125,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=200, help="searches before measuring")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
+    warn_unless_locked()
+    print(f"machine: {describe_machine()}", flush=True)
     files = files_per_chunk(args.index)
     print(f"snapshot: {files['chunks']} chunks; bytes per chunk: {files['bytes_per_chunk']}", flush=True)
     runs = []
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{per_chunk * 1_000_000 / MIB / 1024:.2f} GiB per million chunks"
     )
     if args.json:
-        args.json.write_text(json.dumps({"files": files, "runs": runs}, indent=2))
+        write_json(args.json, {"files": files, "runs": runs, "machine": machine()})
     return 0
 
 

@@ -37,22 +37,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="publish even if the build removes every served document, or more than index.max_shrink of them",
     )
-    build.add_argument(
-        "--ray",
-        metavar="ADDRESS",
-        help="read, chunk and embed on a Ray cluster: auto (the cluster this machine is part of), "
-        "ray://host:port (a cluster's Ray Client address) or local (start Ray in this process); "
-        "needs pip install -e '.[ray]'",
-    )
-    build.add_argument(
-        "--ray-actors", type=_positive, metavar="N", help="embedding actors (overrides ray.actors)"
-    )
-    build.add_argument(
-        "--ray-batch-size",
-        type=_positive,
-        metavar="N",
-        help="chunks per call of an embedding actor (overrides ray.batch_size)",
-    )
+    _add_ray_arguments(build)
     inspect = commands.add_parser("inspect", help="print what the current snapshot holds")
     inspect.add_argument("--json", action="store_true", help="print the full manifest as JSON")
     inspect.add_argument(
@@ -84,6 +69,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return parser
+
+
+def _add_ray_arguments(build: argparse.ArgumentParser) -> None:
+    """``build --ray ADDRESS`` and the options of a build on a Ray cluster."""
+    build.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="read, chunk and embed on a Ray cluster: auto (the cluster this machine is part of), "
+        "ray://host:port (a cluster's Ray Client address) or local (start Ray in this process); "
+        "needs pip install -e '.[ray]'",
+    )
+    build.add_argument(
+        "--ray-actors", type=_positive, metavar="N", help="embedding actors (overrides ray.actors)"
+    )
+    build.add_argument(
+        "--ray-batch-size",
+        type=_positive,
+        metavar="N",
+        help="chunks per call of an embedding actor (overrides ray.batch_size)",
+    )
 
 
 def _positive(text: str) -> int:

@@ -1,6 +1,6 @@
 """How a build turns the documents it must (re)index into chunk records and vectors: the
-:class:`Processor` protocol, what it yields, and the factory that picks the local processor (this
-process: read and chunk here, embed on a worker thread) or Ray's (Ray Data stages on a cluster).
+:class:`Processor` protocol and what it yields (:mod:`~indexer.build.processors` picks the local
+processor, or Ray's).
 
 Whichever runs, the builder reuses unchanged documents, writes the store in row order, builds the
 indexes and publishes the snapshot the same way (:mod:`indexer.build.collect`, :mod:`indexer.build.write`).
@@ -8,14 +8,13 @@ indexes and publishes the snapshot the same way (:mod:`indexer.build.collect`, :
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from indexer.config import Settings
-from indexer.embedding import Embedder, Vectors
+from indexer.embedding import Vectors
 from indexer.reading.documents import Document, SourceFile
 from indexer.snapshot.store import ChunkRecord
 
@@ -60,21 +59,3 @@ class Processor(Protocol):
     def close(self) -> None:
         """Release what :meth:`process` started (threads, a Ray connection), done or not."""
         ...
-
-
-def processor_for(
-    settings: Settings, embedder: Callable[[], Embedder], *, ray: str | None = None, progress: bool = False
-) -> Processor:
-    """Factory: the local processor, or Ray's when ``ray`` (an address: ``auto``, ``local`` or
-    ``ray://host:port``) is given. ``embedder`` loads the model in this process, on first need."""
-    if ray is None:
-        from indexer.build.local import LocalProcessor
-
-        return LocalProcessor(settings, embedder, progress=progress)
-    from indexer.build.ray.target import parse_target, require_ray
-
-    target = parse_target(ray)
-    require_ray()
-    from indexer.build.ray.processor import RayProcessor
-
-    return RayProcessor(settings, embedder, target, progress=progress)
