@@ -51,6 +51,11 @@ class OnnxEmbedder:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # onnxruntime's pool threads spin on the CPU after each call, waiting for more work. On a
+        # server they took the cores the HTTP server's threads needed: at one client in flight 5-7% of
+        # requests waited ~8 ms behind them (p95 11.4 ms); without spinning p95 is 5.4 ms and at 16
+        # clients 11% more requests are answered (python -m bench.load_compare, docs/performance.md).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._inputs = [i.name for i in self._session.get_inputs() if i.name in INPUT_NAMES]
 
