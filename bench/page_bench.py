@@ -54,6 +54,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+"""How Chromium is launched here and by the browser tests (tests/web): headless, no background traffic."""
 QUESTIONS = [
     "What did the Secretary General call the war against Ukraine an example of?",
     "Which ministers met at NATO?",

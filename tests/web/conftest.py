@@ -22,6 +22,7 @@ import httpx
 import msgspec
 import pytest
 
+from bench.page_bench import CHROMIUM_ARGS
 from indexer.build import Builder
 from indexer.embedding import Embedder
 from service.settings import AppSettings
@@ -33,16 +34,6 @@ if TYPE_CHECKING:
 
 CHROMIUM_ENV = "CITESEARCH_CHROMIUM"
 NO_BROWSER_ENV = "CITESEARCH_NO_BROWSER"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = REPO / "test-artifacts" / "web"
 """Screenshots the tests take (git-ignored; CI may keep them)."""
 DESKTOP = {"width": 1280, "height": 860}
