@@ -193,7 +193,10 @@ def test_a_long_document_renders_a_window_around_the_passage(tab: Tab, site: str
     earlier = page.locator("#show-earlier")
     expect(earlier).to_be_visible()
     earlier.click()
-    assert len(page.get_by_test_id("document-text").text_content() or "") > shown
+    # The earlier text is rendered after the click returns: wait for it rather than read at once.
+    page.wait_for_function(
+        "n => document.querySelector('[data-testid=document-text]').textContent.length > n", arg=shown
+    )
     expect(mark).to_have_text(first["text"])
 
 
