@@ -107,6 +107,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def service_env(settings: AppSettings, **overrides: str) -> dict[str, str]:
+    """The environment a user's ``python -m service`` or ``python -m indexer`` runs with: this
+    repository's config.yaml, ``settings``' seeds and index folders, and ``overrides`` as
+    ``CITESEARCH__<KEY>`` (``service__reload_poll_seconds="0.5"``)."""
+    env = {
+        **os.environ,
+        "CITESEARCH_CONFIG": str(REPO / "config.yaml"),
+        "CITESEARCH__SEEDS_DIR": str(settings.seeds_dir),
+        "CITESEARCH__INDEX_DIR": str(settings.index_dir),
+    }
+    env.update({f"CITESEARCH__{key.upper()}": value for key, value in overrides.items()})
+    return env
+
+
 @contextlib.contextmanager
 def running_service(env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
     """``python -m service --port <port>`` with ``env``, as a user starts it; stopped afterwards."""
@@ -143,13 +157,7 @@ def server(seeded_settings: AppSettings) -> Iterator[Server]:
     """``python -m service`` on a free port, serving the seeded index, as a user starts it."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "CITESEARCH_CONFIG": str(REPO / "config.yaml"),
-        "CITESEARCH__SEEDS_DIR": str(seeded_settings.seeds_dir),
-        "CITESEARCH__INDEX_DIR": str(seeded_settings.index_dir),
-        "CITESEARCH__INTEGRATIONS__PUBLIC_BASE_URL": base,
-    }
+    env = service_env(seeded_settings, integrations__public_base_url=base)
     with running_service(env, port) as proc:
         wait_for(proc, lambda: httpx.get(f"{base}/ready", timeout=1).status_code == 200)
         yield Server(base, env)

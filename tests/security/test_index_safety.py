@@ -18,7 +18,7 @@ from indexer.embedding import Embedder
 from indexer.snapshot import SNAPSHOTS_DIR, current_dir
 from indexer.snapshot import publish as publishing
 from service.settings import AppSettings
-from tests.conftest import REPO
+from tests.conftest import REPO, service_env
 from tests.security.conftest import Serve
 from tests.service.helpers import SECOND, publish_copy, write_corpus
 
@@ -46,14 +46,10 @@ def test_dify_filter_values_out_of_range_are_a_4xx(served: Serve, condition: dic
 
 
 def _cli_build(settings: AppSettings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "CITESEARCH_CONFIG": str(REPO / "config.yaml"),
-        "CITESEARCH__SEEDS_DIR": str(settings.seeds_dir),
-        "CITESEARCH__INDEX_DIR": str(settings.index_dir),
-    }
     command = [sys.executable, "-m", "indexer", "build", "--no-progress", *args]
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        command, cwd=REPO, env=service_env(settings), capture_output=True, text=True, timeout=300
+    )
 
 
 def test_an_empty_seeds_folder_does_not_wipe_the_served_index(served: Serve) -> None:

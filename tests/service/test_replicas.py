@@ -17,7 +17,7 @@ import pytest
 
 from indexer.embedding import Embedder
 from service.__main__ import main
-from tests.conftest import REPO, free_port, wait_for
+from tests.conftest import REPO, free_port, service_env, wait_for
 from tests.service.helpers import FIRST, SECOND, build, corpus_settings
 
 POLL_SECONDS = 0.5
@@ -45,13 +45,7 @@ def test_two_workers_swap_to_a_published_snapshot_under_load_without_a_failed_re
     first = build(settings, embedder, FIRST)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "CITESEARCH_CONFIG": str(REPO / "config.yaml"),
-        "CITESEARCH__SEEDS_DIR": str(settings.seeds_dir),
-        "CITESEARCH__INDEX_DIR": str(settings.index_dir),
-        "CITESEARCH__SERVICE__RELOAD_POLL_SECONDS": str(POLL_SECONDS),
-    }
+    env = service_env(settings, service__reload_poll_seconds=str(POLL_SECONDS))
     log = (tmp_path / "service.log").open("wb")  # a file, not a pipe: the access log would fill it
     proc = subprocess.Popen(
         [sys.executable, "-m", "service", "--workers", "2", "--port", str(port)],

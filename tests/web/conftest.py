@@ -26,7 +26,7 @@ from bench.page_bench import CHROMIUM_ARGS
 from indexer.build import Builder
 from indexer.embedding import Embedder
 from service.settings import AppSettings
-from tests.conftest import REPO, SEEDS, free_port, make_settings, running_service, wait_for
+from tests.conftest import REPO, SEEDS, free_port, make_settings, running_service, service_env, wait_for
 from tests.documents import write_collection
 
 if TYPE_CHECKING:
@@ -166,13 +166,7 @@ def site(web_settings: AppSettings) -> Iterator[str]:
     """``python -m service`` on a free port of 127.0.0.1, as a user starts it; its base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "CITESEARCH_CONFIG": str(REPO / "config.yaml"),
-        "CITESEARCH__SEEDS_DIR": str(web_settings.seeds_dir),
-        "CITESEARCH__INDEX_DIR": str(web_settings.index_dir),
-    }
-    with running_service(env, port) as proc:
+    with running_service(service_env(web_settings), port) as proc:
         wait_for(proc, lambda: httpx.get(f"{base}/ready", timeout=1).status_code == 200)
         yield base
 
