@@ -105,8 +105,10 @@ class Retriever:
         depth = self.depth(top_k) if selection is None else min(self.depth(top_k), total)
         deepest = min(total, max(depth, self.settings.max_depth))
         hydration = Hydration(self.snapshot.store, top_k, max_per_doc, min_score)
+        # Every row's BM25 score, once: deeper lists only take more of them.
+        bm25 = self._bm25(query, selection) if mode in ("lexical", "hybrid") else None
         while True:
-            ranked, bound = self._ranked(query, start, mode, depth, selection)
+            ranked, bound = self._ranked(bm25, start, mode, depth, selection)
             hits = hydration.extend(ranked)
             if len(hits) >= top_k or max_per_doc is None or depth >= deepest:
                 return hits
@@ -115,12 +117,18 @@ class Retriever:
             depth = min(depth * 2, deepest)
 
     def _ranked(
-        self, query: str, start: DenseStart | None, mode: str, depth: int, selection: Selection | None
+        self,
+        bm25: tuple[npt.NDArray[np.float32], float] | None,
+        start: DenseStart | None,
+        mode: str,
+        depth: int,
+        selection: Selection | None,
     ) -> tuple[Ranked, float]:
         """The candidates (of ``selection`` only, when given), ordered, with calibrated scores and
         their parts; and the best score a chunk outside both lists could have (a deeper search finds
-        nothing above it)."""
-        lexical = self._lexical(query, depth, selection) if mode in ("lexical", "hybrid") else None
+        nothing above it). ``bm25``: every row's BM25 score and the query's IDF mass (lexical and
+        hybrid modes)."""
+        lexical = None if bm25 is None else LexicalList(top_positive(bm25[0], depth), *bm25)
         calibration = self.calibration
         if start is None or mode == "lexical":
             assert lexical is not None
@@ -233,11 +241,12 @@ class Retriever:
         order = np.lexsort((rows, -scores))
         return Ranked(rows[order].astype(np.int64), scores[order])
 
-    def _lexical(self, query: str, depth: int, selection: Selection | None = None) -> LexicalList:
+    def _bm25(self, query: str, selection: Selection | None) -> tuple[npt.NDArray[np.float32], float]:
+        """Every row's BM25 score for ``query`` (0 outside ``selection``) and the query's IDF mass."""
         scores, mass = self.snapshot.lexical.scores_and_mass(query)
         if selection is not None:
             scores = np.where(selection.mask, scores, 0).astype(np.float32)
-        return LexicalList(top_positive(scores, depth), scores, mass)
+        return scores, mass
 
 
 def _with(
