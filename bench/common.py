@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,13 @@ def warn_unless_locked(path: Path = HEAVY_LOCK) -> None:
         file=sys.stderr,
         flush=True,
     )
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 nothing listens on now (for a service the benchmark starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def machine() -> dict[str, Any]:

@@ -28,7 +28,6 @@ import json
 import math
 import multiprocessing
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from bench.common import (
     REPO,
     describe_machine,
     first_documents,
+    free_port,
     machine,
     rss_mib,
     warn_unless_locked,
@@ -59,12 +59,6 @@ SEED_QUESTIONS = [
 ]
 TOP_K = 5
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:

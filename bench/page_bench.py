@@ -28,7 +28,6 @@ import gzip
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,7 +41,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
-from bench.common import CONFIG, REPO, describe_machine, machine, warn_unless_locked, write_json
+from bench.common import CONFIG, REPO, describe_machine, free_port, machine, warn_unless_locked, write_json
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -118,12 +117,6 @@ def prepare(workdir: Path, long_chars: int) -> dict[str, str]:
     if done.returncode != 0:
         raise SystemExit(f"the build failed:\n{done.stderr[-3000:]}")
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

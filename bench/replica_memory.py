@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import CONFIG, REPO, describe_machine, machine, warn_unless_locked, write_json
+from bench.common import CONFIG, REPO, describe_machine, free_port, machine, warn_unless_locked, write_json
 from indexer.snapshot import current_dir, read_manifest
 
 QUERIES = (
@@ -36,12 +35,6 @@ QUERIES = (
     "neurons in the visual cortex",
 )
 MIB = 2**20
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _children(pid: int) -> list[int]:
@@ -75,7 +68,7 @@ def files_per_chunk(index: Path) -> dict[str, Any]:
 
 
 def measure(index: Path, workers: int, *, mmap: bool, queries: int) -> dict[str, Any]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "CITESEARCH_CONFIG": str(CONFIG),
