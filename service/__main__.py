@@ -16,7 +16,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from indexer.errors import IndexerError, NoSnapshotError
 from indexer.snapshot import check_queryable, current_dir, read_manifest
-from service.observability import configure_logging
+from service.runtime.observability import configure_logging
 from service.settings import AppSettings, load_app_settings, with_address
 
 MAX_WORKERS = 256
@@ -85,13 +85,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _supervise(parser: argparse.ArgumentParser, settings: AppSettings, workers: int, argv: list[str]) -> int:
-    """Run ``workers`` service processes on one port (:mod:`service.replicas`)."""
+    """Run ``workers`` service processes on one port (:mod:`service.runtime.replicas`)."""
     if not sys.platform.startswith("linux"):
         parser.error("--workers needs Linux (the processes share the port with SO_REUSEPORT)")
     if settings.service.port == 0:
         parser.error("--workers needs a fixed port (with port 0 each process would listen on its own)")
     configure_logging(settings.service.log_level, settings.observability.log_format)
-    from service.replicas import Supervisor, worker_command
+    from service.runtime.replicas import Supervisor, worker_command
 
     return Supervisor(worker_command(argv), workers).run()
 
@@ -113,7 +113,7 @@ def _serve(settings: AppSettings) -> None:
     configure_logging(service.log_level, settings.observability.log_format)
 
     from service.app import create_app
-    from service.serving import run
+    from service.runtime.serving import run
 
     run(create_app(settings), service)
 

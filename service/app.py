@@ -16,24 +16,24 @@ from litestar.middleware import DefineMiddleware
 from litestar.types import ControllerRouterHandler
 
 from indexer.search import Embedder, EngineOptions, SearchEngine, Searcher
-from service.auth import KeyChecker, require_key
-from service.controllers.admin import AdminController
-from service.controllers.documents import DocumentsController
-from service.controllers.health import health, ready
-from service.controllers.index import describe_index
-from service.controllers.metrics import metrics
-from service.controllers.search import SearchController
-from service.cors import cors_config
+from service.admission.auth import KeyChecker, require_key
+from service.admission.cors import cors_config
+from service.admission.hosts import HostCheck, allowed_hosts
+from service.admission.proxies import ProxyHeaders, parse_networks
+from service.admission.rate_limit import RateLimitMiddleware, rate_limiter
+from service.api.admin import AdminController
+from service.api.documents import DocumentsController
+from service.api.health import health, ready
+from service.api.index import describe_index
+from service.api.metrics import metrics
+from service.api.openapi import openapi_config, swagger_assets
+from service.api.search import SearchController
 from service.errors import UnavailableError, handle_exception
-from service.hosts import HostCheck, allowed_hosts
-from service.hot_swap import SnapshotHolder
 from service.integrations import CHATBOT_HANDLERS
 from service.integrations.mcp import McpEndpoint
-from service.metrics import Metrics
-from service.observability import RequestObserver, annotate
-from service.openapi import openapi_config, swagger_assets
-from service.proxies import ProxyHeaders, parse_networks
-from service.rate_limit import RateLimitMiddleware, rate_limiter
+from service.runtime.hot_swap import SnapshotHolder
+from service.runtime.metrics import Metrics
+from service.runtime.observability import RequestObserver, annotate
 from service.settings import AppSettings
 from service.web import page_routes
 

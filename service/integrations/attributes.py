@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from indexer.search import Hit
-from service.links import document_url
+from service.api.links import document_url
 
 
 def attributes(hit: Hit, base_url: str) -> dict[str, str | int]:

@@ -16,7 +16,7 @@ from litestar.enums import MediaType
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
-from service.auth import PUBLIC
+from service.admission.auth import PUBLIC
 
 ASSETS_PATH = "/static/app"
 HERE = Path(__file__).parent

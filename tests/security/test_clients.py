@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from service.rate_limit import RateLimiter
+from service.admission.rate_limit import RateLimiter
 from tests.security.conftest import Serve
 
 QUERY = {"query": "lighthouse"}

@@ -13,7 +13,7 @@ import httpx
 import msgspec
 from litestar import Litestar
 
-from service.serving import server
+from service.runtime.serving import server
 from service.settings import ServiceSettings
 from tests.conftest import free_port
 

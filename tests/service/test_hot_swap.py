@@ -13,7 +13,7 @@ from litestar.testing import TestClient
 from indexer.embedding import Embedder
 from indexer.search import SearchEngine
 from service.app import create_app
-from service.hot_swap import Outcome, SnapshotHolder
+from service.runtime.hot_swap import Outcome, SnapshotHolder
 from tests.service.helpers import FIRST, SECOND, build, corpus_settings, publish_copy
 
 Client = TestClient  # type: ignore[type-arg]

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from indexer.embedding import Embedder
 from service.app import create_app
-from service.observability import JsonFormatter
+from service.runtime.observability import JsonFormatter
 from service.settings import AppSettings as Settings
 from service.settings import AuthSettings, ObservabilitySettings
 from tests.service.helpers import FIRST, build, corpus_settings, publish_copy

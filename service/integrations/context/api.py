@@ -13,13 +13,13 @@ from litestar.params import JSONBody
 from indexer.errors import EncodingNotFoundError
 from indexer.search import Filter, Searcher
 from indexer.search.packing import Packed, Passage, pack_context
-from service.auth import API_SECURITY
+from service.admission.auth import API_SECURITY
+from service.admission.guards import require_json
+from service.admission.limits import check_query
+from service.api.links import document_url
+from service.api.schemas import problem_responses
 from service.errors import InvalidInputError
-from service.guards import require_json
 from service.integrations.context.schemas import ContextCitation, ContextRequest, ContextResponse
-from service.limits import check_query
-from service.links import document_url
-from service.schemas import problem_responses
 from service.settings import AppSettings
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from service.schemas import MAX_TOP_K, Filters, MinScore, Mode, Query
+from service.api.schemas import MAX_TOP_K, Filters, MinScore, Mode, Query
 
 MAX_CONTEXT_TOKENS = 1_000_000
 DEFAULT_CONTEXT_TOP_K = 20

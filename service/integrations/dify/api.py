@@ -16,9 +16,11 @@ from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from indexer.search import Searcher
-from service.auth import API_SECURITY
+from service.admission.auth import API_SECURITY
+from service.admission.guards import require_json
+from service.admission.limits import check_query
+from service.api.schemas import problem_responses
 from service.errors import NotFoundError, handle_exception
-from service.guards import require_json
 from service.integrations.attributes import attributes
 from service.integrations.dify.filters import dify_filter
 from service.integrations.dify.schemas import (
@@ -27,8 +29,6 @@ from service.integrations.dify.schemas import (
     DifyRetrievalRequest,
     DifyRetrievalResponse,
 )
-from service.limits import check_query
-from service.schemas import problem_responses
 from service.settings import AppSettings
 
 INVALID_AUTHORIZATION_FORMAT = 1001

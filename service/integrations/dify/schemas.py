@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
-from service.schemas import MAX_TOP_K, Query
+from service.api.schemas import MAX_TOP_K, Query
 
 
 class RetrievalSetting(msgspec.Struct, frozen=True):

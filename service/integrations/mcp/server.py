@@ -20,9 +20,9 @@ from indexer.errors import InvalidFilterError
 from indexer.search import Searcher
 from indexer.snapshot import ChunkRecord, DocumentRecord
 from service import __version__
+from service.admission.limits import check_query
+from service.api.links import document_url
 from service.errors import NotFoundError, ServiceError
-from service.limits import check_query
-from service.links import document_url
 from service.settings import AppSettings
 
 if TYPE_CHECKING:

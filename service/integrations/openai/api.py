@@ -14,9 +14,11 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from indexer.search import Filter, Hit, Searcher
-from service.auth import API_SECURITY
+from service.admission.auth import API_SECURITY
+from service.admission.guards import require_json
+from service.admission.limits import check_query
+from service.admission.rate_limit import charge
 from service.errors import InvalidInputError, NotFoundError, handle_exception
-from service.guards import require_json
 from service.integrations.attributes import attributes
 from service.integrations.openai.schemas import (
     Content,
@@ -26,8 +28,6 @@ from service.integrations.openai.schemas import (
     VectorStoreSearchRequest,
     VectorStoreSearchResult,
 )
-from service.limits import check_query
-from service.rate_limit import charge
 from service.settings import AppSettings
 
 OPENAI_ERRORS = {

@@ -6,8 +6,8 @@ from litestar import Response, get
 from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
 
-from service.metrics import CONTENT_TYPE, Metrics
-from service.schemas import problem_responses
+from service.api.schemas import problem_responses
+from service.runtime.metrics import CONTENT_TYPE, Metrics
 
 
 @get(

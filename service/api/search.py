@@ -11,12 +11,11 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from indexer.search import Hit, Searcher
-from service.auth import API_SECURITY
-from service.guards import require_json
-from service.limits import check_query, check_top_k
-from service.links import document_url
-from service.observability import annotate
-from service.schemas import (
+from service.admission.auth import API_SECURITY
+from service.admission.guards import require_json
+from service.admission.limits import check_query, check_top_k
+from service.api.links import document_url
+from service.api.schemas import (
     Citation,
     ScoreParts,
     SearchRequest,
@@ -24,6 +23,7 @@ from service.schemas import (
     SearchResult,
     problem_responses,
 )
+from service.runtime.observability import annotate
 from service.settings import AppSettings
 
 

@@ -6,10 +6,10 @@ import anyio.to_thread
 from litestar import Controller, post
 from litestar.di import NamedDependency
 
-from service.auth import ADMIN, ADMIN_SECURITY
+from service.admission.auth import ADMIN, ADMIN_SECURITY
+from service.api.schemas import ReloadResponse, problem_responses
 from service.errors import ConflictError, UnavailableError
-from service.hot_swap import Outcome, SnapshotHolder
-from service.schemas import ReloadResponse, problem_responses
+from service.runtime.hot_swap import Outcome, SnapshotHolder
 
 
 class AdminController(Controller):

@@ -23,7 +23,7 @@ from typing import Any
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.metrics import Metrics
+from service.runtime.metrics import Metrics
 
 access_log = logging.getLogger("citesearch.access")
 

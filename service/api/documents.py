@@ -8,9 +8,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from indexer.search import Searcher
-from service.auth import API_SECURITY
+from service.admission.auth import API_SECURITY
+from service.api.schemas import DocumentResponse, SectionStart, problem_responses
 from service.errors import NotFoundError
-from service.schemas import DocumentResponse, SectionStart, problem_responses
 
 
 class DocumentsController(Controller):

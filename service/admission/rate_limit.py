@@ -1,4 +1,4 @@
-"""Requests per client (``service.rate_limit`` per ``service.rate_limit_period``), charged by work.
+"""Requests per client (``service.admission.rate_limit`` per ``service.rate_limit_period``), charged by work.
 
 Each request costs one unit; a request that asks for more work (a vector store search with several
 queries) is charged one more unit per extra query by its handler (:func:`charge`). The limiter is a
@@ -141,7 +141,7 @@ class RateLimitMiddleware:
 
 
 def rate_limiter(settings: ServiceSettings) -> RateLimiter | None:
-    """The limiter ``service.rate_limit`` asks for (None: no limit)."""
+    """The limiter ``service.admission.rate_limit`` asks for (None: no limit)."""
     if settings.rate_limit <= 0:
         return None
     period = PERIODS[settings.rate_limit_period]

@@ -11,9 +11,9 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 
 from service import __version__
-from service.auth import PUBLIC
-from service.hot_swap import SnapshotHolder
-from service.schemas import HealthResponse, ReadyResponse, RefusalInfo, SnapshotInfo
+from service.admission.auth import PUBLIC
+from service.api.schemas import HealthResponse, ReadyResponse, RefusalInfo, SnapshotInfo
+from service.runtime.hot_swap import SnapshotHolder
 
 
 def _iso(timestamp: float) -> str:

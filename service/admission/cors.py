@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.config.cors import CORSConfig
 
-from service.limits import RATE_LIMIT_HEADERS
+from service.admission.limits import RATE_LIMIT_HEADERS
 from service.settings import ServiceSettings
 
 

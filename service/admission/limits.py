@@ -1,5 +1,5 @@
 """What one request may ask for: query length and result count (requests per client:
-:mod:`service.rate_limit`).
+:mod:`service.admission.rate_limit`).
 
 Every endpoint that takes a query (REST search, context, the chatbot APIs, MCP tools) checks it here,
 so the limits and their messages are the same everywhere.

@@ -9,8 +9,8 @@ from litestar import get
 from litestar.di import NamedDependency
 
 from indexer.search import Searcher
-from service.auth import API_SECURITY
-from service.schemas import (
+from service.admission.auth import API_SECURITY
+from service.api.schemas import (
     DEFAULT_TOP_K,
     FieldDescription,
     IndexResponse,

@@ -13,7 +13,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from service import __version__
-from service.auth import BEARER_SCHEME, PUBLIC
+from service.admission.auth import BEARER_SCHEME, PUBLIC
 
 SWAGGER_ASSETS = "/static/swagger-ui"
 

@@ -1,0 +1,1 @@
+"""HTTP API: the controllers of our own endpoints, their schemas and links."""
