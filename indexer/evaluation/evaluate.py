@@ -26,7 +26,7 @@ from indexer.config import Settings
 from indexer.embedding import Embedder, EmbedderWrapper, Vectors, load_embedder
 from indexer.errors import SnapshotError
 from indexer.evaluation.beir import Collection, EvaluationError, document_id, write_corpus
-from indexer.evaluation.metrics import METRICS, Run, score
+from indexer.evaluation.metrics import METRICS, Run, require_ranx, score
 from indexer.search import MODES, EngineOptions, SearchEngine, Searcher
 from indexer.snapshot.compatibility import made_by_other_file
 from indexer.snapshot.layout import current_dir
@@ -194,6 +194,7 @@ def evaluate(
     """Index ``collection`` with ``settings`` (reusing what an earlier run left in ``workdir``),
     then rank every judged query in each mode and score the rankings."""
     started = time.perf_counter()
+    require_ranx()
     for mode in modes:
         if mode not in MODES:
             raise EvaluationError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
