@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, overload
@@ -205,8 +206,10 @@ OTHER_SECTIONS = ("service", "auth", "observability", "integrations")
 the indexer's loader only to be set aside, so a misspelt section name is still an error."""
 
 
-def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
-    """Apply ``CITESEARCH__SECTION__KEY=value`` overrides; values are parsed as YAML scalars."""
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[tuple[str, ...], str]:
+    """Apply ``CITESEARCH__SECTION__KEY=value`` overrides; values are parsed as YAML scalars. Returns
+    the variable that set each path, to name it when its value is wrong."""
+    applied: dict[tuple[str, ...], str] = {}
     for key, raw in environ.items():
         if not key.startswith(ENV_PREFIX):
             continue
@@ -220,6 +223,40 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
                 raise ConfigError(f"environment override {key}: {part!r} is not a section")
             node = child
         node[path[-1]] = yaml.safe_load(raw) if raw.strip() else raw
+        applied[tuple(path)] = key
+    return applied
+
+
+def _invalid(
+    exc: Exception, config_path: Path, overrides: dict[tuple[str, ...], str], schema: type[Settings]
+) -> ConfigError:
+    """``exc`` as the user should read it: from the environment variable that set the value when one
+    did (else the file), with the choices when the value is not one of them."""
+    message = str(exc)
+    match = re.search(r" - at `\$\.?([^`]*)`$", message)
+    path = tuple(re.sub(r"\[\d+\]", "", match.group(1)).split(".")) if match and match.group(1) else ()
+    unknown = re.match(r"Object contains unknown field `([^`]+)`", message)
+    target = (*path, unknown.group(1)) if unknown else path
+    variables = [key for where, key in overrides.items() if target[: len(where)] == where]
+    within = [key for where, key in overrides.items() if where[: len(path)] == path and key not in variables]
+    if variables:
+        source = f"environment variable {variables[0]}"
+    elif within and match:
+        source = f"{config_path} with environment variable {', '.join(sorted(within))}"
+    else:
+        source = str(config_path)
+    choices = _choices(schema, path) if message.startswith("Invalid enum value") else ()
+    hint = f" (choose from {', '.join(map(str, choices))})" if choices else ""
+    return ConfigError(f"{source}: {message}{hint}")
+
+
+def _choices(schema: type[Settings], path: tuple[str, ...]) -> tuple[object, ...]:
+    """The values a ``Literal`` setting at ``path`` accepts (none if it is no ``Literal``)."""
+    info: msgspec.inspect.Type = msgspec.inspect.type_info(schema)
+    for name in path:
+        fields = info.fields if isinstance(info, msgspec.inspect.StructType) else ()
+        info = next((f.type for f in fields if f.encode_name == name), msgspec.inspect.AnyType())
+    return info.values if isinstance(info, msgspec.inspect.LiteralType) else ()
 
 
 def _decode_path(kind: type, value: Any) -> Any:
@@ -257,13 +294,13 @@ def load_settings(
         data = loaded or {}
     elif path is not None or CONFIG_ENV in environ:
         raise ConfigError(f"config file not found: {config_path}")
-    _apply_env(data, environ)
+    overrides = _apply_env(data, environ)
     declared = {field.name for field in msgspec.structs.fields(schema)}
     data = {k: v for k, v in data.items() if k in declared or k not in OTHER_SECTIONS}
     try:
         settings = msgspec.convert(data, schema, strict=False, dec_hook=_decode_path)
     except (msgspec.ValidationError, ValueError) as exc:
-        raise ConfigError(f"{config_path}: {exc}") from exc
+        raise _invalid(exc, config_path, overrides, schema) from exc
     base = config_path.resolve().parent
     onnx_cache = settings.model.onnx_cache
     return msgspec.structs.replace(
