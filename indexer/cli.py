@@ -12,10 +12,9 @@ from pathlib import Path
 
 import msgspec
 
-from indexer.config import Settings, load_settings
+from indexer.config import MODES, Settings, load_settings
 from indexer.embedding import Embedder, load_embedder
 from indexer.errors import IndexerError
-from indexer.search import MODES
 from indexer.snapshot import Manifest, current_dir, open_current
 
 

@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, overload
+from typing import Annotated, Any, Literal, TypeVar, get_args, overload
 
 import msgspec
 import yaml
@@ -16,6 +16,17 @@ from indexer.errors import ConfigError
 ENV_PREFIX = "CITESEARCH__"
 CONFIG_ENV = "CITESEARCH_CONFIG"
 DEFAULT_CONFIG = "config.yaml"
+
+SearchMode = Literal["dense", "lexical", "hybrid"]
+"""How a search ranks: by cosine over the vectors, by BM25, or both fused."""
+ModelVariant = Literal["torch", "onnx-fp32", "onnx-int8"]
+"""How the model runs: sentence-transformers on torch, or its ONNX export in float32 or int8."""
+ApproximateIndexType = Literal["hnsw", "ivf", "ivfpq"]
+IndexType = Literal["flat", ApproximateIndexType]
+"""The vector indexes (``indexer.snapshot.vectors``): exact search, or one of the approximate ones."""
+MODES: tuple[SearchMode, ...] = get_args(SearchMode)
+VARIANTS: tuple[ModelVariant, ...] = get_args(ModelVariant)
+INDEX_TYPES: tuple[IndexType, ...] = get_args(IndexType)
 
 
 class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -28,7 +39,7 @@ class ModelSettings(_Section, frozen=True):
     device: str = "cpu"
     """torch's device (variant ``torch`` only); the ONNX variants run on the CPU."""
     batch_size: Annotated[int, msgspec.Meta(ge=1, le=4096)] = 32
-    variant: Literal["torch", "onnx-fp32", "onnx-int8"] = "onnx-int8"
+    variant: ModelVariant = "onnx-int8"
     """How the model runs: sentence-transformers on torch; or exported to ONNX (offline, cached) and run
     by onnxruntime, in float32 (the same vectors as torch) or int8 (weights per output channel,
     activations per token; the default: docs/retrieval-quality.md, "Model variants")."""
@@ -101,7 +112,7 @@ class IvfSettings(_Section, frozen=True):
 
 
 class IndexSettings(_Section, frozen=True):
-    type: Literal["auto", "flat", "hnsw", "ivf", "ivfpq"] = "auto"
+    type: Literal["auto", IndexType] = "auto"
     """auto: flat up to ``flat_max_vectors``, above it ``large`` (ivfpq if the vectors exceed
     ``memory_budget_mb``). The type built, and its parameters, are written in the manifest."""
     keep_snapshots: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
@@ -111,7 +122,7 @@ class IndexSettings(_Section, frozen=True):
     unless ``python -m indexer build --allow-shrink``; one that would remove all of them always is."""
     flat_max_vectors: Annotated[int, msgspec.Meta(ge=0)] = 100_000
     """auto: exact search up to this many vectors."""
-    large: Literal["hnsw", "ivf", "ivfpq"] = "hnsw"
+    large: ApproximateIndexType = "hnsw"
     """auto: the approximate index above ``flat_max_vectors``."""
     memory_budget_mb: Annotated[int, msgspec.Meta(ge=0)] = 0
     """auto: above ``flat_max_vectors``, build ivfpq when the full vectors would exceed this (0: no limit)."""
@@ -133,7 +144,7 @@ class LexicalSettings(_Section, frozen=True):
 
 
 class RetrievalSettings(_Section, frozen=True):
-    mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
+    mode: SearchMode = "hybrid"
     fusion: Literal["calibrated", "weighted", "rrf"] = "calibrated"
     """How hybrid orders its candidates: by their calibrated score (``indexer.search.calibration``:
     cosine plus BM25 as a share of the query's IDF mass); or by min-max ``weighted`` fusion or ``rrf``

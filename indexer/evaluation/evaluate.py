@@ -22,12 +22,12 @@ import msgspec
 import numpy as np
 
 from indexer.build import Builder, BuildReport
-from indexer.config import Settings
+from indexer.config import MODES, Settings
 from indexer.embedding import Embedder, EmbedderWrapper, Vectors, load_embedder
 from indexer.errors import SnapshotError
 from indexer.evaluation.beir import Collection, EvaluationError, document_id, write_corpus
 from indexer.evaluation.metrics import METRICS, Run, require_ranx, score
-from indexer.search import MODES, EngineOptions, SearchEngine, Searcher
+from indexer.search import EngineOptions, SearchEngine, Searcher
 from indexer.snapshot.compatibility import made_by_other_file
 from indexer.snapshot.layout import current_dir
 from indexer.snapshot.manifest import read_manifest
