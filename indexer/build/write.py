@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from indexer import __version__
 from indexer.build.collect import Collected
-from indexer.build.plan import index_plan, lexical_info, reading_info
+from indexer.build.plan import index_plan
 from indexer.config import Settings
 from indexer.snapshot.layout import INDEX_NAME, LEXICAL_DIR, VECTORS_NAME, data_files
 from indexer.snapshot.lexical import build_lexical
@@ -131,7 +131,7 @@ def write_snapshot_manifest(
             model_token_limit=model_token_limit,
         ),
         index=written.plan,
-        lexical=lexical_info(settings),
+        lexical=settings.lexical,
         counts=Counts(
             documents=len(collected.entries),
             chunks=collected.rows,
@@ -142,7 +142,7 @@ def write_snapshot_manifest(
         skipped=collected.skipped,
         files={name: file_entry(staged / name) for name in data_files(staged)},
         versions=library_versions(),
-        reading=reading_info(settings),
+        reading=settings.reading,
         fields=collected.fields.infos(),
         build_seconds=round(seconds, 3),
     )
