@@ -44,13 +44,12 @@ EVAL_ENGINE = EngineOptions(max_batch=1, query_cache_size=0)
 def default_workdir(collection: Collection, settings: Settings) -> Path:
     """``~/.cache/citesearch/eval/<name>-<hash>``: one folder per model, model variant and chunking
     settings, so an index whose vectors fit the configuration is found again."""
-    fields: dict[str, object] = {
+    fields = {
         "model": settings.model.name.lower(),
         "chunking": msgspec.to_builtins(settings.chunking),
         "index": settings.index.type,
+        "variant": settings.model.variant,
     }
-    if settings.model.variant != "torch":  # torch keeps the folder it had before variants existed
-        fields["variant"] = settings.model.variant
     key = json.dumps(fields, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     base = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "citesearch" / "eval")
