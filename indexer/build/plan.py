@@ -14,7 +14,7 @@ from indexer.errors import NoSnapshotError, ShrinkRefusedError, SnapshotError
 from indexer.reading.documents import SourceFile
 from indexer.snapshot.compatibility import vectors_reusable
 from indexer.snapshot.layout import SNAPSHOTS_DIR, current_dir
-from indexer.snapshot.manifest import IndexInfo, Manifest, read_manifest
+from indexer.snapshot.manifest import ChunkingInfo, IndexInfo, Manifest, read_manifest
 from indexer.snapshot.publish import intact
 from indexer.snapshot.vectors.choice import plan_index
 
@@ -56,12 +56,9 @@ def reusable_manifest(settings: Settings) -> Manifest | None:
     except SnapshotError as exc:
         log.warning("ignoring the current snapshot (%s): building from scratch", exc)
         return None
-    chunking = settings.chunking
-    same = (
-        vectors_reusable(manifest.model, settings.model)
-        and manifest.chunking.encoding == chunking.encoding
-        and manifest.chunking.max_tokens == chunking.max_tokens
-        and manifest.chunking.overlap_tokens == chunking.overlap_tokens
+    built = manifest.chunking
+    same = vectors_reusable(manifest.model, settings.model) and built == ChunkingInfo.of(
+        settings.chunking, built.model_token_limit
     )
     if not same:
         # (A changed vector index type or parameters needs no new embeddings: see indexer.build.write.)

@@ -117,19 +117,13 @@ def write_snapshot_manifest(
     seconds: float,
 ) -> Manifest:
     """The manifest of the staged snapshot, written last: it lists every data file's size and sha256."""
-    chunking = settings.chunking
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,
         snapshot_id=snapshot_id,
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         seeds_dir=str(settings.seeds_dir),
         model=model,
-        chunking=ChunkingInfo(
-            encoding=chunking.encoding,
-            max_tokens=chunking.max_tokens,
-            overlap_tokens=chunking.overlap_tokens,
-            model_token_limit=model_token_limit,
-        ),
+        chunking=ChunkingInfo.of(settings.chunking, model_token_limit),
         index=written.plan,
         lexical=settings.lexical,
         counts=Counts(

@@ -8,7 +8,7 @@ from typing import Literal
 
 import msgspec
 
-from indexer.config import IndexType, LexicalSettings, ModelVariant, ReadingSettings
+from indexer.config import ChunkingSettings, IndexType, LexicalSettings, ModelVariant, ReadingSettings
 from indexer.errors import SnapshotError
 from indexer.snapshot.layout import MANIFEST_NAME
 
@@ -33,11 +33,14 @@ class ModelInfo(_Part, frozen=True):
     metric: str = "inner_product"
 
 
-class ChunkingInfo(_Part, frozen=True):
-    encoding: str
-    max_tokens: int
-    overlap_tokens: int
+class ChunkingInfo(ChunkingSettings, frozen=True, kw_only=True):
+    """The config's ``chunking`` section the chunks were cut with, and the model's own limit."""
+
     model_token_limit: int
+
+    @classmethod
+    def of(cls, settings: ChunkingSettings, model_token_limit: int) -> ChunkingInfo:
+        return cls(**msgspec.structs.asdict(settings), model_token_limit=model_token_limit)
 
 
 class HnswInfo(_Part, frozen=True):

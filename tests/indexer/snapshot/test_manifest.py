@@ -1,5 +1,5 @@
-"""The manifest records the config's ``reading`` and ``lexical`` sections as they are declared: every
-setting travels (one added to the config needs no second declaration), and a manifest written before
+"""The manifest records the config's ``reading``, ``lexical`` and ``chunking`` sections as they are
+declared: every setting travels (one added to the config needs no second declaration), and a manifest written before
 a setting existed still opens."""
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ def test_every_reading_and_lexical_setting_is_recorded(built: Settings) -> None:
     _, written = _manifest_json(built)
     assert written["reading"] == msgspec.to_builtins(built.reading)
     assert written["lexical"] == msgspec.to_builtins(built.lexical)
+    chunking = written["chunking"]
+    assert isinstance(chunking, dict) and chunking.pop("model_token_limit") == HashEmbedder.max_seq_length
+    assert chunking == msgspec.to_builtins(built.chunking)
     assert not Builder(built, no_model).build().published  # the same settings: up to date
 
 
