@@ -1,6 +1,6 @@
 """The manifest records the config's ``reading``, ``lexical`` and ``chunking`` sections as they are
-declared: every setting travels (one added to the config needs no second declaration), and a manifest written before
-a setting existed still opens."""
+declared: every setting travels (one added to the config needs no second declaration), and a manifest
+written before a setting existed still opens."""
 
 from __future__ import annotations
 
