@@ -25,12 +25,11 @@ import numpy.typing as npt
 
 from bench.features import Features, QueryScores, compute
 from bench.ranking_cv import DEPTH, folds_of, top_rows
-from indexer.config import load_settings
+from indexer.config import MODES, load_settings
 from indexer.evaluation import load_beir
 from indexer.search.calibration import CALIBRATION, Logistic, bm25_share
 
 Floats = npt.NDArray[np.float64]
-MODES = ("hybrid", "dense", "lexical")
 
 
 def candidates(q: QueryScores, mode: str, depth: int = DEPTH) -> npt.NDArray[np.int64]:

@@ -48,7 +48,7 @@ import msgspec
 import numpy as np
 
 from bench.common import CONFIG, REPO, machine, warn_unless_locked, write_json
-from indexer.config import Settings, load_settings
+from indexer.config import VARIANTS, Settings, load_settings
 from indexer.embedding import load_embedder
 from indexer.evaluation import Collection, Run, document_text, evaluate, load_beir, score, slice_collection
 from indexer.reading.chunking import chunker_for
@@ -384,7 +384,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--variant",
-        choices=("torch", "onnx-fp32", "onnx-int8"),
+        choices=VARIANTS,
         help="citesearch's model variant; default: config.yaml's",
     )
     parser.add_argument("--repeat", type=int, default=1, help="rounds: every system runs this many times")

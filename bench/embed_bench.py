@@ -34,8 +34,8 @@ import numpy as np
 
 from bench.common import CONFIG, describe_machine, first_documents, warn_unless_locked, write_json
 from indexer.build import Builder
-from indexer.config import ModelSettings, Settings, load_settings
-from indexer.embedding import VARIANTS, Embedder, Vectors, load_embedder
+from indexer.config import VARIANTS, ModelSettings, Settings, load_settings
+from indexer.embedding import Embedder, Vectors, load_embedder
 from indexer.evaluation import Collection, document_text, load_beir, write_corpus
 from indexer.snapshot import open_current
 

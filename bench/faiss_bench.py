@@ -43,7 +43,9 @@ def random_vectors(count: int, seed: int) -> Vectors:
 
 
 def flat_index(count: int) -> VectorIndex:
-    return build_index(IndexInfo(type="flat", vectors=count), random_vectors(count, seed=count))
+    return build_index(
+        IndexInfo(type="flat", vectors=count, requested="flat"), random_vectors(count, seed=count)
+    )
 
 
 def single_query_ms(index: VectorIndex, queries: Vectors) -> float:

@@ -29,6 +29,7 @@ import httpx
 import msgspec
 
 from indexer.build import Builder
+from indexer.config import MODES
 from indexer.evaluation import Collection, document_file, document_text, load_beir
 from indexer.search import EngineOptions, SearchEngine, Searcher
 from indexer.search import selection as selection_module
@@ -153,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--workdir", type=Path, default=Path.home() / ".cache" / "citesearch" / "filter-bench"
     )
     parser.add_argument("--queries", type=int, default=300, help="queries per configuration (default 300)")
-    parser.add_argument("--mode", default="hybrid", choices=["dense", "lexical", "hybrid"])
+    parser.add_argument("--mode", default="hybrid", choices=MODES)
     parser.add_argument("--top-k", type=int, default=10)
     parser.add_argument(
         "--selector", action="store_true", help="search every filter through FAISS's ID selector"

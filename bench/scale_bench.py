@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bench.common import REPO, describe_machine, rss_mib, warn_unless_locked, write_json
-from indexer.config import HnswSettings, IndexSettings, IvfSettings
+from indexer.config import INDEX_TYPES, HnswSettings, IndexSettings, IvfSettings
 from indexer.embedding import Vectors
 from indexer.snapshot.manifest import IndexInfo
 from indexer.snapshot.vectors import VectorIndex
@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--types", nargs="+", default=["flat", "hnsw", "ivf", "ivfpq"])
+    parser.add_argument("--types", nargs="+", default=list(INDEX_TYPES), choices=INDEX_TYPES)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--source", choices=["auto", "real", "synthetic"], default="auto")
     parser.add_argument("--ef-search", type=int, nargs="+", default=[16, 32, 64, 128])

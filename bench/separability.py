@@ -34,7 +34,7 @@ import numpy.typing as npt
 
 from bench.features import build_index
 from indexer.build import Builder
-from indexer.config import Settings, load_settings
+from indexer.config import MODES, Settings, load_settings
 from indexer.evaluation import Collection, default_workdir, document_id, load_beir, roc_auc
 from indexer.search import SearchEngine
 
@@ -150,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dataset", type=Path, required=True, help="BEIR-format collection folder")
     parser.add_argument("--split", default="train")
     parser.add_argument("--config", type=Path, default=Path("config.yaml"))
-    parser.add_argument("--mode", default="hybrid", choices=("dense", "lexical", "hybrid"))
+    parser.add_argument("--mode", default="hybrid", choices=MODES)
     parser.add_argument("--seeds", type=Path, default=SEEDS, help="the off-topic collection")
     parser.add_argument("--json", type=Path, help="write the figures to this JSON file")
     args = parser.parse_args(argv)

@@ -27,7 +27,7 @@ import msgspec
 
 from bench.common import CONFIG
 from indexer.build import Builder
-from indexer.config import LexicalSettings, RetrievalSettings, Settings, load_settings
+from indexer.config import MODES, LexicalSettings, RetrievalSettings, Settings, load_settings
 from indexer.embedding import load_embedder
 from indexer.evaluation import (
     Collection,
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default="train")
     parser.add_argument("--config", type=Path, default=CONFIG)
     parser.add_argument("--workdir", type=Path, help="default: python -m indexer eval's work folder")
-    parser.add_argument("--mode", default="hybrid", choices=("dense", "lexical", "hybrid"))
+    parser.add_argument("--mode", default="hybrid", choices=MODES)
     parser.add_argument("--retrieval", default="[{}]", help="JSON list of retrieval overrides to try")
     parser.add_argument("--lexical", default="[{}]", help="JSON list of lexical overrides to try")
     parser.add_argument(

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import msgspec
 
-from indexer.config import Settings, load_settings
+from indexer.config import MODES, Settings, load_settings
 from indexer.embedding import Embedder, load_embedder
 from indexer.errors import IndexerError
-from indexer.search import MODES
 from indexer.snapshot import Manifest, current_dir, open_current
 
 
@@ -49,8 +48,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Index a BEIR collection (corpus.jsonl, queries.jsonl, qrels/<split>.tsv; title and "
         "text together) with this configuration, run every judged query through the service's query engine "
         "(a document scores its best chunk's score) and report nDCG@10, Recall@10, Recall@100 and MRR@10 "
-        "(ranx). The index is kept in a work folder per model and chunking settings, so later runs reuse "
-        "its vectors.",
+        "(ranx: pip install -e '.[eval]'). The index is kept in a work folder per model and chunking "
+        "settings, so later runs reuse its vectors.",
     )
     evaluate.add_argument("--dataset", required=True, type=Path, help="folder of a BEIR-format collection")
     evaluate.add_argument("--split", default="train", help="qrels split to score (default: train)")
@@ -171,9 +170,9 @@ def _formats(counts: dict[str, int]) -> str:
 
 
 def _eval(settings: Settings, args: argparse.Namespace) -> int:
-    from indexer.evaluation.beir import load_beir
-    from indexer.evaluation.evaluate import evaluate
+    from indexer.evaluation import evaluate, load_beir, require_ranx
 
+    require_ranx()
     collection = load_beir(args.dataset, args.split)
     print(
         f"{collection.name} ({args.split}): {len(collection.queries)} judged queries, "

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, overload
+from typing import Annotated, Any, Literal, TypeVar, get_args, overload
 
 import msgspec
 import yaml
@@ -15,6 +16,17 @@ from indexer.errors import ConfigError
 ENV_PREFIX = "CITESEARCH__"
 CONFIG_ENV = "CITESEARCH_CONFIG"
 DEFAULT_CONFIG = "config.yaml"
+
+SearchMode = Literal["dense", "lexical", "hybrid"]
+"""How a search ranks: by cosine over the vectors, by BM25, or both fused."""
+ModelVariant = Literal["torch", "onnx-fp32", "onnx-int8"]
+"""How the model runs: sentence-transformers on torch, or its ONNX export in float32 or int8."""
+ApproximateIndexType = Literal["hnsw", "ivf", "ivfpq"]
+IndexType = Literal["flat", ApproximateIndexType]
+"""The vector indexes (``indexer.snapshot.vectors``): exact search, or one of the approximate ones."""
+MODES: tuple[SearchMode, ...] = get_args(SearchMode)
+VARIANTS: tuple[ModelVariant, ...] = get_args(ModelVariant)
+INDEX_TYPES: tuple[IndexType, ...] = get_args(IndexType)
 
 
 class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -27,7 +39,7 @@ class ModelSettings(_Section, frozen=True):
     device: str = "cpu"
     """torch's device (variant ``torch`` only); the ONNX variants run on the CPU."""
     batch_size: Annotated[int, msgspec.Meta(ge=1, le=4096)] = 32
-    variant: Literal["torch", "onnx-fp32", "onnx-int8"] = "onnx-int8"
+    variant: ModelVariant = "onnx-int8"
     """How the model runs: sentence-transformers on torch; or exported to ONNX (offline, cached) and run
     by onnxruntime, in float32 (the same vectors as torch) or int8 (weights per output channel,
     activations per token; the default: docs/retrieval-quality.md, "Model variants")."""
@@ -100,7 +112,7 @@ class IvfSettings(_Section, frozen=True):
 
 
 class IndexSettings(_Section, frozen=True):
-    type: Literal["auto", "flat", "hnsw", "ivf", "ivfpq"] = "auto"
+    type: Literal["auto", IndexType] = "auto"
     """auto: flat up to ``flat_max_vectors``, above it ``large`` (ivfpq if the vectors exceed
     ``memory_budget_mb``). The type built, and its parameters, are written in the manifest."""
     keep_snapshots: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
@@ -110,7 +122,7 @@ class IndexSettings(_Section, frozen=True):
     unless ``python -m indexer build --allow-shrink``; one that would remove all of them always is."""
     flat_max_vectors: Annotated[int, msgspec.Meta(ge=0)] = 100_000
     """auto: exact search up to this many vectors."""
-    large: Literal["hnsw", "ivf", "ivfpq"] = "hnsw"
+    large: ApproximateIndexType = "hnsw"
     """auto: the approximate index above ``flat_max_vectors``."""
     memory_budget_mb: Annotated[int, msgspec.Meta(ge=0)] = 0
     """auto: above ``flat_max_vectors``, build ivfpq when the full vectors would exceed this (0: no limit)."""
@@ -132,7 +144,7 @@ class LexicalSettings(_Section, frozen=True):
 
 
 class RetrievalSettings(_Section, frozen=True):
-    mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
+    mode: SearchMode = "hybrid"
     fusion: Literal["calibrated", "weighted", "rrf"] = "calibrated"
     """How hybrid orders its candidates: by their calibrated score (``indexer.search.calibration``:
     cosine plus BM25 as a share of the query's IDF mass); or by min-max ``weighted`` fusion or ``rrf``
@@ -205,8 +217,10 @@ OTHER_SECTIONS = ("service", "auth", "observability", "integrations")
 the indexer's loader only to be set aside, so a misspelt section name is still an error."""
 
 
-def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
-    """Apply ``CITESEARCH__SECTION__KEY=value`` overrides; values are parsed as YAML scalars."""
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[tuple[str, ...], str]:
+    """Apply ``CITESEARCH__SECTION__KEY=value`` overrides; values are parsed as YAML scalars. Returns
+    the variable that set each path, to name it when its value is wrong."""
+    applied: dict[tuple[str, ...], str] = {}
     for key, raw in environ.items():
         if not key.startswith(ENV_PREFIX):
             continue
@@ -220,6 +234,40 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
                 raise ConfigError(f"environment override {key}: {part!r} is not a section")
             node = child
         node[path[-1]] = yaml.safe_load(raw) if raw.strip() else raw
+        applied[tuple(path)] = key
+    return applied
+
+
+def _invalid(
+    exc: Exception, config_path: Path, overrides: dict[tuple[str, ...], str], schema: type[Settings]
+) -> ConfigError:
+    """``exc`` as the user should read it: from the environment variable that set the value when one
+    did (else the file), with the choices when the value is not one of them."""
+    message = str(exc)
+    match = re.search(r" - at `\$\.?([^`]*)`$", message)
+    path = tuple(re.sub(r"\[\d+\]", "", match.group(1)).split(".")) if match and match.group(1) else ()
+    unknown = re.match(r"Object contains unknown field `([^`]+)`", message)
+    target = (*path, unknown.group(1)) if unknown else path
+    variables = [key for where, key in overrides.items() if target[: len(where)] == where]
+    within = [key for where, key in overrides.items() if where[: len(path)] == path and key not in variables]
+    if variables:
+        source = f"environment variable {variables[0]}"
+    elif within and match:
+        source = f"{config_path} with environment variable {', '.join(sorted(within))}"
+    else:
+        source = str(config_path)
+    choices = _choices(schema, path) if message.startswith("Invalid enum value") else ()
+    hint = f" (choose from {', '.join(map(str, choices))})" if choices else ""
+    return ConfigError(f"{source}: {message}{hint}")
+
+
+def _choices(schema: type[Settings], path: tuple[str, ...]) -> tuple[object, ...]:
+    """The values a ``Literal`` setting at ``path`` accepts (none if it is no ``Literal``)."""
+    info: msgspec.inspect.Type = msgspec.inspect.type_info(schema)
+    for name in path:
+        fields = info.fields if isinstance(info, msgspec.inspect.StructType) else ()
+        info = next((f.type for f in fields if f.encode_name == name), msgspec.inspect.AnyType())
+    return info.values if isinstance(info, msgspec.inspect.LiteralType) else ()
 
 
 def _decode_path(kind: type, value: Any) -> Any:
@@ -257,13 +305,13 @@ def load_settings(
         data = loaded or {}
     elif path is not None or CONFIG_ENV in environ:
         raise ConfigError(f"config file not found: {config_path}")
-    _apply_env(data, environ)
+    overrides = _apply_env(data, environ)
     declared = {field.name for field in msgspec.structs.fields(schema)}
     data = {k: v for k, v in data.items() if k in declared or k not in OTHER_SECTIONS}
     try:
         settings = msgspec.convert(data, schema, strict=False, dec_hook=_decode_path)
     except (msgspec.ValidationError, ValueError) as exc:
-        raise ConfigError(f"{config_path}: {exc}") from exc
+        raise _invalid(exc, config_path, overrides, schema) from exc
     base = config_path.resolve().parent
     onnx_cache = settings.model.onnx_cache
     return msgspec.structs.replace(

@@ -1,6 +1,6 @@
 """Build (or incrementally rebuild) a snapshot from the seeds folder and publish it atomically:
 plan (:mod:`~indexer.build.plan`) → read, chunk and embed (:mod:`~indexer.build.collect`, in this
-process or on a Ray cluster: :mod:`~indexer.build.processors`) → write (:mod:`~indexer.build.write`) →
+process or on a Ray cluster: :mod:`~indexer.build.processor_factory`) → write (:mod:`~indexer.build.write`) →
 publish (:mod:`indexer.snapshot.publish`)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from indexer.build.collect import Collected, Collector
 from indexer.build.plan import changed, check_shrink, reusable_manifest, up_to_date
-from indexer.build.processors import processor_for
+from indexer.build.processor_factory import processor_for
 from indexer.build.write import write_indexes, write_snapshot_manifest
 from indexer.config import Settings
 from indexer.embedding import Embedder, load_embedder

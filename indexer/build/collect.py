@@ -1,7 +1,7 @@
 """The build's pass over the sources: reuse what did not change, have the rest processed.
 
 A document whose sha256 matches the previous snapshot's keeps its chunks and vectors (copied, in new
-row order); the others go to a :class:`~indexer.build.processing.Processor` (read, chunked and
+row order); the others go to a :class:`~indexer.build.processor.Processor` (read, chunked and
 embedded in this process, or on a Ray cluster), whose results come back in order. Either way the store
 is written here, in row order, as results arrive.
 """
@@ -17,7 +17,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from indexer.build.processing import Parsed, Processed, Processor, no_vectors
+from indexer.build.processor import Parsed, Processed, Processor, no_vectors
 from indexer.build.records import document_record
 from indexer.config import Settings
 from indexer.embedding import Vectors

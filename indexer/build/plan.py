@@ -14,28 +14,11 @@ from indexer.errors import NoSnapshotError, ShrinkRefusedError, SnapshotError
 from indexer.reading.documents import SourceFile
 from indexer.snapshot.compatibility import vectors_reusable
 from indexer.snapshot.layout import SNAPSHOTS_DIR, current_dir
-from indexer.snapshot.manifest import IndexInfo, LexicalInfo, Manifest, ReadingInfo, read_manifest
+from indexer.snapshot.manifest import ChunkingInfo, IndexInfo, Manifest, read_manifest
 from indexer.snapshot.publish import intact
 from indexer.snapshot.vectors.choice import plan_index
 
 log = logging.getLogger(__name__)
-
-
-def lexical_info(settings: Settings) -> LexicalInfo:
-    lexical = settings.lexical
-    return LexicalInfo(
-        type=lexical.type, stemmer=lexical.stemmer, stopwords=lexical.stopwords, k1=lexical.k1, b=lexical.b
-    )
-
-
-def reading_info(settings: Settings) -> ReadingInfo:
-    reading = settings.reading
-    return ReadingInfo(
-        max_file_mb=reading.max_file_mb,
-        max_pages=reading.max_pages,
-        max_chars=reading.max_chars,
-        max_unpacked_mb=reading.max_unpacked_mb,
-    )
 
 
 def index_plan(settings: Settings, vectors: int, dimension: int) -> IndexInfo:
@@ -73,12 +56,9 @@ def reusable_manifest(settings: Settings) -> Manifest | None:
     except SnapshotError as exc:
         log.warning("ignoring the current snapshot (%s): building from scratch", exc)
         return None
-    chunking = settings.chunking
-    same = (
-        vectors_reusable(manifest.model, settings.model)
-        and manifest.chunking.encoding == chunking.encoding
-        and manifest.chunking.max_tokens == chunking.max_tokens
-        and manifest.chunking.overlap_tokens == chunking.overlap_tokens
+    built = manifest.chunking
+    same = vectors_reusable(manifest.model, settings.model) and built == ChunkingInfo.of(
+        settings.chunking, built.model_token_limit
     )
     if not same:
         # (A changed vector index type or parameters needs no new embeddings: see indexer.build.write.)
@@ -104,8 +84,8 @@ def changed(manifest: Manifest, sources: list[SourceFile]) -> bool:
 def up_to_date(settings: Settings, previous: Manifest, sources: list[SourceFile]) -> bool:
     """Whether ``previous`` already is what a build of ``sources`` would publish."""
     return (
-        previous.lexical == lexical_info(settings)
-        and previous.reading == reading_info(settings)
+        previous.lexical == settings.lexical
+        and previous.reading == settings.reading
         and previous.index == index_plan(settings, previous.index.vectors, previous.model.dimension)
         and len(known_files(previous)) == len(sources)
         and not changed(previous, sources)

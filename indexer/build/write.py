@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from indexer import __version__
 from indexer.build.collect import Collected
-from indexer.build.plan import index_plan, lexical_info, reading_info
+from indexer.build.plan import index_plan
 from indexer.config import Settings
 from indexer.snapshot.layout import INDEX_NAME, LEXICAL_DIR, VECTORS_NAME, data_files
 from indexer.snapshot.lexical import build_lexical
@@ -117,21 +117,15 @@ def write_snapshot_manifest(
     seconds: float,
 ) -> Manifest:
     """The manifest of the staged snapshot, written last: it lists every data file's size and sha256."""
-    chunking = settings.chunking
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,
         snapshot_id=snapshot_id,
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         seeds_dir=str(settings.seeds_dir),
         model=model,
-        chunking=ChunkingInfo(
-            encoding=chunking.encoding,
-            max_tokens=chunking.max_tokens,
-            overlap_tokens=chunking.overlap_tokens,
-            model_token_limit=model_token_limit,
-        ),
+        chunking=ChunkingInfo.of(settings.chunking, model_token_limit),
         index=written.plan,
-        lexical=lexical_info(settings),
+        lexical=settings.lexical,
         counts=Counts(
             documents=len(collected.entries),
             chunks=collected.rows,
@@ -142,7 +136,7 @@ def write_snapshot_manifest(
         skipped=collected.skipped,
         files={name: file_entry(staged / name) for name in data_files(staged)},
         versions=library_versions(),
-        reading=reading_info(settings),
+        reading=settings.reading,
         fields=collected.fields.infos(),
         build_seconds=round(seconds, 3),
     )

@@ -10,12 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from indexer.config import ModelSettings
-from indexer.embedding.base import VARIANTS, Embedder, EmbedderWrapper, ModelLocation, Vectors
+from indexer.embedding.base import Embedder, EmbedderWrapper, ModelLocation, Vectors
 from indexer.embedding.locate import PACKAGED_MODELS, locate_model
 
 __all__ = [
     "PACKAGED_MODELS",
-    "VARIANTS",
     "Embedder",
     "EmbedderWrapper",
     "ModelLocation",

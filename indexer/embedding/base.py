@@ -10,10 +10,9 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-Vectors = npt.NDArray[np.float32]
+from indexer.config import ModelVariant
 
-VARIANTS = ("torch", "onnx-fp32", "onnx-int8")
-"""How a model may run: sentence-transformers on torch, or its ONNX export in float32 or int8."""
+Vectors = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +28,7 @@ class Embedder(Protocol):
 
     name: str
     """The configured model name."""
-    variant: str
-    """One of :data:`VARIANTS`."""
+    variant: ModelVariant
     source: str
     """Where the model was found (package and version, folder, or Hugging Face cache)."""
     artifact_sha256: str

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from indexer.config import ModelVariant
 from indexer.embedding.base import ModelLocation, Vectors
 from indexer.embedding.onnx_export import INPUT_NAMES, ensure_onnx, read_model_files, sha256_file
 
@@ -26,7 +27,7 @@ class OnnxEmbedder:
     def __init__(
         self,
         location: ModelLocation,
-        variant: str = "onnx-fp32",
+        variant: ModelVariant = "onnx-fp32",
         *,
         threads: int = 0,
         cache_dir: Path | None = None,

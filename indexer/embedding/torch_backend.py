@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from indexer.config import ModelVariant
 from indexer.embedding.base import ModelLocation, Vectors
 from indexer.embedding.locate import offline
 
@@ -23,7 +24,7 @@ class SentenceTransformerEmbedder:
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # loading bar: noise in logs
         self.location = location
         self.name = location.name
-        self.variant = "torch"
+        self.variant: ModelVariant = "torch"
         self.source = location.source
         self.artifact_sha256 = ""
         self._model = SentenceTransformer(str(location.path), device=device, local_files_only=True)

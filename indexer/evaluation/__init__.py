@@ -21,7 +21,7 @@ from indexer.evaluation.evaluate import (
     evaluate,
     rank_documents,
 )
-from indexer.evaluation.metrics import METRICS, Run, roc_auc, score
+from indexer.evaluation.metrics import METRICS, Run, require_ranx, roc_auc, score
 
 __all__ = [
     "METRICS",
@@ -39,6 +39,7 @@ __all__ = [
     "evaluate",
     "load_beir",
     "rank_documents",
+    "require_ranx",
     "roc_auc",
     "score",
     "slice_collection",

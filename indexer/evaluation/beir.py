@@ -35,7 +35,7 @@ def load_beir(directory: Path, split: str = "train") -> Collection:
     paths["qrels"] = directory / "qrels" / f"{split}.tsv"
     for path in paths.values():
         if not path.is_file():
-            raise EvaluationError(f"{path} not found: not a BEIR collection (or no split {split!r})")
+            raise EvaluationError(_not_found(path, split))
     corpus: dict[str, tuple[str, str]] = {}
     for record in _jsonl(paths["corpus.jsonl"]):
         corpus[str(record["_id"])] = (str(record.get("title") or ""), str(record.get("text") or ""))
@@ -47,6 +47,23 @@ def load_beir(directory: Path, split: str = "train") -> Collection:
     if not qrels:
         raise EvaluationError(f"{paths['qrels']}: no judged query has a relevant document in the corpus")
     return Collection(directory.name, corpus, queries, qrels)
+
+
+LAYOUT = "corpus.jsonl, queries.jsonl and qrels/<split>.tsv"
+SOURCE = "https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets/scifact.zip"
+"""Where a BEIR collection can be had: SciFact, the one docs/retrieval-quality.md measures."""
+
+
+def _not_found(path: Path, split: str) -> str:
+    """Which file is missing, what a BEIR collection holds and where one can be had; for a missing
+    split, the splits the collection has."""
+    splits = sorted(p.stem for p in path.parent.glob("*.tsv")) if path.parent.name == "qrels" else []
+    if splits:
+        return f"{path} not found: no split {split!r} in this collection (it has {', '.join(splits)})"
+    return (
+        f"{path} not found: a BEIR collection is a folder with {LAYOUT} (for example SciFact, "
+        f"unzipped from {SOURCE}; see docs/retrieval-quality.md)"
+    )
 
 
 def _qrels(path: Path, corpus: dict[str, tuple[str, str]]) -> dict[str, dict[str, int]]:

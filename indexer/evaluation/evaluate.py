@@ -22,12 +22,12 @@ import msgspec
 import numpy as np
 
 from indexer.build import Builder, BuildReport
-from indexer.config import Settings
+from indexer.config import MODES, Settings
 from indexer.embedding import Embedder, EmbedderWrapper, Vectors, load_embedder
 from indexer.errors import SnapshotError
 from indexer.evaluation.beir import Collection, EvaluationError, document_id, write_corpus
-from indexer.evaluation.metrics import METRICS, Run, score
-from indexer.search import MODES, EngineOptions, SearchEngine, Searcher
+from indexer.evaluation.metrics import METRICS, Run, require_ranx, score
+from indexer.search import EngineOptions, SearchEngine, Searcher
 from indexer.snapshot.compatibility import made_by_other_file
 from indexer.snapshot.layout import current_dir
 from indexer.snapshot.manifest import read_manifest
@@ -44,13 +44,12 @@ EVAL_ENGINE = EngineOptions(max_batch=1, query_cache_size=0)
 def default_workdir(collection: Collection, settings: Settings) -> Path:
     """``~/.cache/citesearch/eval/<name>-<hash>``: one folder per model, model variant and chunking
     settings, so an index whose vectors fit the configuration is found again."""
-    fields: dict[str, object] = {
+    fields = {
         "model": settings.model.name.lower(),
         "chunking": msgspec.to_builtins(settings.chunking),
         "index": settings.index.type,
+        "variant": settings.model.variant,
     }
-    if settings.model.variant != "torch":  # torch keeps the folder it had before variants existed
-        fields["variant"] = settings.model.variant
     key = json.dumps(fields, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     base = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "citesearch" / "eval")
@@ -194,6 +193,7 @@ def evaluate(
     """Index ``collection`` with ``settings`` (reusing what an earlier run left in ``workdir``),
     then rank every judged query in each mode and score the rankings."""
     started = time.perf_counter()
+    require_ranx()
     for mode in modes:
         if mode not in MODES:
             raise EvaluationError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")

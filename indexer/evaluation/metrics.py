@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 
 import numpy as np
 
-from indexer.evaluation.beir import Collection
+from indexer.evaluation.beir import Collection, EvaluationError
 
 METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
 
 Run = dict[str, dict[str, float]]
 """query id -> {document id: score}."""
+INSTALL = "pip install -e '.[eval]'"
+"""What installs ranx (~450 MB with numba, scipy and pandas, hence an extra, not a dependency)."""
+
+
+def require_ranx() -> None:
+    """Fail at once, before any index is built, when ranx is not installed."""
+    if importlib.util.find_spec("ranx") is None:
+        raise EvaluationError(f"measuring retrieval quality needs ranx: {INSTALL}")
 
 
 def score(collection: Collection, run: Run, metrics: Sequence[str] = METRICS) -> dict[str, float]:

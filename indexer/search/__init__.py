@@ -12,10 +12,8 @@ from indexer.embedding import Embedder
 from indexer.search.engine import EngineOptions, SearchEngine, Searcher, SearchObserver
 from indexer.search.filters import Comparison, Compound, FieldSpec, Filter, comparison
 from indexer.search.hydration import Hit
-from indexer.search.retriever import MODES
 
 __all__ = [
-    "MODES",
     "Comparison",
     "Compound",
     "Embedder",

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from indexer.config import Settings
+from indexer.config import MODES, Settings
 from indexer.embedding import Embedder, EmbedderWrapper, Vectors, load_embedder
 from indexer.search.batching import QueryBatcher
 from indexer.search.calibration import CALIBRATION
 from indexer.search.filters import Comparison, Compound, FieldSpec, Filter, parse_filters, schema_of
 from indexer.search.hydration import Hit
 from indexer.search.query_cache import QueryVectorCache
-from indexer.search.retriever import MODES, DenseStart, Retriever
+from indexer.search.retriever import DenseStart, Retriever
 from indexer.search.selection import FilterIndex
 from indexer.snapshot.compatibility import check_queryable
 from indexer.snapshot.layout import current_dir

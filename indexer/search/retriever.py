@@ -21,8 +21,6 @@ from indexer.search.hydration import Hit, Hydration
 from indexer.search.selection import Selection
 from indexer.snapshot.reader import Snapshot
 
-MODES = ("dense", "lexical", "hybrid")
-
 
 @dataclass(frozen=True, slots=True)
 class DenseStart:

@@ -7,20 +7,20 @@ the same vector family, and vectors computed by another model file must not be m
 
 from __future__ import annotations
 
-from indexer.config import ModelSettings
+from indexer.config import ModelSettings, ModelVariant
 from indexer.embedding.base import Embedder
 from indexer.errors import SnapshotError
 from indexer.snapshot.manifest import ModelInfo
 
-VECTOR_FAMILY = {"torch": "float32", "onnx-fp32": "float32", "onnx-int8": "int8"}
+VECTOR_FAMILY: dict[ModelVariant, str] = {"torch": "float32", "onnx-fp32": "float32", "onnx-int8": "int8"}
 """Variants of one family give the same vectors (torch and ONNX float32: cosine > 0.99999), so an
 index built by one can be queried by another; int8 vectors differ (cosine 0.98-0.999 to float32) and an
 int8 index is queried by int8 only."""
 
 
-def compatible_variants(built: str, query: str) -> bool:
+def compatible_variants(built: ModelVariant, query: ModelVariant) -> bool:
     """Whether queries embedded by variant ``query`` may search an index built by ``built``."""
-    return built == query or VECTOR_FAMILY.get(built, built) == VECTOR_FAMILY.get(query, query)
+    return VECTOR_FAMILY[built] == VECTOR_FAMILY[query]
 
 
 def made_by_other_file(built: ModelInfo, embedder: Embedder) -> bool:

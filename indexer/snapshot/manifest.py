@@ -8,6 +8,7 @@ from typing import Literal
 
 import msgspec
 
+from indexer.config import ChunkingSettings, IndexType, LexicalSettings, ModelVariant, ReadingSettings
 from indexer.errors import SnapshotError
 from indexer.snapshot.layout import MANIFEST_NAME
 
@@ -23,21 +24,23 @@ class ModelInfo(_Part, frozen=True):
     name: str
     dimension: int
     max_seq_length: int
+    source: str
+    variant: ModelVariant
+    """How the vectors were computed."""
+    artifact_sha256: str
+    """sha256 of the ONNX file that computed the vectors (ONNX variants; empty for torch)."""
     normalized: bool = True
     metric: str = "inner_product"
-    source: str = ""
-    variant: str = "torch"
-    """How the vectors were computed: torch | onnx-fp32 | onnx-int8 (snapshots from before variants
-    existed were all built by torch)."""
-    artifact_sha256: str = ""
-    """sha256 of the ONNX file that computed the vectors (ONNX variants)."""
 
 
-class ChunkingInfo(_Part, frozen=True):
-    encoding: str
-    max_tokens: int
-    overlap_tokens: int
+class ChunkingInfo(ChunkingSettings, frozen=True, kw_only=True):
+    """The config's ``chunking`` section the chunks were cut with, and the model's own limit."""
+
     model_token_limit: int
+
+    @classmethod
+    def of(cls, settings: ChunkingSettings, model_token_limit: int) -> ChunkingInfo:
+        return cls(**msgspec.structs.asdict(settings), model_token_limit=model_token_limit)
 
 
 class HnswInfo(_Part, frozen=True):
@@ -67,31 +70,14 @@ class PqInfo(_Part, frozen=True):
 
 
 class IndexInfo(_Part, frozen=True):
-    type: str
-    """The vector index actually built: flat | hnsw | ivf | ivfpq (never "auto")."""
+    type: IndexType
+    """The vector index actually built (never "auto")."""
     vectors: int
-    requested: str = ""
-    """``index.type`` in the config that built it ("auto" or a type; empty in older snapshots)."""
+    requested: Literal["auto", IndexType]
+    """``index.type`` in the config that built it."""
     hnsw: HnswInfo | None = None
     ivf: IvfInfo | None = None
     pq: PqInfo | None = None
-
-
-class LexicalInfo(_Part, frozen=True):
-    type: str
-    stemmer: str
-    stopwords: str
-    k1: float
-    b: float
-
-
-class ReadingInfo(_Part, frozen=True):
-    """The per-file limits the documents were read under (``reading`` in the config)."""
-
-    max_file_mb: float
-    max_pages: int
-    max_chars: int
-    max_unpacked_mb: float
 
 
 class Counts(_Part, frozen=True):
@@ -148,7 +134,8 @@ class Manifest(_Part, frozen=True):
     model: ModelInfo
     chunking: ChunkingInfo
     index: IndexInfo
-    lexical: LexicalInfo
+    lexical: LexicalSettings
+    """The config's ``lexical`` section the BM25 index was built with (and is searched with)."""
     counts: Counts
     documents: dict[str, DocumentEntry]
     skipped: dict[str, SkippedEntry]
@@ -156,7 +143,9 @@ class Manifest(_Part, frozen=True):
     files: dict[str, FileEntry]
     """Every data file (relative path) with size and sha256, to detect incomplete or corrupt copies."""
     versions: dict[str, str]
-    reading: ReadingInfo
+    reading: ReadingSettings
+    """The config's ``reading`` section the documents were read under: a setting added there is
+    recorded without another declaration (a manifest written before it has its default)."""
     fields: dict[str, FieldInfo] = msgspec.field(default_factory=dict)
     """Metadata keys found in the documents (front matter, PDF info, HTML meta), for filters."""
     build_seconds: float = 0.0

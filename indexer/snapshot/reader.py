@@ -6,11 +6,10 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from indexer.config import IndexSettings, LexicalSettings
+from indexer.config import IndexSettings
 from indexer.errors import ConfigError, SnapshotError
 from indexer.snapshot.layout import (
     INDEX_NAME,
@@ -112,8 +111,7 @@ def _open_indexes(
             f"{directory}: index holds {index.ntotal} vectors of dimension {index.dimension}, "
             f"manifest says {manifest.index.vectors} of dimension {manifest.model.dimension}"
         )
-    lexical_settings = msgspec.convert(msgspec.to_builtins(manifest.lexical), LexicalSettings)
-    lexical = load_lexical(lexical_settings, directory / LEXICAL_DIR)
+    lexical = load_lexical(manifest.lexical, directory / LEXICAL_DIR)
     if lexical.size != manifest.index.vectors:
         lexical.close()
         raise SnapshotError(

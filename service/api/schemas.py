@@ -8,6 +8,8 @@ import msgspec
 from litestar.openapi import ResponseSpec
 from msgspec import Meta
 
+from indexer.config import SearchMode
+
 MAX_TOP_K = 100
 DEFAULT_TOP_K = 5
 QUERY_HARD_LIMIT = 10_000
@@ -45,7 +47,7 @@ Filters = Annotated[
     ),
 ]
 Mode = Annotated[
-    Literal["dense", "lexical", "hybrid"],
+    SearchMode,
     Meta(description="Retrieval mode; the configured default (retrieval.mode) when omitted."),
 ]
 MinScore = Annotated[

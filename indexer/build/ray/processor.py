@@ -1,4 +1,4 @@
-"""The Ray :class:`~indexer.build.processing.Processor`: the documents to (re)index go through the
+"""The Ray :class:`~indexer.build.processor.Processor`: the documents to (re)index go through the
 Ray Data pipeline (:mod:`indexer.build.ray.dataset`) and come back, in order, to this process (the
 driver), which writes the snapshot as a local build does. One progress line for the whole job."""
 
@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
-from indexer.build.processing import Parsed, Processed, Unreadable, no_vectors
+from indexer.build.processor import Parsed, Processed, Unreadable, no_vectors
 from indexer.build.ray.cluster import connected
 from indexer.build.ray.stages import UNREADABLE, Batch, chunk_texts
 from indexer.build.ray.target import INSTALL_HINT, RayTarget

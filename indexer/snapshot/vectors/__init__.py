@@ -1,7 +1,9 @@
-"""Vector index backends behind one protocol, chosen by ``index.type`` in the config."""
+"""Vector index backends behind one protocol, one module each, chosen by the manifest's index type
+from one registry (:data:`BACKENDS`) and imported only when used."""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Protocol
 
@@ -31,6 +33,35 @@ class VectorIndex(Protocol):
     def save(self, path: Path) -> None: ...
 
 
+class VectorBackend(Protocol):
+    """A backend class: builds a new index, or opens a saved one, as the manifest's ``info`` says
+    (:class:`ConfigError` when ``info`` lacks the parameters the type needs)."""
+
+    def build(self, vectors: npt.NDArray[np.float32], info: IndexInfo) -> VectorIndex: ...
+
+    def load(self, path: Path, info: IndexInfo, *, mmap: bool = False) -> VectorIndex: ...
+
+
+BACKENDS: dict[str, str] = {
+    "flat": "indexer.snapshot.vectors.flat:FlatIndex",
+    "hnsw": "indexer.snapshot.vectors.hnsw:HnswIndex",
+    "ivf": "indexer.snapshot.vectors.ivf:IvfIndex",
+    "ivfpq": "indexer.snapshot.vectors.ivfpq:IvfPqIndex",
+}
+"""Each index type's backend class (``module:class``), imported when first used: one entry per
+:data:`indexer.config.INDEX_TYPES`."""
+
+
+def backend(kind: str) -> VectorBackend:
+    """The backend class of index type ``kind``."""
+    target = BACKENDS.get(kind)
+    if target is None:
+        raise ConfigError(f"unknown index type {kind!r}; available: {', '.join(BACKENDS)}")
+    module, name = target.split(":")
+    found: VectorBackend = getattr(importlib.import_module(module), name)
+    return found
+
+
 def configure_search(threads: int, blas_threshold: int) -> None:
     """Process-wide FAISS settings for searching: OpenMP ``threads`` (0: leave FAISS's default) and the
     number of queries from which exact search uses BLAS (``distance_compute_blas_threshold``)."""
@@ -41,48 +72,13 @@ def configure_search(threads: int, blas_threshold: int) -> None:
     faiss.cvar.distance_compute_blas_threshold = blas_threshold
 
 
-TYPES = ("flat", "hnsw", "ivf", "ivfpq")
-
-
 def build_index(info: IndexInfo, vectors: npt.NDArray[np.float32]) -> VectorIndex:
     """Factory: a new index as the manifest's ``info`` describes it (see ``indexer.snapshot.vectors.choice``),
     holding ``vectors`` (row i gets id i)."""
-    if info.type == "flat":
-        from indexer.snapshot.vectors.flat import FlatIndex
-
-        return FlatIndex.build(vectors)
-    if info.type == "hnsw" and info.hnsw is not None:
-        from indexer.snapshot.vectors.hnsw import HnswIndex
-
-        return HnswIndex.build(vectors, info.hnsw)
-    if info.type == "ivf" and info.ivf is not None:
-        from indexer.snapshot.vectors.ivf import IvfIndex
-
-        return IvfIndex.build(vectors, info.ivf)
-    if info.type == "ivfpq" and info.ivf is not None and info.pq is not None:
-        from indexer.snapshot.vectors.ivfpq import IvfPqIndex
-
-        return IvfPqIndex.build(vectors, info.ivf, info.pq)
-    raise ConfigError(f"unknown or incomplete index type {info.type!r}; available: {', '.join(TYPES)}")
+    return backend(info.type).build(vectors, info)
 
 
 def load_index(info: IndexInfo, path: Path, *, mmap: bool = False) -> VectorIndex:
     """Open the index a manifest's ``info`` describes, with its search-time parameters applied;
     ``mmap``: leave the vectors in the file (see ``indexer.snapshot.vectors.faiss_base.read_faiss``)."""
-    if info.type == "flat":
-        from indexer.snapshot.vectors.flat import FlatIndex
-
-        return FlatIndex.load(path, mmap=mmap)
-    if info.type == "hnsw" and info.hnsw is not None:
-        from indexer.snapshot.vectors.hnsw import HnswIndex
-
-        return HnswIndex.load(path, info.hnsw, mmap=mmap)
-    if info.type == "ivf" and info.ivf is not None:
-        from indexer.snapshot.vectors.ivf import IvfIndex
-
-        return IvfIndex.load(path, info.ivf, mmap=mmap)
-    if info.type == "ivfpq" and info.ivf is not None and info.pq is not None:
-        from indexer.snapshot.vectors.ivfpq import IvfPqIndex
-
-        return IvfPqIndex.load(path, info.ivf, info.pq, mmap=mmap)
-    raise ConfigError(f"unknown or incomplete index type {info.type!r}; available: {', '.join(TYPES)}")
+    return backend(info.type).load(path, info, mmap=mmap)

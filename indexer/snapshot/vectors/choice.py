@@ -7,7 +7,7 @@ import math
 
 import msgspec
 
-from indexer.config import IndexSettings
+from indexer.config import IndexSettings, IndexType
 from indexer.errors import ConfigError
 from indexer.snapshot.manifest import HnswInfo, IndexInfo, IvfInfo, PqInfo
 
@@ -15,19 +15,20 @@ MIN_POINTS_PER_LIST = 39
 """FAISS's k-means warns with fewer training points per centroid."""
 
 
-def choose_type(settings: IndexSettings, vectors: int, dimension: int) -> str:
+def choose_type(settings: IndexSettings, vectors: int, dimension: int) -> IndexType:
     """The index type for ``vectors`` vectors of ``dimension``: the configured one, or with ``auto``
     exact search up to ``flat_max_vectors``, then ``large`` (ivfpq when the full vectors would exceed
     ``memory_budget_mb``). ivf and ivfpq need enough vectors to train on: below ``ivf.min_vectors``
     they fall back to flat. An empty index is always flat."""
-    kind: str = settings.type
-    if kind == "auto":
-        if vectors <= settings.flat_max_vectors:
-            kind = "flat"
-        elif settings.memory_budget_mb and vectors * dimension * 4 > settings.memory_budget_mb * 2**20:
-            kind = "ivfpq"
-        else:
-            kind = settings.large
+    kind: IndexType
+    if settings.type != "auto":
+        kind = settings.type
+    elif vectors <= settings.flat_max_vectors:
+        kind = "flat"
+    elif settings.memory_budget_mb and vectors * dimension * 4 > settings.memory_budget_mb * 2**20:
+        kind = "ivfpq"
+    else:
+        kind = settings.large
     if vectors == 0 or (kind in ("ivf", "ivfpq") and vectors < settings.ivf.min_vectors):
         return "flat"
     return kind

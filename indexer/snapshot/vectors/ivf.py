@@ -9,12 +9,13 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from indexer.snapshot.manifest import IvfInfo
+from indexer.snapshot.manifest import IndexInfo, IvfInfo
 from indexer.snapshot.vectors.faiss_base import (
-    FaissIndex,
+    WideningIndex,
     add_in_blocks,
-    id_selector,
+    parameters,
     read_faiss,
+    select,
     training_sample,
 )
 
@@ -26,53 +27,35 @@ def train_and_add(index: Any, vectors: npt.NDArray[np.float32], params: IvfInfo)
     add_in_blocks(index, vectors)
 
 
-class IvfSearch(FaissIndex):
-    """IVF search visits ``nprobe`` lists; when a query asks for more hits than those lists hold (a
-    deep candidate list), it visits more lists until it has them, so ids are -1 only past ``ntotal``."""
+class IvfSearch(WideningIndex):
+    """IVF search: its breadth is ``nprobe``, the lists a query visits (widened four times at a step,
+    up to every list)."""
+
+    growth = 4
 
     def __init__(self, index: Any, nprobe: int) -> None:
         super().__init__(index)
         self._ivf: Any = faiss.extract_index_ivf(index)
-        self._ivf.nprobe = min(nprobe, self._ivf.nlist)
+        self._ivf.nprobe = self.breadth = min(nprobe, self._ivf.nlist)
 
-    def search(
-        self, queries: npt.NDArray[np.float32], k: int, allowed: npt.NDArray[np.uint8] | None = None
-    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
-        k = max(1, min(k, self.ntotal))
-        queries = np.ascontiguousarray(queries, dtype=np.float32)
-        nprobe, nlist = int(self._ivf.nprobe), int(self._ivf.nlist)
-        scores, ids = self._probe(queries, k, nprobe, allowed)
-        while nprobe < nlist and bool(((ids >= 0).sum(axis=1) < k).any()):
-            nprobe = min(nprobe * 4, nlist)
-            scores, ids = self._probe(queries, k, nprobe, allowed)
-        return scores, ids
+    def _widest(self) -> int:
+        return int(self._ivf.nlist)
 
-    def _probe(
-        self, queries: npt.NDArray[np.float32], k: int, nprobe: int, allowed: npt.NDArray[np.uint8] | None
-    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
-        if allowed is None and nprobe == int(self._ivf.nprobe):
-            scores, ids = self._index.search(queries, k)
-            return scores, ids
+    def _parameters(self, breadth: int, selector: Any) -> Any:
         params = faiss.SearchParametersIVF()
-        params.nprobe = nprobe
-        selector = None if allowed is None else id_selector(allowed, self.ntotal)
-        if selector is not None:
-            params.sel = selector
-        scores, ids = self._index.search(queries, k, params=self._search_params(params))
-        return scores, ids
-
-    def _search_params(self, ivf_params: Any) -> Any:
-        return ivf_params
+        params.nprobe = breadth
+        return select(params, selector)
 
 
 class IvfIndex(IvfSearch):
     @classmethod
-    def build(cls, vectors: npt.NDArray[np.float32], params: IvfInfo) -> IvfIndex:
+    def build(cls, vectors: npt.NDArray[np.float32], info: IndexInfo) -> IvfIndex:
+        params = parameters(info, info.ivf, "ivf")
         spec = f"IVF{params.nlist},Flat"
         index = faiss.index_factory(int(vectors.shape[1]), spec, faiss.METRIC_INNER_PRODUCT)
         train_and_add(index, vectors, params)
         return cls(index, params.nprobe)
 
     @classmethod
-    def load(cls, path: Path, params: IvfInfo, *, mmap: bool = False) -> IvfIndex:
-        return cls(read_faiss(path, mmap=mmap), params.nprobe)
+    def load(cls, path: Path, info: IndexInfo, *, mmap: bool = False) -> IvfIndex:
+        return cls(read_faiss(path, mmap=mmap), parameters(info, info.ivf, "ivf").nprobe)

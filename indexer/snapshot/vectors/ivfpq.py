@@ -10,8 +10,8 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from indexer.snapshot.manifest import IvfInfo, PqInfo
-from indexer.snapshot.vectors.faiss_base import read_faiss
+from indexer.snapshot.manifest import IndexInfo, IvfInfo, PqInfo
+from indexer.snapshot.vectors.faiss_base import parameters, read_faiss
 from indexer.snapshot.vectors.ivf import IvfSearch, train_and_add
 
 
@@ -20,26 +20,28 @@ def factory_string(ivf: IvfInfo, pq: PqInfo) -> str:
 
 
 class IvfPqIndex(IvfSearch):
-    def __init__(self, index: Any, ivf: IvfInfo, pq: PqInfo) -> None:
-        super().__init__(index, ivf.nprobe)
-        self._refine = pq.refine
-        if pq.refine > 0:
+    def __init__(self, index: Any, info: IndexInfo) -> None:
+        super().__init__(index, parameters(info, info.ivf, "ivf").nprobe)
+        self._refine = parameters(info, info.pq, "pq").refine
+        if self._refine > 0:
             refine: Any = faiss.downcast_index(index)
-            refine.k_factor = float(pq.refine)
+            refine.k_factor = float(self._refine)
 
     @classmethod
-    def build(cls, vectors: npt.NDArray[np.float32], ivf: IvfInfo, pq: PqInfo) -> IvfPqIndex:
+    def build(cls, vectors: npt.NDArray[np.float32], info: IndexInfo) -> IvfPqIndex:
+        ivf, pq = parameters(info, info.ivf, "ivf"), parameters(info, info.pq, "pq")
         index = faiss.index_factory(
             int(vectors.shape[1]), factory_string(ivf, pq), faiss.METRIC_INNER_PRODUCT
         )
         train_and_add(index, vectors, ivf)
-        return cls(index, ivf, pq)
+        return cls(index, info)
 
     @classmethod
-    def load(cls, path: Path, ivf: IvfInfo, pq: PqInfo, *, mmap: bool = False) -> IvfPqIndex:
-        return cls(read_faiss(path, mmap=mmap), ivf, pq)
+    def load(cls, path: Path, info: IndexInfo, *, mmap: bool = False) -> IvfPqIndex:
+        return cls(read_faiss(path, mmap=mmap), info)
 
-    def _search_params(self, ivf_params: Any) -> Any:
+    def _parameters(self, breadth: int, selector: Any) -> Any:
+        ivf_params = super()._parameters(breadth, selector)
         if self._refine <= 0:
             return ivf_params
         params = faiss.IndexRefineSearchParameters()

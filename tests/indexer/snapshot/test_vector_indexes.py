@@ -8,10 +8,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from indexer.config import HnswSettings, IndexSettings, IvfSettings
+from indexer.config import INDEX_TYPES, HnswSettings, IndexSettings, IvfSettings
 from indexer.errors import ConfigError
 from indexer.snapshot.manifest import IndexInfo
-from indexer.snapshot.vectors import build_index, load_index
+from indexer.snapshot.vectors import BACKENDS, backend, build_index, load_index
 from indexer.snapshot.vectors.choice import choose_type, plan_index, same_structure
 from indexer.snapshot.vectors.flat import FlatIndex
 from indexer.snapshot.vectors.hnsw import HnswIndex
@@ -79,6 +79,44 @@ def test_deep_candidate_lists_are_complete(
         assert ids.shape == (3, k)
         for row in ids:
             assert (row >= 0).all() and len(set(row.tolist())) == k
+
+
+@pytest.mark.parametrize("kind", list(CLASSES))
+def test_a_filter_that_passes_few_rows_finds_every_one_of_them(
+    kind: str, data: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]
+) -> None:
+    """Approximate indexes visit part of the vectors; with most rows filtered out they widen the
+    search until the rows allowed are found (never -1 where an allowed row exists)."""
+    vectors, queries = data
+    index = build_index(plan(kind), vectors)
+    wanted = np.arange(7, N, 577)  # 7 rows spread over the clusters
+    mask = np.zeros(N, dtype=bool)
+    mask[wanted] = True
+    allowed = np.packbits(mask, bitorder="little")
+    _, ids = index.search(queries[:3], len(wanted), allowed)
+    for row in ids:
+        assert sorted(row.tolist()) == wanted.tolist()
+    _, ids = index.search(queries[:1], len(wanted) + 3, allowed)  # more asked than allowed: -1 after
+    assert sorted(ids[0][: len(wanted)].tolist()) == wanted.tolist() and (ids[0][len(wanted) :] == -1).all()
+
+
+def test_every_index_type_has_one_backend_and_an_unknown_one_is_refused() -> None:
+    assert tuple(BACKENDS) == INDEX_TYPES
+    assert {kind: backend(kind) for kind in INDEX_TYPES} == CLASSES
+    with pytest.raises(ConfigError, match="unknown index type 'annoy'; available: flat, hnsw, ivf, ivfpq"):
+        backend("annoy")
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivf", "ivfpq"])
+def test_a_description_without_the_types_parameters_is_refused(
+    kind: str, data: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]], tmp_path: Path
+) -> None:
+    bare = IndexInfo(type=kind, vectors=N, requested=kind)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=f"index type '{kind}' without its"):
+        build_index(bare, data[0])
+    build_index(plan(kind), data[0]).save(tmp_path / "index.faiss")
+    with pytest.raises(ConfigError, match=f"index type '{kind}' without its"):
+        load_index(bare, tmp_path / "index.faiss")
 
 
 def test_auto_picks_flat_for_small_collections_and_the_large_type_above() -> None:

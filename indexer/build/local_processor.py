@@ -1,6 +1,7 @@
-"""Process documents in this process: read and chunk them here, one after the other, while their
-chunks are embedded on a worker thread (:mod:`indexer.build.pipeline`). The model is loaded when the
-first document needs chunking (its tokenizer bounds the chunks)."""
+"""The local :class:`~indexer.build.processor.Processor`: documents are read and chunked in this
+process, one after the other, while their chunks are embedded on a worker thread
+(:mod:`indexer.build.pipeline`). The model is loaded when the first document needs chunking (its
+tokenizer bounds the chunks)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from tqdm import tqdm
 
 from indexer.build.pipeline import EmbeddingPipeline
-from indexer.build.processing import Parsed, Processed, Unreadable, no_vectors
+from indexer.build.processor import Parsed, Processed, Unreadable, no_vectors
 from indexer.build.records import chunk_records
 from indexer.config import Settings
 from indexer.embedding import Embedder, Vectors

@@ -1,6 +1,7 @@
 """How a build turns the documents it must (re)index into chunk records and vectors: the
-:class:`Processor` protocol and what it yields (:mod:`~indexer.build.processors` picks the local
-processor, or Ray's).
+:class:`Processor` protocol and what it yields. Its implementations: :mod:`~indexer.build.local_processor`
+(this process) and :mod:`~indexer.build.ray.processor` (Ray Data stages on a cluster), picked by
+:mod:`~indexer.build.processor_factory`.
 
 Whichever runs, the builder reuses unchanged documents, writes the store in row order, builds the
 indexes and publishes the snapshot the same way (:mod:`indexer.build.collect`, :mod:`indexer.build.write`).

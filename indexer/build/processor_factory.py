@@ -1,11 +1,11 @@
-"""The factory of :class:`~indexer.build.processing.Processor`: the local processor (this process: read
-and chunk here, embed on a worker thread) or Ray's (Ray Data stages on a cluster)."""
+"""The factory of :class:`~indexer.build.processor.Processor`: the local processor or Ray's, from
+``--ray``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from indexer.build.processing import Processor
+from indexer.build.processor import Processor
 from indexer.config import Settings
 from indexer.embedding import Embedder
 
@@ -13,10 +13,11 @@ from indexer.embedding import Embedder
 def processor_for(
     settings: Settings, embedder: Callable[[], Embedder], *, ray: str | None = None, progress: bool = False
 ) -> Processor:
-    """Factory: the local processor, or Ray's when ``ray`` (an address: ``auto``, ``local`` or
-    ``ray://host:port``) is given. ``embedder`` loads the model in this process, on first need."""
+    """Factory: the local processor (read and chunk here, embed on a worker thread), or Ray's when
+    ``ray`` (an address: ``auto``, ``local`` or ``ray://host:port``) is given. ``embedder`` loads the
+    model in this process, on first need."""
     if ray is None:
-        from indexer.build.local import LocalProcessor
+        from indexer.build.local_processor import LocalProcessor
 
         return LocalProcessor(settings, embedder, progress=progress)
     from indexer.build.ray.target import parse_target, require_ray
