@@ -300,6 +300,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--beir", type=Path, help="a BEIR folder (corpus.jsonl, queries.jsonl) to index")
     parser.add_argument("--docs", type=int, default=1000, help="documents taken from --beir (default 1000)")
     parser.add_argument(
+        "--seeds", type=Path, default=REPO / "seeds", help="the documents to index (default: seeds/)"
+    )
+    parser.add_argument(
         "--concurrency", default="1,8,16,32", help="comma-separated levels (default 1,8,16,32)"
     )
     parser.add_argument("--duration", type=float, default=15, help="seconds per level (default 15)")
@@ -470,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     warn_unless_locked()
     with tempfile.TemporaryDirectory(prefix="citesearch-load-") as tmp:
         root = Path(tmp)
-        seeds = REPO / "seeds"
+        seeds = args.seeds.resolve()
         if args.beir:
             seeds = root / "seeds"
             write_corpus(first_documents(load_beir(args.beir), args.docs), seeds)

@@ -40,8 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--against", type=Path, required=True, help="the other checkout")
     parser.add_argument("--against-python", help="its Python (default: <against>/.venv/bin/python)")
-    parser.add_argument("--beir", type=Path, help="a BEIR folder to index (default: this checkout's seeds)")
+    parser.add_argument("--beir", type=Path, help="a BEIR folder to index (default: --seeds)")
     parser.add_argument("--docs", type=int, default=1000, help="documents taken from --beir (default 1000)")
+    parser.add_argument(
+        "--seeds", type=Path, default=REPO / "seeds", help="the documents to index (default: seeds/)"
+    )
     parser.add_argument("--concurrency", default="1,16", help="comma-separated levels (default 1,16)")
     parser.add_argument("--duration", type=float, default=15, help="seconds per level (default 15)")
     parser.add_argument("--requests", type=int, default=3000, help="at most this many per level")
@@ -105,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     questions = questions_of(args.beir)
     with tempfile.TemporaryDirectory(prefix="citesearch-load-compare-") as tmp:
         root = Path(tmp)
-        seeds = REPO / "seeds"
+        seeds = args.seeds.resolve()
         if args.beir:
             seeds = root / "seeds"
             write_corpus(first_documents(load_beir(args.beir), args.docs), seeds)

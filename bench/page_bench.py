@@ -4,9 +4,9 @@ the real service on 127.0.0.1. Run from the repository root, under the heavy-job
     flock /tmp/heavy.lock python -m bench.page_bench
     python -m bench.page_bench --runs 50 --long-chars 2000000 --json page.json
 
-It indexes the repository's seeds and a generated long document of ``--long-chars`` characters
-(``python -m indexer build``, in ``--workdir``, reused by later runs), starts ``python -m service`` on
-a free port and reports:
+It indexes the files of ``--seeds`` (default: the repository's seeds) and a generated long document
+of ``--long-chars`` characters (``python -m indexer build``, in ``--workdir``, reused by later runs),
+starts ``python -m service`` on a free port and reports:
 
 - the page's own weight: the bytes of its HTML, JavaScript and CSS as served (and gzipped);
 - its load: time to DOMContentLoaded, and until it shows what the index holds (``/ready`` and
@@ -94,11 +94,12 @@ def write_long_document(path: Path, chars: int) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def prepare(workdir: Path, long_chars: int) -> dict[str, str]:
-    """Seeds (and the long document) in ``workdir``, indexed; the environment to serve them with."""
+def prepare(workdir: Path, long_chars: int, documents: Path = REPO / "seeds") -> dict[str, str]:
+    """The files of ``documents`` (and the long document) in ``workdir``, indexed; the environment to
+    serve them with."""
     seeds = workdir / "seeds"
     seeds.mkdir(parents=True, exist_ok=True)
-    for source in (REPO / "seeds").iterdir():
+    for source in documents.iterdir():
         shutil.copy2(source, seeds / source.name)
     long_path = seeds / LONG_NAME
     if long_chars > 0:
@@ -315,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
         help="seeds and index",
     )
     parser.add_argument(
+        "--seeds", type=Path, default=REPO / "seeds", help="documents to index (default: seeds/)"
+    )
+    parser.add_argument(
         "--chromium", help="the Chromium binary (default: $CITESEARCH_CHROMIUM, else chromium)"
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -322,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     warn_unless_locked()
     from playwright.sync_api import sync_playwright
 
-    env = prepare(args.workdir, args.long_chars)
+    env = prepare(args.workdir, args.long_chars, args.seeds)
     with service(env) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium(args.chromium), args=CHROMIUM_ARGS)
         report = {"weight": page_weight(base), **measure_page(browser, base, args.runs, args.long_chars)}

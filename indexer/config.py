@@ -155,9 +155,9 @@ class RetrievalSettings(_Section, frozen=True):
     candidates: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
     """How deep each retriever's list goes before fusion (at least top_k)."""
     max_depth: Annotated[int, msgspec.Meta(ge=1)] = 2000
-    """A filtered search (or one with ``max_per_doc``) deepens its candidate lists until it has
-    ``top_k`` hits, down to at most this many chunks: the work of one search stays bounded (a rare
-    match deeper than that is not found)."""
+    """A search with ``max_per_doc`` deepens its candidate lists until it has ``top_k`` hits, down to
+    at most this many chunks: the work of one search stays bounded (passages deeper than that are not
+    found). Filters need no deepening: they are applied inside retrieval, on both lists."""
     fuse_documents: bool = False
     """Weighted and rrf fusion: before fusing, keep each document's best chunk in each list and fuse
     document scores."""

@@ -31,8 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port",
         type=int,
-        help="port to listen on (overrides service.port; links in answers follow it unless "
-        "integrations.public_base_url is set)",
+        help="port to listen on (overrides service.port; links in answers, over HTTP and over stdio MCP, "
+        "follow it unless integrations.public_base_url is set)",
     )
     parser.add_argument(
         "--workers",
@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "mcp":
             from service.integrations.mcp import run_stdio
 
+            _say_where_links_point(settings)
             run_stdio(settings)  # stdout carries the protocol; warnings and errors go to stderr
             return 0
     except IndexerError as exc:
@@ -94,6 +95,20 @@ def _supervise(parser: argparse.ArgumentParser, settings: AppSettings, workers: 
     from service.runtime.replicas import Supervisor, worker_command
 
     return Supervisor(worker_command(argv), workers).run()
+
+
+def _say_where_links_point(settings: AppSettings) -> None:
+    """Over stdio the HTTP service's address is not known: links are built from the configuration,
+    exactly as the HTTP service builds them. Say so on stderr (the MCP client's log) when they rest on
+    ``service.host``/``service.port`` rather than ``integrations.public_base_url``."""
+    if not settings.integrations.public_base_url:
+        print(
+            f"citation links point at {settings.public_url} (service.host and service.port); if "
+            "python -m service listens elsewhere, give both the same --port or set "
+            "integrations.public_base_url",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _refuse_other_model(settings: AppSettings) -> None:

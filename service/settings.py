@@ -36,8 +36,8 @@ class ServiceSettings(_Section, frozen=True):
     """Most clients the rate limiter remembers at once (beyond it the least recently seen are forgotten;
     a client's state also expires one period after its last request): its memory is bounded."""
     max_queries: Annotated[int, msgspec.Meta(ge=1, le=100)] = 10
-    """Most queries in one vector store search (422 above it); each counts as one request for the
-    rate limit."""
+    """Most queries in one vector store search (400 above it, in OpenAI's error shape); each counts as
+    one request for the rate limit."""
     trusted_proxies: tuple[str, ...] = ()
     """Addresses or networks (``10.0.0.0/8``) of reverse proxies whose ``X-Forwarded-For`` names the
     client (for the rate limit and the access log); empty: the connection's address is the client."""

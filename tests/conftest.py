@@ -1,5 +1,9 @@
 """Shared fixtures: the real packaged model (loaded once), settings for throwaway corpora, an index
-built from the seeds, and ``python -m service`` running on it over real HTTP.
+built from the shipped seeds, and ``python -m service`` running on it over real HTTP.
+
+No test reads the repository's ``seeds/`` or ``index/``: those are the user's. The seeds the project
+ships are kept as a fixture in ``tests/fixtures/seeds/`` (:data:`SEEDS`) and copied into a temporary
+folder by whichever test needs them (:func:`copy_seeds`).
 
 Tests that use the real model (the ``embedder`` fixture, directly or through another fixture) are
 marked ``model`` automatically: ``pytest -m "not model"`` runs the rest in well under a minute.
@@ -28,9 +32,10 @@ from indexer.embedding import Embedder, load_embedder
 from service.settings import AppSettings, load_app_settings
 
 REPO = Path(__file__).resolve().parent.parent
-SEEDS = REPO / "seeds"
+SEEDS = Path(__file__).resolve().parent / "fixtures" / "seeds"
+"""The seeds the project ships (README's examples are answered from them), never the user's ``seeds/``."""
 SEED_DOC = "000_9d8dce6cf410ff07.txt"
-MODEL_FIXTURES = {"embedder", "torch_embedder", "seeded_settings", "server"}
+MODEL_FIXTURES = {"embedder", "torch_embedder", "seeded_settings", "server", "shipped"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -38,6 +43,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.model)
+
+
+def copy_seeds(target: Path) -> Path:
+    """The shipped seeds (:data:`SEEDS`) copied into ``target`` (created); ``target``."""
+    shutil.copytree(SEEDS, target)
+    return target
 
 
 @pytest.fixture(scope="session")
@@ -75,9 +86,9 @@ def settings(tmp_path: Path) -> AppSettings:
 
 @pytest.fixture(scope="session")
 def seeded_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[AppSettings]:
-    """An index built once from the repository's seeds plus two small documents (nested folder, Markdown)."""
+    """An index built once from the shipped seeds plus two small documents (nested folder, Markdown)."""
     root = tmp_path_factory.mktemp("seeded")
-    shutil.copytree(SEEDS, root / "seeds")
+    copy_seeds(root / "seeds")
     extra = root / "seeds" / "notes"
     extra.mkdir()
     (extra / "cooking.md").write_text(

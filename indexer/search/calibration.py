@@ -49,7 +49,7 @@ class Logistic:
 @dataclass(frozen=True, slots=True)
 class Calibration:
     version: str
-    """Named in the README and the docs; changes whenever the parameters are refitted."""
+    """Named in docs/retrieval-quality.md ("Scores"); changes whenever the parameters are refitted."""
     model: str
     """The embedding model whose cosines the curves read."""
     lexical_weight: float

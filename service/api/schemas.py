@@ -65,7 +65,7 @@ Score = Annotated[
         ge=0,
         le=1,
         description="Calibrated relevance, 0 to 1: about the chance that the passage's document answers "
-        'the query, comparable across queries and collections (README "Scores").',
+        'the query, comparable across queries and collections (docs/retrieval-quality.md, "Scores").',
     ),
 ]
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import copy_seeds
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -27,6 +29,7 @@ def test_load_bench_runs_a_bounded_load_without_errors(tmp_path: Path) -> None:
         "--warmup", "2",
         "--bare", "5",
         "--index-dir", str(tmp_path / "index"),
+        "--seeds", str(copy_seeds(tmp_path / "seeds")),
         "--json", str(out),
     ]  # fmt: skip
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)

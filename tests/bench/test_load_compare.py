@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.load_compare import verdict
+from tests.conftest import copy_seeds
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,7 +29,7 @@ def test_two_checkouts_are_loaded_in_turn_and_compared(tmp_path: Path) -> None:
         sys.executable, "-m", "bench.load_compare",
         "--against", str(REPO), "--against-python", sys.executable,
         "--concurrency", "1,2", "--duration", "2", "--requests", "10", "--warmup", "1",
-        "--rounds", "1", "--json", str(out),
+        "--rounds", "1", "--json", str(out), "--seeds", str(copy_seeds(tmp_path / "seeds")),
     ]  # fmt: skip
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]

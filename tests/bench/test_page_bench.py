@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import copy_seeds
+
 REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.model
@@ -25,6 +27,7 @@ def test_page_bench_reports_weight_and_render_times(tmp_path: Path) -> None:
         "--runs", "2",
         "--long-chars", "0",
         "--workdir", str(tmp_path / "work"),
+        "--seeds", str(copy_seeds(tmp_path / "seeds")),
         "--json", str(out),
     ]  # fmt: skip
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)

@@ -1,56 +1,26 @@
-"""End to end, as a user runs it: the real CLI builds from seeds/, the real server answers over HTTP."""
+"""End to end, as a user runs it: the real CLI builds from the shipped seeds (a temporary copy), the
+real server answers over HTTP."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import REPO, free_port, running_service, wait_for
+from tests.conftest import REPO, copy_seeds, free_port, running_service, wait_for
+from tests.e2e.conftest import Shipped, build
 
 QUESTION = "What did the Secretary General call the war against Ukraine an example of?"
 ANSWER = "The war against Ukraine is but one example of this"
 pytestmark = pytest.mark.model  # every test here starts the real CLI or server
 
 
-INDEX_DIRS: dict[str, Path] = {}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("e2e")
-    config = root / "config.yaml"
-    config.write_text((REPO / "config.yaml").read_text())
-    env = {
-        **os.environ,
-        "CITESEARCH_CONFIG": str(config),
-        "CITESEARCH__SEEDS_DIR": str(REPO / "seeds"),
-        "CITESEARCH__INDEX_DIR": str(root / "index"),
-    }
-    build = subprocess.run(
-        [sys.executable, "-m", "indexer", "build"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert build.returncode == 0, build.stderr
-    assert "published snapshot" in build.stdout
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with running_service(env, port) as proc:
-        wait_for(proc, lambda: httpx.get(f"{base}/health", timeout=1).status_code == 200)
-        INDEX_DIRS[base] = root / "index"
-        yield base
-
-
-def test_seed_question_ranks_the_answer_first(server: str) -> None:
+def test_seed_question_ranks_the_answer_first(shipped: Shipped) -> None:
+    server = shipped.server.base_url
     response = httpx.post(f"{server}/v1/search", json={"query": QUESTION}, timeout=30)
     assert response.status_code == 200
     results = response.json()["results"]
@@ -58,12 +28,12 @@ def test_seed_question_ranks_the_answer_first(server: str) -> None:
     citation = results[0]["citation"]
     document = httpx.get(f"{server}{citation['url']}", timeout=30).json()
     assert document["text"][citation["char_start"] : citation["char_end"]] == results[0]["text"]
-    seed_text = (REPO / "seeds" / citation["doc_id"]).read_text(encoding="utf-8")
+    seed_text = (shipped.seeds / citation["doc_id"]).read_text(encoding="utf-8")
     assert seed_text[citation["char_start"] : citation["char_end"]] == results[0]["text"]
 
 
-def test_bad_input_over_real_http(server: str) -> None:
-    response = httpx.post(f"{server}/v1/search", json={"query": "   "}, timeout=30)
+def test_bad_input_over_real_http(shipped: Shipped) -> None:
+    response = httpx.post(f"{shipped.server.base_url}/v1/search", json={"query": "   "}, timeout=30)
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
 
@@ -74,7 +44,7 @@ def test_service_starts_without_an_index_and_serves_the_first_build(tmp_path: Pa
     env = {
         **os.environ,
         "CITESEARCH__INDEX_DIR": str(tmp_path / "index"),
-        "CITESEARCH__SEEDS_DIR": str(REPO / "seeds"),
+        "CITESEARCH__SEEDS_DIR": str(copy_seeds(tmp_path / "seeds")),
         "CITESEARCH__SERVICE__RELOAD_POLL_SECONDS": "0.5",
         "CITESEARCH_CONFIG": str(REPO / "config.yaml"),
     }
@@ -87,20 +57,17 @@ def test_service_starts_without_an_index_and_serves_the_first_build(tmp_path: Pa
         assert "run `python -m indexer build` first" in ready.json()["detail"]
         assert httpx.post(f"{base}/v1/search", json={"query": QUESTION}, timeout=5).status_code == 503
 
-        build = subprocess.run(
-            [sys.executable, "-m", "indexer", "build"], cwd=REPO, env=env, capture_output=True, timeout=600
-        )
-        assert build.returncode == 0, build.stderr
+        build(env)
         wait_for(proc, lambda: httpx.get(f"{base}/ready", timeout=1).status_code == 200)
         results = httpx.post(f"{base}/v1/search", json={"query": QUESTION}, timeout=30).json()["results"]
         assert ANSWER in results[0]["text"]
 
 
-def test_service_refuses_a_snapshot_of_another_model(server: str, tmp_path: Path) -> None:
+def test_service_refuses_a_snapshot_of_another_model(shipped: Shipped) -> None:
     env = {
         **os.environ,
         "CITESEARCH_CONFIG": str(REPO / "config.yaml"),
-        "CITESEARCH__INDEX_DIR": str(INDEX_DIRS[server]),
+        "CITESEARCH__INDEX_DIR": str(shipped.index),
         "CITESEARCH__MODEL__NAME": "sentence-transformers/all-MiniLM-L12-v2",
     }
     result = subprocess.run(

@@ -5,7 +5,9 @@ attack is proven in a second or two."""
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -42,15 +44,30 @@ def served(tmp_path: Path, embedder: Embedder) -> Serve:
 
 def raw_request(base_url: str, head: bytes, timeout: float = 10) -> bytes:
     """Send ``head`` (a request head, written by the test) and return the first line of the answer
-    (``b""`` if the server closed the connection without one)."""
+    (``b""`` if the server closed the connection without one).
+
+    The answer is read as soon as it arrives, while ``head`` is still being sent: a server that
+    refuses a large head early answers, then closes with the rest unread (a reset), and reading
+    only after sending everything would find the reset instead of the answer."""
     host, port = base_url.removeprefix("http://").split(":")
+    deadline = time.monotonic() + timeout
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # it may answer early
-            sock.sendall(head)
-        try:
-            return sock.recv(200).split(b"\r\n")[0]
-        except ConnectionResetError:
-            return b""
+        sock.setblocking(False)
+        sent = 0
+        while (remaining := deadline - time.monotonic()) > 0:
+            sending = [sock] if sent < len(head) else []
+            readable, writable, _ = select.select([sock], sending, [], remaining)
+            if readable:
+                try:
+                    return sock.recv(200).split(b"\r\n")[0]
+                except ConnectionResetError:
+                    return b""
+            if writable:
+                try:
+                    sent += sock.send(head[sent : sent + 65_536])
+                except (BrokenPipeError, ConnectionResetError):
+                    sent = len(head)  # refused early: what it said (if anything) is still to be read
+        raise TimeoutError(f"no answer within {timeout} s")
 
 
 def with_service(settings: AppSettings, **fields: Any) -> AppSettings:

@@ -54,7 +54,7 @@ def test_published_snapshot_is_picked_up_by_polling(tmp_path: Path, embedder: Em
 
 @pytest.mark.parametrize("damage", ["corrupt", "incomplete", "other-model"])
 def test_bad_snapshot_is_refused_and_the_old_one_keeps_serving(
-    tmp_path: Path, embedder: Embedder, damage: str
+    tmp_path: Path, embedder: Embedder, damage: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = corpus_settings(tmp_path, reload_poll_seconds=0.1)
     first = build(settings, embedder, FIRST)
@@ -71,8 +71,23 @@ def test_bad_snapshot_is_refused_and_the_old_one_keeps_serving(
         assert expected in refusal["reason"]
         assert str(tmp_path) not in refusal["reason"]
         assert top_doc(client, "lighthouse") == ("lighthouse.txt", first)
-        # The refused snapshot is not retried on every poll...
-        time.sleep(0.3)
+        # The refused snapshot is not retried on every poll: three polls later it was not opened again.
+        snapshots, polls, opened = holder(client), [], []
+        reload, open_snapshot = snapshots.reload, snapshots.engine.open
+
+        def counted_reload(**options: Any) -> Any:
+            result = reload(**options)
+            polls.append(result.outcome)
+            return result
+
+        def counted_open(target: Path, *args: Any, **kwargs: Any) -> Any:
+            opened.append(target.name)
+            return open_snapshot(target, *args, **kwargs)
+
+        monkeypatch.setattr(snapshots, "reload", counted_reload)
+        monkeypatch.setattr(snapshots.engine, "open", counted_open)
+        wait_for(lambda: len(polls) >= 3)
+        assert opened == [] and set(polls) == {Outcome.REFUSED}, (opened, polls)
         assert client.get("/ready").json()["refusals"] == 1
         # ...and the next good publish is served.
         second = build(settings, embedder, SECOND)

@@ -5,7 +5,6 @@ scores and their parts; ``min_score`` filters."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +15,7 @@ from indexer.build import Builder
 from indexer.embedding import Embedder
 from service.app import create_app
 from service.settings import AppSettings
-from tests.conftest import SEEDS, make_settings
+from tests.conftest import copy_seeds, make_settings
 
 Client = TestClient  # type: ignore[type-arg]
 OFF_TOPIC = "How long should bread dough rise?"
@@ -27,7 +26,7 @@ ANSWER = "The war against Ukraine is but one example of this"
 @pytest.fixture(scope="module")
 def nato(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Client]:
     root = tmp_path_factory.mktemp("nato")
-    shutil.copytree(SEEDS, root / "seeds")
+    copy_seeds(root / "seeds")
     settings: AppSettings = make_settings(root)
     Builder(settings, lambda: embedder).build()
     with TestClient(app=create_app(settings, embedder=embedder)) as client:

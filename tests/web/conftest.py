@@ -26,7 +26,7 @@ from bench.page_bench import CHROMIUM_ARGS
 from indexer.build import Builder
 from indexer.embedding import Embedder
 from service.settings import AppSettings
-from tests.conftest import REPO, SEEDS, free_port, make_settings, running_service, service_env, wait_for
+from tests.conftest import REPO, copy_seeds, free_port, make_settings, running_service, service_env, wait_for
 from tests.documents import write_collection
 
 if TYPE_CHECKING:
@@ -150,9 +150,9 @@ def write_long_document(path: Path) -> None:
 
 @pytest.fixture(scope="package")
 def web_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> AppSettings:
-    """The seeds, one document of each format (apollo/) and a long document, indexed once."""
+    """The shipped seeds, one document of each format (apollo/) and a long document, indexed once."""
     root = tmp_path_factory.mktemp("web")
-    shutil.copytree(SEEDS, root / "seeds")
+    copy_seeds(root / "seeds")
     write_collection(root / "seeds" / "apollo")
     write_long_document(root / "seeds" / "harbour-minutes.txt")
     settings = make_settings(root)

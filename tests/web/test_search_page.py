@@ -156,6 +156,33 @@ def test_pdf_passages_show_their_page_and_filters_narrow_the_search(tab: Tab, si
     tab.screenshot("document-pdf")
 
 
+def test_lines_of_an_extracted_format_say_they_count_the_extracted_text(tab: Tab, site: str) -> None:
+    """HTML, Word and PDF passages are cited in the text extracted from the file (what
+    /v1/documents serves), whose lines are not the file's: the page says so; a text file's are."""
+    page = tab.page
+    page.goto(site + "/")
+    expect(page.locator("#status")).to_contain_text("documents")
+    page.locator("#filters summary").click()
+    page.get_by_label("Format").select_option("html")
+    answer = ask(page, "When is the Moon rocks exhibition open?")
+    citation = answer["results"][0]["citation"]
+    assert citation["format"] == "html" and citation["page_start"] is None
+    lines = f"{citation['line_start']}" + (
+        "" if citation["line_start"] == citation["line_end"] else f"{DASH}{citation['line_end']}"
+    )
+    link = page.get_by_test_id("citation").first
+    shown = rf"^Show in {re.escape(citation['source'])}, lines? {lines} of the extracted text$"
+    expect(link).to_have_text(re.compile(shown))
+    link.click()
+    expect(page.locator("#doc-meta")).to_contain_text(f"{lines}, characters ")
+    expect(page.locator("#doc-meta")).to_contain_text(" of the extracted text")
+
+    page.goto(site + "/")
+    answer = ask(page, QUESTION)  # the seed article, a text file: its lines are the file's
+    assert answer["results"][0]["citation"]["format"] == "text"
+    expect(page.get_by_test_id("citation").first).not_to_contain_text("extracted")
+
+
 def test_date_and_metadata_filters(tab: Tab, site: str) -> None:
     page = tab.page
     page.goto(site + "/")

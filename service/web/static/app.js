@@ -403,12 +403,18 @@
   const documentHref = (citation) =>
     `/documents/${encodeId(citation.doc_id)}?start=${citation.char_start}&end=${citation.char_end}`;
 
+  /** Formats whose indexed text is extracted from the file: their lines and characters count that
+   * text (GET /v1/documents), not the file on disk. Text and Markdown files are indexed as they are. */
+  const EXTRACTED = new Set(["pdf", "html", "docx"]);
+  const ofText = (format) => (EXTRACTED.has(format) ? " of the extracted text" : "");
+
   function place(citation) {
     if (citation.page_start !== null && citation.page_start !== undefined) {
       const pages = range(citation.page_start, citation.page_end ?? citation.page_start);
       return `${citation.page_start === citation.page_end ? "page" : "pages"} ${pages}`;
     }
-    return `${citation.line_start === citation.line_end ? "line" : "lines"} ${range(citation.line_start, citation.line_end)}`;
+    const lines = range(citation.line_start, citation.line_end);
+    return `${citation.line_start === citation.line_end ? "line" : "lines"} ${lines}${ofText(citation.format)}`;
   }
 
   function resultItem(result, terms) {
@@ -634,7 +640,8 @@
     if (data.date) rows.push(["Date", data.date]);
     if (marked) {
       const lines = range(lineOf(data.text, start), lineOf(data.text, end - 1));
-      let where = `lines ${lines}, characters ${start.toLocaleString("en")}–${end.toLocaleString("en")}`;
+      const characters = `characters ${start.toLocaleString("en")}–${end.toLocaleString("en")}`;
+      let where = `lines ${lines}, ${characters}${ofText(data.format)}`;
       if (data.page_starts) {
         where = `page ${range(pageOf(data.page_starts, start), pageOf(data.page_starts, end - 1))}, ${where}`;
       }

@@ -1,14 +1,16 @@
-"""MCP with the official MCP Python client against the running server (stdio: test_readme_examples)."""
+"""MCP with the official MCP Python client against the running server and over stdio (the README's
+configurations: test_readme_examples)."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import anyio
 import httpx
 from litestar.testing import TestClient
 
-from tests.conftest import Server
+from tests.conftest import REPO, Server, free_port
 from tests.service.conftest import KEY
 
 QUESTION = "What did the Secretary General call the war against Ukraine an example of?"
@@ -88,3 +90,16 @@ def test_mcp_endpoint_honours_api_keys(keyed: TestClient) -> None:  # type: igno
     accepted = keyed.post("/mcp", json=initialize, headers={**headers, "Authorization": f"Bearer {KEY}"})
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["result"]["serverInfo"]["name"] == "citesearch"
+
+
+def test_stdio_links_follow_the_port_the_http_service_is_given(server: Server) -> None:
+    """``python -m service mcp --port P`` links to ``127.0.0.1:P`` as ``python -m service --port P``
+    does (no ``integrations.public_base_url``): both transports build links from the same settings."""
+    from mcp import StdioServerParameters
+
+    port = free_port()
+    env = {k: v for k, v in server.env.items() if k != "CITESEARCH__INTEGRATIONS__PUBLIC_BASE_URL"}
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "service", "mcp", "--port", str(port)], env=env, cwd=str(REPO)
+    )
+    _check(anyio.run(_session, params), f"http://127.0.0.1:{port}")
