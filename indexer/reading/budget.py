@@ -22,11 +22,15 @@ from multiprocessing.connection import Connection
 from types import TracebackType
 
 from indexer.config import ReadingSettings
+from indexer.errors import IndexerError
 from indexer.reading.documents import Outcome, SourceFile, over_memory
 from indexer.reading.names import printable
+from indexer.reading.worker import READY
 
 log = logging.getLogger(__name__)
 
+START_SECONDS = 120
+"""A worker must be ready this soon (an interpreter start and a few imports, on a loaded machine)."""
 Job = tuple[SourceFile, str, bytes | None]
 """A file to read, its ``source`` label, and its bytes when the caller already read them."""
 
@@ -128,8 +132,17 @@ class ReadingPool:
         worker = _Worker(
             process, Connection(jobs_write, readable=False), Connection(results_read, writable=False)
         )
-        worker.jobs.send(self.limits)
-        return worker
+        try:
+            worker.jobs.send(self.limits)
+            if worker.results.poll(START_SECONDS) and worker.results.recv() == READY:
+                return worker
+        except (EOFError, OSError):
+            pass
+        worker.stop(kill=True)
+        raise IndexerError(
+            f"a reading worker ({sys.executable} -m indexer.reading.worker) did not start within "
+            f"{START_SECONDS} s (exit code {worker.process.returncode}); see the messages above"
+        )
 
     def _outcome(self, pending: _Pending) -> Outcome:
         worker = pending.worker

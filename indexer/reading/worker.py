@@ -2,8 +2,9 @@
 :mod:`indexer.reading.budget`): reads the files sent on the ``JOBS`` pipe under an address-space limit
 and answers each on ``RESULTS``, until ``JOBS`` closes.
 
-The first message is the :class:`~indexer.config.ReadingSettings`; then each job is (source, label,
-bytes or None) and each answer (the document or why it was skipped, leaving). The limit is the
+The first message is the :class:`~indexer.config.ReadingSettings` (answered :data:`READY`); then
+each job is (source, label, bytes or None) and each answer (the document or why it was skipped,
+leaving). The limit is the
 worker's own size when it starts plus ``reading.max_file_memory_mb``; past it an allocation fails and
 the file is skipped. A worker that a file grew by a quarter of the budget leaves after answering, so
 one large file does not shrink the room of the next ones.
@@ -21,6 +22,8 @@ from indexer.config import ReadingSettings
 from indexer.errors import UnreadableDocumentError
 from indexer.reading.documents import Outcome, over_memory, parse_document
 
+READY = "ready"
+"""Sent once the worker is started: a file's time starts when it is sent to a ready worker."""
 RETIRE_GROWTH = 0.25
 """A worker whose address space grew by this fraction of the budget leaves after its file."""
 
@@ -47,6 +50,7 @@ def serve(jobs: Connection, results: Connection) -> None:
     """Answer each job until the pipe closes (or this worker leaves)."""
     limits: ReadingSettings = jobs.recv()
     base = limit_memory(limits.max_file_memory_bytes)
+    results.send(READY)
     while True:
         try:
             source, label, data = jobs.recv()

@@ -150,7 +150,7 @@ def _title(tree: Any, metas: dict[str, list[str]], root: Any) -> str | None:
 
 class HtmlReader:
     format = "html"
-    version = 1
+    version = 2
     suffixes: tuple[str, ...] = (".html", ".htm", ".xhtml")
 
     def read(self, data: bytes, path: Path, limits: ReadingSettings) -> Extracted:
