@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import resource
+import signal
 import sys
 from multiprocessing.connection import Connection
 
@@ -72,6 +73,7 @@ def serve(jobs: Connection, results: Connection) -> None:
 
 
 def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's: it closes the pipes, this ends
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     jobs = Connection(int(argv[0]), writable=False)
     results = Connection(int(argv[1]), readable=False)
