@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import msgspec
+
 from indexer.config import Settings
 from indexer.errors import NoSnapshotError, ShrinkRefusedError, SnapshotError
 from indexer.reading.documents import SourceFile
@@ -29,13 +31,7 @@ def lexical_info(settings: Settings) -> LexicalInfo:
 
 
 def reading_info(settings: Settings) -> ReadingInfo:
-    reading = settings.reading
-    return ReadingInfo(
-        max_file_mb=reading.max_file_mb,
-        max_pages=reading.max_pages,
-        max_chars=reading.max_chars,
-        max_unpacked_mb=reading.max_unpacked_mb,
-    )
+    return msgspec.convert(msgspec.structs.asdict(settings.reading), ReadingInfo)
 
 
 def index_plan(settings: Settings, vectors: int, dimension: int) -> IndexInfo:

@@ -92,6 +92,14 @@ class ReadingInfo(_Part, frozen=True):
     max_pages: int
     max_chars: int
     max_unpacked_mb: float
+    # later limits, with their defaults for manifests written before them
+    max_front_matter_kb: float = 256
+    max_file_seconds: float = 30
+    max_file_memory_mb: float = 1024
+    max_title_chars: int = 300
+    max_metadata_value_chars: int = 1000
+    max_section_chars: int = 300
+    follow_symlinks: bool = False
 
 
 class Counts(_Part, frozen=True):

@@ -200,3 +200,16 @@ def test_past_its_time_a_file_is_stopped_and_the_build_goes_on(tmp_path: Path) -
     report = Builder(settings, HashEmbedder).build()
     assert report.skipped == {"deep.html": "over reading.max_file_seconds (0.05 s)"}
     assert "note.md" in documents(settings)
+
+
+def test_a_lowered_cap_reads_again_the_documents_over_it(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "long.md").write_text("# " + "Lamp room " * 20 + "\n\nThe lamp room opens at dawn.\n")
+    (seeds / "short.md").write_text("# Lamp\n\nThe lamp room closes at dusk.\n")
+    Builder(make_settings(tmp_path), HashEmbedder).build()
+    lowered = make_settings(tmp_path, reading=ReadingSettings(max_title_chars=50))
+    report = Builder(lowered, HashEmbedder).build()
+    assert report.published and report.embedded_documents == 1 and report.reused_documents == 1
+    title = documents(lowered)["long.md"].title
+    assert len(title) <= 50 and title.endswith("…")
