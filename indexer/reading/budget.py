@@ -86,15 +86,20 @@ class ReadingPool:
         queued = iter(jobs)
         try:
             while True:
-                while len(pending) < self.workers and (job := next(queued, None)) is not None:
-                    pending.append(self._submit(job))
+                self._fill(pending, queued)
                 if not pending:
                     return
-                yield self._outcome(pending.popleft())
+                outcome = self._outcome(pending.popleft())
+                self._fill(pending, queued)  # the next file is read while the caller uses this one
+                yield outcome
         finally:
             for left in pending:  # the caller stopped early: what is still being read is stopped
                 if left.worker is not None:
                     left.worker.stop(kill=True)
+
+    def _fill(self, pending: deque[_Pending], queued: Iterator[Job]) -> None:
+        while len(pending) < self.workers and (job := next(queued, None)) is not None:
+            pending.append(self._submit(job))
 
     def close(self) -> None:
         """Let the idle workers go."""
