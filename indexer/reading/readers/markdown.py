@@ -21,7 +21,13 @@ _EMPHASIS = re.compile(r"(\*\*|__|`+)")
 
 
 def _clean(title: str) -> str:
-    return " ".join(_EMPHASIS.sub("", _LINK.sub(r"\1", title)).split())
+    """A heading's text: links and images by their text (innermost first: ``[![badge](svg)](url)``),
+    emphasis marks and code ticks dropped, blanks collapsed."""
+    for _ in range(3):
+        title, found = _LINK.subn(r"\1", title)
+        if not found:
+            break
+    return " ".join(_EMPHASIS.sub("", title).split())
 
 
 def atx_heading(line: str) -> tuple[int, str] | None:
@@ -76,7 +82,7 @@ def markdown_sections(text: str, start: int = 0) -> list[tuple[int, int, int, st
 
 class MarkdownReader:
     format = "markdown"
-    version = 1
+    version = 2
     suffixes: tuple[str, ...] = (".md", ".markdown")
 
     def read(self, data: bytes, path: Path, limits: ReadingSettings) -> Extracted:
