@@ -50,7 +50,7 @@ class LocalProcessor:
             disable=not self.progress,
         ):
             if isinstance(document, str):
-                log.info("skipping %s: %s", printable(source.doc_id), document)
+                log.info("skipping %s: %s", printable(source.doc_id), printable(document))
                 yield Unreadable(source, document)
                 continue
             chunker, pipeline = self._embedding()
