@@ -213,3 +213,16 @@ def test_a_lowered_cap_reads_again_the_documents_over_it(tmp_path: Path) -> None
     assert report.published and report.embedded_documents == 1 and report.reused_documents == 1
     title = documents(lowered)["long.md"].title
     assert len(title) <= 50 and title.endswith("…")
+
+
+def test_a_page_declaring_an_unsuitable_charset_is_read_without_a_traceback(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "idna.html").write_bytes(hostile.idna_charset_html())
+    (seeds / "utf7.html").write_bytes(hostile.idna_charset_html().replace(b"idna", b"utf-7"))
+    settings = make_settings(tmp_path)
+    report = Builder(settings, HashEmbedder).build()
+    assert report.published and report.skipped == {} and report.documents == 2
+    assert "Traceback" not in capfd.readouterr().err  # the reading worker's stderr is the build's
