@@ -121,9 +121,11 @@ def _target(root: Path, path: Path, limits: ReadingSettings) -> tuple[Path, os.s
     if stat.S_ISLNK(info.st_mode):
         if not limits.follow_symlinks:
             return "a symbolic link (reading.follow_symlinks is false)"
-        real = Path(os.path.realpath(path))
-        if not real.is_relative_to(root.resolve()):
+        real, top = Path(os.path.realpath(path)), root.resolve()
+        if not real.is_relative_to(top):
             return "a symbolic link to outside the seeds folder"
+        if any(part.startswith(".") for part in real.relative_to(top).parts):
+            return "a symbolic link to a hidden file"  # what discovery leaves out, a link does not bring in
         try:
             info = real.stat()
         except OSError:

@@ -157,12 +157,15 @@ def test_links_inside_the_folder_are_read_when_allowed_and_those_out_of_it_never
     (seeds / "alias.md").symlink_to(Path("notes") / "lamp.md")
     (seeds / "escape.md").symlink_to(tmp_path / "secret.md")
     (seeds / "loop.md").symlink_to("loop.md")
+    (seeds / ".env").write_text(f"KEY={SECRET}\n")
+    (seeds / "env.txt").symlink_to(".env")
     (tmp_path / "secret.md").write_text(f"# Secret\n\n{SECRET}\n")
     settings = make_settings(tmp_path, reading=ReadingSettings(follow_symlinks=True))
     report = Builder(settings, HashEmbedder).build()
     assert report.skipped == {
         "escape.md": "a symbolic link to outside the seeds folder",
         "loop.md": "a broken symbolic link",
+        "env.txt": "a symbolic link to a hidden file",
     }
     records = documents(settings)
     assert records["alias.md"].text == records["notes/lamp.md"].text
