@@ -15,6 +15,7 @@ import msgspec
 from indexer.config import MODES, Settings, load_settings
 from indexer.embedding import Embedder, load_embedder
 from indexer.errors import IndexerError
+from indexer.reading.names import printable
 from indexer.snapshot import Manifest, current_dir, open_current
 
 
@@ -160,7 +161,7 @@ def _build(settings: Settings, args: argparse.Namespace) -> int:
         f"in {report.seconds:.2f}s"
     )
     for doc_id, reason in report.skipped.items():
-        print(f"  skipped {doc_id}: {reason}")
+        print(f"  skipped {printable(doc_id)}: {printable(reason)}")
     return 0
 
 
@@ -255,18 +256,16 @@ def _inspect(settings: Settings, *, as_json: bool, documents: bool) -> int:
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
-        print(f"{key:<{width}}  {value}")
+        print(f"{key:<{width}}  {printable(value)}")
     if documents:
         print()
         for record in snapshot.store.iter_documents():
             metadata = msgspec.json.encode(dict(record.metadata)).decode() if record.metadata else "-"
             pages = f", {len(record.pages)} pages" if record.pages else ""
             date = record.date or "-"
-            print(
-                f"{record.doc_id}\t{record.format}\t{record.chunk_count} chunks{pages}\t{date}\t"
-                f"{record.title}\t{metadata}"
-            )
+            fields = (record.doc_id, record.format, f"{record.chunk_count} chunks{pages}", date, record.title)
+            print("\t".join(printable(field) for field in (*fields, metadata)))
     for doc_id, entry in manifest.skipped.items():
-        print(f"skipped {doc_id}: {entry.reason}")
+        print(f"skipped {printable(doc_id)}: {printable(entry.reason)}")
     snapshot.close()
     return 0

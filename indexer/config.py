@@ -61,6 +61,20 @@ class ReadingSettings(_Section, frozen=True):
     """Documents whose extracted text is longer are skipped."""
     max_unpacked_mb: Annotated[float, msgspec.Meta(gt=0, le=100_000)] = 200
     """DOCX (a zip): skipped when its parts would unpack to more than this (a zip bomb)."""
+    max_file_seconds: Annotated[float, msgspec.Meta(gt=0, le=86_400)] = 30
+    """Reading one file (in a worker process) takes at most this long; past it the worker is killed."""
+    max_file_memory_mb: Annotated[float, msgspec.Meta(ge=64, le=1_000_000)] = 1024
+    """Reading one file may use this much memory (address space) on top of the worker's own."""
+    max_front_matter_kb: Annotated[float, msgspec.Meta(gt=0, le=100_000)] = 256
+    """YAML front matter larger than this is not parsed: the file is skipped."""
+    max_title_chars: Annotated[int, msgspec.Meta(ge=10, le=100_000)] = 300
+    """Longer titles are cut (with an ellipsis)."""
+    max_metadata_value_chars: Annotated[int, msgspec.Meta(ge=10, le=1_000_000)] = 1000
+    """Longer metadata values are cut; a list keeps the items that fit in it together."""
+    max_section_chars: Annotated[int, msgspec.Meta(ge=10, le=100_000)] = 300
+    """Longer section (heading path) labels are cut."""
+    follow_symlinks: bool = False
+    """Read symbolic links to files inside the seeds folder; links out of it are never read."""
 
     @property
     def max_file_bytes(self) -> int:
@@ -69,6 +83,14 @@ class ReadingSettings(_Section, frozen=True):
     @property
     def max_unpacked_bytes(self) -> int:
         return int(self.max_unpacked_mb * 2**20)
+
+    @property
+    def max_file_memory_bytes(self) -> int:
+        return int(self.max_file_memory_mb * 2**20)
+
+    @property
+    def max_front_matter_bytes(self) -> int:
+        return int(self.max_front_matter_kb * 2**10)
 
 
 class ChunkingSettings(_Section, frozen=True):

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from indexer.config import ModelVariant
 from indexer.embedding import Vectors
 
 _WORD = re.compile(r"\w+")
@@ -21,7 +22,7 @@ class HashEmbedder:
     max_seq_length = 256
     artifact_sha256 = ""
 
-    def __init__(self, variant: str = "onnx-int8") -> None:
+    def __init__(self, variant: ModelVariant = "onnx-int8") -> None:
         self.variant = variant
 
     def count_tokens(self, text: str) -> int:

@@ -18,7 +18,7 @@ from indexer.build.write import write_indexes, write_snapshot_manifest
 from indexer.config import Settings
 from indexer.embedding import Embedder, load_embedder
 from indexer.errors import IndexerError, SnapshotError
-from indexer.reading.documents import SourceFile, discover, load_source
+from indexer.reading.documents import SourceFile, load_sources
 from indexer.snapshot.compatibility import made_by_other_file
 from indexer.snapshot.layout import SNAPSHOTS_DIR, STORE_NAME, current_dir
 from indexer.snapshot.manifest import Manifest, ModelInfo
@@ -93,7 +93,7 @@ class Builder:
             raise IndexerError(f"seeds folder not found: {seeds}")
         with build_lock(self.settings.index_dir):
             previous = None if force else reusable_manifest(self.settings)
-            sources = [load_source(seeds, path, self.settings.reading) for path in discover(seeds)]
+            sources = load_sources(seeds, self.settings.reading)
             check_shrink(self.settings, sources, allow=allow_shrink)
             if previous is not None and up_to_date(self.settings, previous, sources):
                 return self._unchanged(previous, started)

@@ -19,14 +19,14 @@ import numpy.typing as npt
 
 from indexer.build.processor import Parsed, Processed, Processor, no_vectors
 from indexer.build.records import document_record
-from indexer.config import Settings
+from indexer.config import ReadingSettings, Settings
 from indexer.embedding import Vectors
 from indexer.errors import IndexerError
 from indexer.reading.documents import SourceFile
 from indexer.snapshot.fields import Fields
 from indexer.snapshot.manifest import DocumentEntry, SkippedEntry
 from indexer.snapshot.reader import Snapshot
-from indexer.snapshot.store import StoreWriter
+from indexer.snapshot.store import DocumentRecord, StoreWriter
 
 
 @dataclass
@@ -109,8 +109,9 @@ class Collector:
         reuse = self.reuse
         if reuse is None or self._old_vectors is None:
             return set()
-        stored = {record.doc_id for record in reuse.store.iter_documents()}
         limits = self.settings.reading
+        # a title or metadata value over a cap (lowered since, or read before caps): read again, capped
+        stored = {record.doc_id for record in reuse.store.iter_documents() if within_caps(record, limits)}
         reusable = set()
         for source in sources:
             old = reuse.manifest.documents.get(source.doc_id)
@@ -171,6 +172,17 @@ class Collector:
             pages=len(document.pages),
         )
         out.embedded_documents += 1
+
+
+def within_caps(record: DocumentRecord, limits: ReadingSettings) -> bool:
+    """Whether a stored document's title and metadata are within the reading caps."""
+    if len(record.title) > limits.max_title_chars:
+        return False
+    for value in record.metadata.values():
+        items = value if isinstance(value, list) else [value]
+        if sum(len(item) for item in items if isinstance(item, str)) > limits.max_metadata_value_chars:
+            return False
+    return True
 
 
 def _next(results: Iterator[Processed], source: SourceFile) -> Processed:

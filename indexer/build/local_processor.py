@@ -1,7 +1,7 @@
-"""The local :class:`~indexer.build.processor.Processor`: documents are read and chunked in this
-process, one after the other, while their chunks are embedded on a worker thread
-(:mod:`indexer.build.pipeline`). The model is loaded when the first document needs chunking (its
-tokenizer bounds the chunks)."""
+"""Process documents on this machine: each is read in a worker process within its budget
+(:mod:`indexer.reading.budget`) while the previous one is chunked here and the chunks before it are
+embedded on a worker thread (:mod:`indexer.build.pipeline`). The model is loaded when the first
+document needs chunking (its tokenizer bounds the chunks)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from indexer.build.processor import Parsed, Processed, Unreadable, no_vectors
 from indexer.build.records import chunk_records
 from indexer.config import Settings
 from indexer.embedding import Embedder, Vectors
-from indexer.errors import UnreadableDocumentError
+from indexer.reading.budget import ReadingPool
 from indexer.reading.chunking import Chunker, chunker_for
-from indexer.reading.documents import SourceFile, parse_document
+from indexer.reading.documents import SourceFile
+from indexer.reading.names import printable
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +36,22 @@ class LocalProcessor:
         self.progress = progress
         self._chunker: Chunker | None = None
         self._pipeline: EmbeddingPipeline | None = None
+        self._reading = ReadingPool(settings.reading)
 
     def process(self, sources: Sequence[SourceFile]) -> Iterator[Processed]:
         label = self.settings.seeds_dir.name
-        for source in tqdm(sources, desc="reading", unit="doc", disable=not self.progress):
-            try:
-                document = parse_document(source, f"{label}/{source.doc_id}", self.settings.reading)
-            except UnreadableDocumentError as exc:
-                log.info("skipping %s: %s", source.doc_id, exc)
-                yield Unreadable(source, str(exc))
+        jobs = ((source, f"{label}/{source.doc_id}", None) for source in sources)
+        outcomes = self._reading.read(jobs)  # each file within its budget, in a worker process
+        for source, document in tqdm(
+            zip(sources, outcomes, strict=True),
+            desc="reading",
+            unit="doc",
+            total=len(sources),
+            disable=not self.progress,
+        ):
+            if isinstance(document, str):
+                log.info("skipping %s: %s", printable(source.doc_id), printable(document))
+                yield Unreadable(source, document)
                 continue
             chunker, pipeline = self._embedding()
             chunks, lengths = chunk_records(chunker, document)
@@ -56,6 +64,7 @@ class LocalProcessor:
         return self._pipeline.finish()
 
     def close(self) -> None:
+        self._reading.close()
         if self._pipeline is not None:
             self._pipeline.close()
 

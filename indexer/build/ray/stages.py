@@ -23,9 +23,10 @@ import numpy.typing as npt
 from indexer.build.records import chunk_records
 from indexer.config import ChunkingSettings, ModelSettings, ReadingSettings
 from indexer.embedding import Embedder, load_embedder
-from indexer.errors import DistributedBuildError, UnreadableDocumentError
+from indexer.errors import DistributedBuildError
+from indexer.reading.budget import ReadingPool
 from indexer.reading.chunking import chunker_for
-from indexer.reading.documents import Document, SourceFile, parse_document
+from indexer.reading.documents import Document, SourceFile
 from indexer.snapshot.store import ChunkRecord
 
 Batch = dict[str, npt.NDArray[Any]]
@@ -38,16 +39,12 @@ def read_documents(batch: Batch, *, label: str, limits: ReadingSettings) -> Batc
     """Reading stage: each row's file, read on this node and checked against the hash the build
     planned with, extracted into a document (``payload``; ``count`` 0), or why it cannot be (``count`` -1)."""
     counts, payloads = [], []
-    for blob in batch["source"]:
-        source: SourceFile = pickle.loads(blob)
-        try:
-            document = parse_document(source, f"{label}/{source.doc_id}", limits, _read(source))
-        except UnreadableDocumentError as exc:
-            counts.append(UNREADABLE)
-            payloads.append(pickle.dumps(str(exc)))
-            continue
-        counts.append(0)
-        payloads.append(pickle.dumps(document))
+    sources: list[SourceFile] = [pickle.loads(blob) for blob in batch["source"]]
+    jobs = ((source, f"{label}/{source.doc_id}", _read(source)) for source in sources)
+    with ReadingPool(limits) as pool:  # each file within its budget, in a worker process
+        for outcome in pool.read(jobs):
+            counts.append(UNREADABLE if isinstance(outcome, str) else 0)
+            payloads.append(pickle.dumps(outcome))
     return {
         "index": batch["index"],
         "count": np.asarray(counts, dtype=np.int64),

@@ -3,7 +3,6 @@ picks one by suffix, or for a file whose suffix names no format, by its first by
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 from indexer.reading.readers.base import DocumentReader, Extracted, MetaValue, Section, reader_key
@@ -33,6 +32,7 @@ READERS: tuple[DocumentReader, ...] = (
     DocxReader(),
 )
 SNIFF_BYTES = 1024
+ZIP_TAIL = 1 << 16
 
 
 def sniff(head: bytes, path: Path | None = None) -> DocumentReader | None:
@@ -42,13 +42,15 @@ def sniff(head: bytes, path: Path | None = None) -> DocumentReader | None:
     if head.startswith(b"%PDF-"):
         return by_format["pdf"]
     if head.startswith(b"PK\x03\x04") and path is not None:
+        # the central directory, at the end, names the parts: its last ZIP_TAIL bytes are looked at,
+        # not parsed (a zip listing a million parts would cost the build's own memory); the DOCX
+        # reader checks the zip when it reads it, in its worker
         try:
-            with zipfile.ZipFile(path) as archive:
-                if "word/document.xml" in archive.namelist():
-                    return by_format["docx"]
-        except (zipfile.BadZipFile, OSError, ValueError):
+            with path.open("rb") as fh:
+                fh.seek(max(0, path.stat().st_size - ZIP_TAIL))
+                return by_format["docx"] if b"word/document.xml" in fh.read(ZIP_TAIL) else None
+        except OSError:
             return None
-        return None
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if start.startswith((b"<!doctype html", b"<html")):
         return by_format["html"]

@@ -1,10 +1,12 @@
 """Word (DOCX) with python-docx: paragraphs and headings in body order, tables as rows of cells
 joined by `` | ``. Headings (the Title and Heading 1-9 styles) give the sections; title, date and
-metadata come from the core properties (title, else the first heading). Page headers and footers
+metadata come from the core properties (title, else the first heading; the date is the last
+modification, else the creation, neither when they are python-docx's template's). Page headers and footers
 are not read. The zip is checked first, so a zip bomb is refused before anything is unpacked."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import zipfile
@@ -21,6 +23,15 @@ from indexer.reading.readers.metadata import flatten, iso_date
 BLOCK_BREAK = "\n\n"
 _HEADING = re.compile(r"heading\s*(\d)", re.IGNORECASE)
 _OLE = b"\xd0\xcf\x11\xe0"
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+MAX_SPAN = 1000
+"""Grid columns one table cell may span (Word allows 63 columns)."""
+MAX_RATIO = 100
+BOMB_MIN_BYTES = 10 * 2**20
+"""A part of at least this size that unpacks to more than ``MAX_RATIO`` times its packed size is a
+zip bomb (Word's XML packs 5-20 times)."""
+TEMPLATE_DATE = dt.datetime(2013, 12, 23, 23, 15, tzinfo=dt.UTC)
+"""The creation and modification date in python-docx's default template: no document's date."""
 
 
 def check_zip(data: bytes, limits: ReadingSettings) -> None:
@@ -34,6 +45,12 @@ def check_zip(data: bytes, limits: ReadingSettings) -> None:
         raise UnreadableDocumentError(f"not a DOCX (zip) file ({exc})") from exc
     if not any(info.filename == "word/document.xml" for info in infos):
         raise UnreadableDocumentError("a zip without word/document.xml: not a DOCX file")
+    for info in infos:
+        if info.file_size >= BOMB_MIN_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise UnreadableDocumentError(
+                f"{info.filename} unpacks to {info.file_size / 2**20:.0f} MB, "
+                f"{info.file_size // max(info.compress_size, 1)} times its packed size: a zip bomb"
+            )
     unpacked = sum(info.file_size for info in infos)
     if unpacked > limits.max_unpacked_bytes:
         raise UnreadableDocumentError(
@@ -60,15 +77,51 @@ def _level(paragraph: Any, levels: dict[str, int]) -> int | None:
     return levels.get(str(style_id)) if style_id is not None else None
 
 
-def _row_text(row: Any) -> str:
-    cells: list[str] = []
-    seen: set[int] = set()
-    for cell in row.cells:
-        if id(cell._tc) in seen:  # a merged cell is listed once per column it spans
-            continue
-        seen.add(id(cell._tc))
-        cells.append(" ".join(cell.text.split()))
-    return " | ".join(cells) if any(cells) else ""
+def _cell_text(tc: Any) -> str:
+    """A cell's text, its paragraphs (not its nested tables) with blanks collapsed."""
+    words: list[str] = []
+    for paragraph in tc.iterchildren(_W + "p"):
+        for node in paragraph.iter(_W + "t", _W + "tab", _W + "br", _W + "cr", _W + "noBreakHyphen"):
+            tag = node.tag
+            words.append(node.text or "" if tag == _W + "t" else "-" if tag == _W + "noBreakHyphen" else " ")
+        words.append(" ")
+    return " ".join("".join(words).split())
+
+
+def _span(tc: Any) -> int:
+    """The grid columns a cell spans (``w:gridSpan``), at most :data:`MAX_SPAN`."""
+    span = tc.find(f"{_W}tcPr/{_W}gridSpan")
+    try:
+        value = int(span.get(_W + "val")) if span is not None else 1
+    except (TypeError, ValueError):
+        return 1
+    return min(max(value, 1), MAX_SPAN)
+
+
+def _table_rows(tbl: Any) -> list[str]:
+    """Each row's cells joined by `` | ``, read from the XML in one pass. A cell merged over the
+    columns it spans is listed once; a cell that continues a vertical merge (``w:vMerge``) shows the
+    text of the cell it continues, as python-docx's rows do (which build the whole grid instead: a
+    span of 2**31 columns or a long merge chain costs them gigabytes or minutes)."""
+    above: dict[int, str] = {}  # grid column -> text of the cell that a vertical merge continues
+    rows: list[str] = []
+    for tr in tbl.iterchildren(_W + "tr"):
+        cells: list[str] = []
+        column = 0
+        for tc in tr.iterchildren(_W + "tc"):
+            merge = tc.find(f"{_W}tcPr/{_W}vMerge")
+            if merge is not None and merge.get(_W + "val") != "restart":
+                text = above.get(column, "")
+            else:
+                text = _cell_text(tc)
+            span = _span(tc)
+            for covered in range(column, column + span):
+                above[covered] = text
+            column += span
+            cells.append(text)
+        if any(cells):
+            rows.append(" | ".join(cells))
+    return rows
 
 
 def _blocks(document: Any) -> Iterator[tuple[str, int | None]]:
@@ -78,7 +131,7 @@ def _blocks(document: Any) -> Iterator[tuple[str, int | None]]:
     levels = _levels(document)
     for item in document.iter_inner_content():
         if isinstance(item, Table):
-            rows = [text for text in (_row_text(row) for row in item.rows) if text]
+            rows = _table_rows(item._tbl)
             if rows:
                 yield "\n".join(rows), None
             continue
@@ -87,8 +140,23 @@ def _blocks(document: Any) -> Iterator[tuple[str, int | None]]:
             yield text, _level(item, levels)
 
 
+def _dates(props: Any) -> tuple[Any, Any]:
+    """(created, modified), None for those that are python-docx's template's (1.x keeps them)."""
+    created, modified = props.created, props.modified
+    if isinstance(created, dt.datetime) and _utc(created) == TEMPLATE_DATE:
+        created = None
+    if isinstance(modified, dt.datetime) and _utc(modified) == TEMPLATE_DATE:
+        modified = None
+    return created, modified
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def _metadata(props: Any) -> dict[str, MetaValue]:
     keywords = props.keywords or ""
+    created, modified = _dates(props)
     return flatten(
         {
             "author": props.author,
@@ -97,15 +165,15 @@ def _metadata(props: Any) -> dict[str, MetaValue]:
             "category": props.category,
             "comments": props.comments,
             "language": props.language,
-            "created": props.created,
-            "modified": props.modified,
+            "created": created,
+            "modified": modified,
         }
     )
 
 
 class DocxReader:
     format = "docx"
-    version = 1
+    version = 2
     suffixes: tuple[str, ...] = (".docx",)
 
     def read(self, data: bytes, path: Path, limits: ReadingSettings) -> Extracted:
@@ -142,7 +210,7 @@ class DocxReader:
             text=BLOCK_BREAK.join(parts),
             format=self.format,
             title=title,
-            date=iso_date(props.created),
+            date=iso_date(_dates(props)[1] or _dates(props)[0]),
             metadata=_metadata(props),
             sections=tuple(sections),
         )

@@ -8,10 +8,14 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from indexer.config import ReadingSettings
+from indexer.errors import UnreadableDocumentError
 from indexer.reading.readers.base import MetaValue
 from indexer.reading.readers.metadata import flatten, iso_date
 
 _BLOCK = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL | re.MULTILINE)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML was built with it (several times faster), else PyYAML's."""
 _EMPTY_BLOCK = re.compile(r"\A---[ \t]*\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)")
 
 
@@ -24,8 +28,9 @@ class FrontMatter:
     date: str | None = None
 
 
-def front_matter(text: str) -> FrontMatter:
-    """The front matter at the start of ``text``; a block that is not a YAML mapping is not one."""
+def front_matter(text: str, limits: ReadingSettings) -> FrontMatter:
+    """The front matter at the start of ``text``; a block that is not a YAML mapping is not one. A
+    block larger than ``reading.max_front_matter_kb`` is refused before YAML parses it."""
     if not text.startswith("---"):
         return FrontMatter(0)
     empty = _EMPTY_BLOCK.match(text)
@@ -34,8 +39,14 @@ def front_matter(text: str) -> FrontMatter:
     match = _BLOCK.match(text)
     if match is None:
         return FrontMatter(0)
+    size = len(match.group(1).encode("utf-8", "surrogatepass"))
+    if size > limits.max_front_matter_bytes:
+        raise UnreadableDocumentError(
+            f"front matter of {size / 2**10:.0f} KB, more than reading.max_front_matter_kb "
+            f"({limits.max_front_matter_kb:g})"
+        )
     try:
-        data = yaml.safe_load(match.group(1))
+        data = yaml.load(match.group(1), Loader=_LOADER)
     except (yaml.YAMLError, RecursionError, ValueError):
         return FrontMatter(0)
     if data is None:

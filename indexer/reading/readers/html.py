@@ -18,6 +18,7 @@ from indexer.reading.readers.html_content import collapse, content_root, remove_
 from indexer.reading.readers.metadata import flatten, iso_date
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_NOT_PAGE_CODECS = frozenset(["idna", "punycode", "unicode-escape", "raw-unicode-escape", "utf-7"])
 DATE_METAS = (
     "article:published_time",
     "datepublished",
@@ -46,6 +47,18 @@ _META_KEYS = {
 }
 
 
+def _page_codec(name: str) -> str | None:
+    """Python's codec for a declared charset, None for one unknown or that is no page encoding
+    (``idna``, ``punycode``, ``unicode_escape``, ``base64``, ...: the declaration is ignored)."""
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_PAGE_CODECS:
+        return None
+    return info.name
+
+
 def decode_html(data: bytes) -> str:
     """The page's text: by its byte-order mark, else its ``<meta charset>``, else UTF-8, else
     Windows-1252 (what browsers assume for undeclared legacy pages)."""
@@ -57,10 +70,11 @@ def decode_html(data: bytes) -> str:
         if data.startswith(bom):
             return data.decode(codec, errors="replace").lstrip("\ufeff")
     declared = _CHARSET.search(data[:4096])
-    if declared:
+    page_codec = _page_codec(declared.group(1).decode("ascii")) if declared else None
+    if page_codec is not None:
         try:
-            return data.decode(codecs.lookup(declared.group(1).decode("ascii")).name, errors="replace")
-        except LookupError:
+            return data.decode(page_codec, errors="replace")
+        except (UnicodeError, ValueError):  # a codec that cannot replace what it cannot decode
             pass
     try:
         return data.decode("utf-8")
@@ -136,7 +150,7 @@ def _title(tree: Any, metas: dict[str, list[str]], root: Any) -> str | None:
 
 class HtmlReader:
     format = "html"
-    version = 1
+    version = 2
     suffixes: tuple[str, ...] = (".html", ".htm", ".xhtml")
 
     def read(self, data: bytes, path: Path, limits: ReadingSettings) -> Extracted:

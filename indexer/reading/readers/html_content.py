@@ -205,64 +205,152 @@ def _is_boilerplate(node: Any, inside_content: bool) -> bool:
     return bool(_names(node) & BOILERPLATE_WORDS)
 
 
-def _text_length(node: Any) -> int:
-    return len(collapse(node.text(deep=True)))
+@dataclass(slots=True)
+class _Span:
+    """A stretch of text with its blank runs collapsed to one space: its length and whether it starts
+    or ends with that space (so two stretches join without counting a space twice)."""
+
+    length: int = 0
+    starts: bool = False
+    ends: bool = False
+
+    def then(self, other: _Span) -> _Span:
+        """This stretch followed by ``other``."""
+        if not self.length:
+            return other
+        if not other.length:
+            return self
+        shared = 1 if self.ends and other.starts else 0
+        return _Span(self.length + other.length - shared, self.starts, other.ends)
+
+    @property
+    def stripped(self) -> int:
+        return max(self.length - self.starts - self.ends, 0)
+
+
+@dataclass(slots=True)
+class _Stats:
+    """Per element (by ``mem_id``), measured in one walk of the tree: what ``collapse(text(deep))``
+    would give in length, the same inside its links, its commas, and whether it is or holds a content
+    marker (``article``, ``main``, ``itemprop=articleBody``) or a block. Asking each element its deep
+    text instead costs the square of the nesting depth (20,000 nested ``<article>``: a minute)."""
+
+    spans: dict[int, _Span]
+    links: dict[int, int]
+    commas: dict[int, int]
+    marked: set[int]
+    blocks: set[int]
+
+    def text(self, node: Any) -> int:
+        span = self.spans.get(node.mem_id)
+        return span.stripped if span is not None else 0
+
+    def link_density(self, node: Any, length: int) -> float:
+        return self.links.get(node.mem_id, 0) / max(length, 1)
+
+
+_BLOCK_TAGS_INSIDE = frozenset(tag.strip() for tag in _BLOCKS_INSIDE.split(","))
+
+
+def _preorder(root: Any) -> list[tuple[Any, Any]]:
+    """(node, parent) for ``root`` and every node under it (text nodes too), in document order."""
+    out: list[tuple[Any, Any]] = []
+    stack: list[tuple[Any, Any]] = [(root, None)]
+    while stack:
+        node, parent = stack.pop()
+        out.append((node, parent))
+        if node.is_element_node:
+            stack.extend((child, node) for child in reversed(list(node.iter(include_text=True))))
+    return out
+
+
+def _measure(root: Any) -> _Stats:
+    """:class:`_Stats` of every element under ``root``, children folded into parents last to first."""
+    stats = _Stats({}, {}, {}, set(), set())
+    spans, links, commas = stats.spans, stats.links, stats.commas
+    for node, parent in reversed(_preorder(root)):
+        key = node.mem_id
+        if node.is_text_node:
+            raw = node.text(deep=False) or ""
+            text = _SPACE.sub(" ", raw)
+            own, own_commas = _Span(len(text), text.startswith(" "), text.endswith(" ")), raw.count(",")
+            own_links = 0
+        elif node.is_element_node:
+            own, own_commas = spans.get(key, _Span()), commas.get(key, 0)
+            own_links = links.get(key, 0) + (own.stripped if node.tag == "a" else 0)
+            links[key] = own_links
+            if node.tag in ("article", "main") or node.attributes.get("itemprop") == "articleBody":
+                stats.marked.add(key)
+            if node.tag in _BLOCK_TAGS_INSIDE:
+                stats.blocks.add(key)
+        else:
+            continue
+        if parent is None:
+            continue
+        up = parent.mem_id
+        spans[up] = own.then(spans.get(up, _Span()))
+        commas[up] = commas.get(up, 0) + own_commas
+        links[up] = links.get(up, 0) + own_links
+        if key in stats.marked:
+            stats.marked.add(up)
+        if key in stats.blocks:
+            stats.blocks.add(up)
+    return stats
 
 
 def remove_boilerplate(body: Any) -> None:
     """Take boilerplate out of ``body``'s tree. An element that holds the page's article, or more than
     half its text, is kept whatever its class says (a ``sidebar-layout`` wrapper)."""
-    total = max(_text_length(body), 1)
-    inside = {d.mem_id for content in body.css("article, main") for d in content.css("*")}
-    code = {d.mem_id for block in body.css("pre, code") for d in block.css("*")}  # highlighting spans
-    gone: set[int] = set()
+    stats = _measure(body)
+    total = max(stats.text(body), 1)
     doomed = []
-    for node in body.css("*"):  # document order: an element comes before its descendants
-        if node.mem_id in gone or node.mem_id in code:
+    # (node, inside article/main, inside pre/code): document order, doomed elements not entered
+    stack: list[tuple[Any, bool, bool]] = [(body, False, False)]
+    while stack:
+        node, inside, code = stack.pop()
+        inside = inside or node.tag in ("article", "main")
+        code = code or node.tag in ("pre", "code")  # highlighting spans
+        if not code and _doomed(node, inside, stats, total):
+            doomed.append(node)
             continue
-        if node.tag not in SKIP_TAGS:
-            if not _is_boilerplate(node, node.mem_id in inside):
-                continue
-            if node.css_first("article, main, [itemprop=articleBody]") is not None:
-                continue
-            if _text_length(node) * 2 >= total:
-                continue
-        gone.update(d.mem_id for d in node.css("*"))
-        doomed.append(node)
+        children = [child for child in node.iter() if child.is_element_node]
+        stack.extend((child, inside, code) for child in reversed(children))
     for node in doomed:  # none inside another: each is freed once
         node.decompose()
 
 
-def _link_density(node: Any, length: int) -> float:
-    linked = sum(_text_length(a) for a in node.css("a"))
-    return linked / max(length, 1)
+def _doomed(node: Any, inside: bool, stats: _Stats, total: int) -> bool:
+    if node.tag in SKIP_TAGS:
+        return True
+    if not _is_boilerplate(node, inside):
+        return False
+    return node.mem_id not in stats.marked and stats.text(node) * 2 < total
 
 
 def _scored_root(body: Any) -> Any:
     """The element holding the most paragraph text (readability's scoring, simplified), widened to its
     ancestors while it holds less than two thirds of the page's paragraph text or its parent a quarter
     more than it (a chapter split into sections)."""
+    stats = _measure(body)
     scores: dict[int, tuple[float, Any]] = {}
     held: dict[int, int] = {}  # paragraph text (few links) inside each element
     for paragraph in body.css("p, pre, td, blockquote, div"):
-        if paragraph.tag not in ("p", "pre") and paragraph.css_first(_BLOCKS_INSIDE) is not None:
+        if paragraph.tag not in ("p", "pre") and paragraph.mem_id in stats.blocks:
             continue  # a container, not a paragraph: its paragraphs count
-        text = collapse(paragraph.text(deep=True))
-        if len(text) < MIN_PARAGRAPH:
+        length = stats.text(paragraph)
+        if length < MIN_PARAGRAPH:
             continue
-        score = 1.0 + text.count(",") + min(len(text) // 100, 3)
+        score = 1.0 + stats.commas.get(paragraph.mem_id, 0) + min(length // 100, 3)
         for weight, node in ((1.0, paragraph.parent), (0.5, paragraph.parent and paragraph.parent.parent)):
             if node is not None:
                 old = scores.get(node.mem_id, (0.0, node))[0]
                 scores[node.mem_id] = (old + score * weight, node)
-        if _link_density(paragraph, len(text)) < 0.5:
-            node = paragraph
-            while node is not None:
-                held[node.mem_id] = held.get(node.mem_id, 0) + len(text)
-                node = node.parent
+        if stats.link_density(paragraph, length) < 0.5:
+            held[paragraph.mem_id] = held.get(paragraph.mem_id, 0) + length
+    _hold_up(body, held)
     best, root = 0.0, body
     for score, node in scores.values():
-        adjusted = score * (1 - _link_density(node, _text_length(node)))
+        adjusted = score * (1 - stats.link_density(node, stats.text(node)))
         if adjusted > best:
             best, root = adjusted, node
     total = held.get(body.mem_id, 0)
@@ -274,18 +362,26 @@ def _scored_root(body: Any) -> Any:
     return root
 
 
+def _hold_up(body: Any, held: dict[int, int]) -> None:
+    """Add what each element holds to its ancestors' (one walk, children before parents)."""
+    for node, parent in reversed(_preorder(body)):
+        if parent is not None and node.mem_id in held:
+            held[parent.mem_id] = held.get(parent.mem_id, 0) + held[node.mem_id]
+
+
 def content_root(body: Any) -> Any:
     """Where the page's main content is, once boilerplate is out."""
+    stats = _measure(body)
     marked = body.css_first("[itemprop=articleBody]")
-    if marked is not None and _text_length(marked) >= MIN_PARAGRAPH:
+    if marked is not None and stats.text(marked) >= MIN_PARAGRAPH:
         return marked
-    total = _text_length(body)
+    total = stats.text(body)
     for selector in ("main", "[role=main]"):
         node = body.css_first(selector)
-        if node is not None and _text_length(node) * 4 >= total:
+        if node is not None and stats.text(node) * 4 >= total:
             return node
-    articles = sorted(body.css("article"), key=_text_length, reverse=True)
-    if articles and _text_length(articles[0]) * 4 >= total:
+    articles = sorted(body.css("article"), key=stats.text, reverse=True)
+    if articles and stats.text(articles[0]) * 4 >= total:
         return articles[0]
     return _scored_root(body)
 

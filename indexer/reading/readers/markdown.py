@@ -10,18 +10,38 @@ from indexer.config import ReadingSettings
 from indexer.reading.readers.base import Extracted, Section
 from indexer.reading.readers.frontmatter import front_matter
 from indexer.reading.readers.headings import HeadingPath
-from indexer.reading.readers.text import decode_utf8, extract_title_and_date
+from indexer.reading.readers.text import check_length, decode_utf8, extract_title_and_date
 
 _LINE = re.compile(r"[^\n]*(?:\n|\Z)")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
-_ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*\r?\n?\Z")
+_ATX_OPENER = re.compile(r" {0,3}(#{1,6})(?:[ \t]+|(?=\r?\n?\Z))")
 _SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*\r?\n?\Z")
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"!?\[([^\[\]]*)\]\([^()]*\)")  # no nested brackets: linear on "[[[[..."
 _EMPHASIS = re.compile(r"(\*\*|__|`+)")
 
 
 def _clean(title: str) -> str:
-    return " ".join(_EMPHASIS.sub("", _LINK.sub(r"\1", title)).split())
+    """A heading's text: links and images by their text (innermost first: ``[![badge](svg)](url)``),
+    emphasis marks and code ticks dropped, blanks collapsed."""
+    for _ in range(3):
+        title, found = _LINK.subn(r"\1", title)
+        if not found:
+            break
+    return " ".join(_EMPHASIS.sub("", title).split())
+
+
+def atx_heading(line: str) -> tuple[int, str] | None:
+    """(level, raw title) of an ATX heading line (``## Title ##``), None for another line. The closing
+    ``#`` run is taken off in Python, not by a lazy group before optional blanks (that backtracks
+    quadratically on a line of spaces)."""
+    opener = _ATX_OPENER.match(line)
+    if opener is None:
+        return None
+    content = line[opener.end() :].rstrip("\r\n").rstrip(" \t")
+    closed = content.rstrip("#")
+    if closed != content and (not closed or closed[-1] in " \t"):
+        content = closed.rstrip(" \t")
+    return len(opener.group(1)), content
 
 
 def markdown_sections(text: str, start: int = 0) -> list[tuple[int, int, int, str]]:
@@ -42,11 +62,11 @@ def markdown_sections(text: str, start: int = 0) -> list[tuple[int, int, int, st
         if opener:
             fence, previous = opener.group(1), None
             continue
-        atx = _ATX.match(line)
+        atx = atx_heading(line)
         if atx:
-            title = _clean(atx.group(2) or "")
+            title = _clean(atx[1])
             if title:
-                found.append((begin, end, len(atx.group(1)), title))
+                found.append((begin, end, atx[0], title))
             previous = None
             continue
         setext = _SETEXT.match(line)
@@ -62,12 +82,12 @@ def markdown_sections(text: str, start: int = 0) -> list[tuple[int, int, int, st
 
 class MarkdownReader:
     format = "markdown"
-    version = 1
+    version = 2
     suffixes: tuple[str, ...] = (".md", ".markdown")
 
     def read(self, data: bytes, path: Path, limits: ReadingSettings) -> Extracted:
-        text = decode_utf8(data)
-        meta = front_matter(text)
+        text = check_length(decode_utf8(data), limits)
+        meta = front_matter(text, limits)
         headings = markdown_sections(text, meta.end)
         paths = HeadingPath()
         sections = tuple(

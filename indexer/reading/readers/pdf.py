@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ MAX_RUNNING_LINE = 120
 """Longer lines are never taken for a running header or footer."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")
 _DIGITS = re.compile(r"\d+")
+_WORD = re.compile(r"\w+")
+_PAGE_WORDS = frozenset(["page", "p", "pg", "of", "seite", "von", "de", "pagina", "página"])
 _PDF_DATE = re.compile(r"D?:?(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?")
 _INFO_KEYS = {
     "Author": "author",
@@ -73,36 +75,71 @@ def _numbers(line: str) -> set[int]:
     return {int(n) for n in _DIGITS.findall(line)[:4] if len(n) <= 6}
 
 
-def _running(pages: Sequence[list[str]], pick: int) -> tuple[set[str], int | None]:
+def _running(pages: Sequence[list[str]], pick: int) -> tuple[set[str], int | None, Counter[str]]:
     """Which lines at position ``pick`` (0: first line of a page, -1: last) run through the document:
     the same line (digits aside) on at least half of the pages (3 at least), and the offset between a
-    printed page number and the page's index when that holds on half of the pages."""
+    printed page number and the page's index when that holds on half of the pages; and how many pages
+    have each line there (digits aside)."""
     filled = [(index, page[pick]) for index, page in enumerate(pages) if page]
     needed = max(3, (len(filled) + 1) // 2)
     same = Counter(_norm(line) for _, line in filled)
     offsets = Counter(offset for index, line in filled for offset in {n - index for n in _numbers(line)})
     offset, votes = offsets.most_common(1)[0] if offsets else (None, 0)
-    return {norm for norm, count in same.items() if count >= needed}, offset if votes >= needed else None
+    repeated = {norm for norm, count in same.items() if count >= needed}
+    return repeated, offset if votes >= needed else None, same
 
 
-def strip_running_lines(pages: Sequence[list[str]]) -> list[list[str]]:
+def _page_label(line: str) -> bool:
+    """A line that is a page number and nothing else (``12``, ``- 12 -``, ``Page 3 of 40``)."""
+    words = _WORD.findall(line.lower())
+    return (
+        0 < len(words) <= 4
+        and any(w.isdigit() for w in words)
+        and all(w.isdigit() or w in _PAGE_WORDS for w in words)
+    )
+
+
+def _key(line: str) -> str:
+    return " ".join(line.split()).lower()
+
+
+def strip_running_lines(
+    pages: Sequence[list[str]], headings: Collection[tuple[int, str]] = ()
+) -> list[list[str]]:
     """Pages without their running headers and footers: a first (last) line that repeats on most pages,
-    digits aside, or that carries the page's printed number (``Chapter 4: Functions 9``). Two passes,
-    for a header above a header; a page's only line stays."""
+    digits aside, or that carries the page's printed number and is a page label or repeats on another
+    page (``Chapter 4: Functions 9``); never a heading (``1. Lamp inspection`` on page 1, ``2. Filters``
+    on page 2: numbered like the pages, but each once), nor a line that is the title of a bookmark
+    to its page (``headings``: (page index, :func:`_key` of the title)). Two passes, for a header
+    above a header; a page's only line stays."""
     out = [list(page) for page in pages]
     if sum(1 for page in out if page) < 3:
         return out
     for _ in range(2):
         for pick in (0, -1):
-            repeated, offset = _running(out, pick)
+            repeated, offset, seen = _running(out, pick)
             for index, page in enumerate(out):
                 if len(page) < 2:  # a page's last line is its text, whatever it looks like
                     continue
                 line = page[pick]
+                if (index, _key(line)) in headings:
+                    continue
                 numbered = offset is not None and offset + index in _numbers(line)
+                numbered = numbered and (_page_label(line) or seen[_norm(line)] >= 2)
                 if _norm(line) in repeated or numbered:
                     page.pop(pick)
     return out
+
+
+def _bookmarked(pdf: Any) -> set[tuple[int, str]]:
+    """(page index, :func:`_key` of the title) of each bookmark: a heading on that page."""
+    found = set()
+    for bookmark in itertools.islice(pdf.get_toc(max_depth=16), MAX_OUTLINE):
+        dest = bookmark.get_dest()
+        index = dest.get_index() if dest is not None else None
+        if index is not None and bookmark.get_title():
+            found.add((int(index), _key(bookmark.get_title())))
+    return found
 
 
 def _open(data: bytes, limits: ReadingSettings) -> Any:
@@ -188,7 +225,7 @@ def _metadata(info: dict[str, str]) -> dict[str, MetaValue]:
 
 class PdfReader:
     format = "pdf"
-    version = 1
+    version = 2
     suffixes: tuple[str, ...] = (".pdf",)
 
     def read(self, data: bytes, path: Path, limits: ReadingSettings) -> Extracted:
@@ -198,7 +235,7 @@ class PdfReader:
         try:
             info = {str(k): str(v) for k, v in pdf.get_metadata_dict(skip_empty=True).items()}
             raw_pages = _page_lines(pdf, limits)
-            pages = strip_running_lines(raw_pages)
+            pages = strip_running_lines(raw_pages, _bookmarked(pdf))
             if not any(pages):
                 raise UnreadableDocumentError("no text layer (a scanned PDF?); there is no OCR")
             texts = ["\n".join(lines) for lines in pages]

@@ -14,9 +14,11 @@ from indexer.errors import UnreadableDocumentError
 from indexer.reading.readers.base import Extracted
 from indexer.reading.readers.frontmatter import front_matter
 
-# "date 2025-04-04 Some headline" on the first non-blank line (leading whitespace allowed).
-_DATE_HEADER = re.compile(r"\A\s*date[ \t]+(\d{4}-\d{2}-\d{2})[ \t]+(\S[^\n]*?)[ \t]*\r?(?:\n|\Z)")
-_MD_HEADING = re.compile(r"^#[ \t]+(\S[^\n]*?)[ \t#]*\r?$", re.MULTILINE)
+# "date 2025-04-04 Some headline" on the first non-blank line (leading whitespace allowed). Both
+# patterns take the rest of the line greedily and trim it in Python: a lazy group before optional
+# trailing blanks backtracks quadratically on a line of spaces ("# a" + 40,000 spaces + "b").
+_DATE_HEADER = re.compile(r"\A\s*date[ \t]+(\d{4}-\d{2}-\d{2})[ \t]+(\S[^\n]*)")
+_MD_HEADING = re.compile(r"^#[ \t]+(\S[^\n]*)", re.MULTILINE)
 
 
 def decode_utf8(data: bytes) -> str:
@@ -35,9 +37,19 @@ def extract_title_and_date(text: str) -> tuple[str | None, str | None]:
         except ValueError:
             date = None
         if date is not None:
-            return match.group(2), date
+            return match.group(2).rstrip(" \t\r"), date
     heading = _MD_HEADING.search(text)
-    return (heading.group(1) if heading else None), None
+    if heading is None:
+        return None, None
+    title = heading.group(1)
+    return title[0] + title[1:].rstrip(" \t#\r"), None
+
+
+def check_length(text: str, limits: ReadingSettings) -> str:
+    """``text``, if it is within ``reading.max_chars`` (checked before any other work on it)."""
+    if len(text) > limits.max_chars:
+        raise UnreadableDocumentError(f"more than reading.max_chars ({limits.max_chars}) characters")
+    return text
 
 
 class TextReader:
@@ -46,8 +58,8 @@ class TextReader:
     suffixes: tuple[str, ...] = (".txt", ".text")
 
     def read(self, data: bytes, path: Path, limits: ReadingSettings) -> Extracted:
-        text = decode_utf8(data)
-        meta = front_matter(text)
+        text = check_length(decode_utf8(data), limits)
+        meta = front_matter(text, limits)
         title, date = extract_title_and_date(text[meta.end :])
         return Extracted(
             text=text,

@@ -73,9 +73,9 @@ def test_every_file_is_read_or_reported(mixed: Settings) -> None:
         manifest = snapshot.manifest
         assert manifest.counts.formats == report.formats
         assert manifest.documents["rover"].format == "html"  # no suffix: sniffed
-        assert manifest.documents["mission-report.pdf"].reader == "pdf/1"
+        assert manifest.documents["mission-report.pdf"].reader == "pdf/2"
         assert manifest.documents["mission-report.pdf"].pages == 3
-        assert manifest.skipped["scan.pdf"].reader == "pdf/1" and manifest.skipped["logo.png"].reader == ""
+        assert manifest.skipped["scan.pdf"].reader == "pdf/2" and manifest.skipped["logo.png"].reader == ""
         record = snapshot.store.document("apollo.md")
         assert (
             record is not None
@@ -100,12 +100,12 @@ def test_an_unchanged_folder_is_up_to_date_and_a_new_reader_version_reads_again(
 ) -> None:
     Builder(mixed, HashEmbedder).build()
     assert not Builder(mixed, no_model).build().published
-    monkeypatch.setattr(PdfReader, "version", 2)
+    monkeypatch.setattr(PdfReader, "version", 3)
     report = Builder(mixed, HashEmbedder).build()
-    assert report.published and report.embedded_documents == 1  # the readable PDF, read by pdf/2
+    assert report.published and report.embedded_documents == 1  # the readable PDF, read by pdf/3
     snapshot = open_current(mixed.index_dir)
-    assert snapshot.manifest.documents["mission-report.pdf"].reader == "pdf/2"
-    assert snapshot.manifest.skipped["scan.pdf"].reader == "pdf/2"  # tried again, still no text
+    assert snapshot.manifest.documents["mission-report.pdf"].reader == "pdf/3"
+    assert snapshot.manifest.skipped["scan.pdf"].reader == "pdf/3"  # tried again, still no text
     snapshot.close()
 
 
