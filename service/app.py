@@ -28,7 +28,7 @@ from service.api.index import describe_index
 from service.api.metrics import metrics
 from service.api.openapi import openapi_config, swagger_assets
 from service.api.search import SearchController
-from service.errors import UnavailableError, handle_exception
+from service.errors import UnavailableError, exception_handlers
 from service.integrations import CHATBOT_HANDLERS
 from service.integrations.mcp import McpEndpoint
 from service.runtime.hot_swap import SnapshotHolder
@@ -137,7 +137,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
             "settings": Provide(_provide_settings, sync_to_thread=False),
         },
         lifespan=[_lifespan(settings, embedder, registry), mcp.lifespan],
-        exception_handlers={Exception: handle_exception},
+        exception_handlers=exception_handlers(),
         guards=[require_key],
         middleware=[DefineMiddleware(RateLimitMiddleware, limiter=limiter)] if limiter is not None else [],
         cors_config=cors_config(settings.service),
