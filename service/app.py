@@ -15,7 +15,7 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.types import ControllerRouterHandler
 
-from indexer.search import Embedder, EngineOptions, SearchEngine, Searcher
+from indexer.search import Embedder, SearchEngine, Searcher
 from service.admission.auth import KeyChecker, require_key
 from service.admission.cors import cors_config
 from service.admission.hosts import HostCheck, allowed_hosts
@@ -61,17 +61,6 @@ def _provide_settings(state: State) -> AppSettings:
     return settings
 
 
-def engine_options(settings: AppSettings) -> EngineOptions:
-    service = settings.service
-    return EngineOptions(
-        max_batch=service.max_batch,
-        batch_window_ms=service.batch_window_ms,
-        query_cache_size=service.query_cache_size,
-        faiss_threads=service.faiss_threads,
-        faiss_blas_threshold=service.faiss_blas_threshold,
-    )
-
-
 def _lifespan(
     settings: AppSettings, embedder: Embedder | None, registry: Metrics
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
@@ -80,7 +69,7 @@ def _lifespan(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        engine = SearchEngine(settings, embedder, options=engine_options(settings), observer=registry)
+        engine = SearchEngine(settings, embedder, options=settings.service, observer=registry)
         registry.count_cache(lambda: len(engine.cache))
         holder = SnapshotHolder(engine, registry)
         holder.reload()  # a missing or refused snapshot leaves the service up but not ready
