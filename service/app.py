@@ -72,6 +72,7 @@ def _lifespan(
         engine = SearchEngine(settings, embedder, options=settings.service, observer=registry)
         registry.count_cache(lambda: len(engine.cache))
         holder = SnapshotHolder(engine, registry)
+        registry.report_readiness(holder.not_ready)
         holder.reload()  # a missing or refused snapshot leaves the service up but not ready
         app.state.snapshots = holder
         poll = settings.service.reload_poll_seconds
