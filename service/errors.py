@@ -137,6 +137,25 @@ def _http_exception(_: Req, exc: HTTPException) -> Refusal:
     return Refusal(exc, exc.status_code, detail, headers=headers or None)
 
 
+_FIELD_MESSAGES = ("Object missing required field `", "Object contains unknown field `")
+
+
+def _invalid_body(_: Req, exc: msgspec.ValidationError) -> Refusal:
+    """A body msgspec refused; the error's ``key`` is the field at fault, from msgspec's message
+    (``Expected `int`, got `str` - at `$.retrieval_setting.top_k```, ``Object missing required field
+    `query```)."""
+    text = str(exc)
+    message, _sep, where = text.partition(" - at `$")
+    path = where[:-1].lstrip(".") if where.endswith("`") else ""
+    if message.startswith(_FIELD_MESSAGES) and message.endswith("`"):
+        field = message.rsplit("`", 2)[1]
+        path = f"{path}.{field}" if path else field
+    error: dict[str, Any] = {"message": message, "source": "body"}
+    if path:
+        error["key"] = path
+    return Refusal(exc, 422, text, [error])
+
+
 def _index_unavailable(request: Req, exc: IndexerError) -> Refusal:
     log.error("index unavailable while serving %s: %s", request.url.path, exc)
     return Refusal(exc, 503, "the index is not available")
@@ -151,9 +170,7 @@ _REFUSALS: dict[type[Exception], Callable[[Req, Any], Refusal]] = {
     ServiceError: _service_error,
     ValidationException: _litestar_validation,
     HTTPException: _http_exception,
-    msgspec.ValidationError: lambda _, exc: Refusal(
-        exc, 422, str(exc), [{"message": str(exc), "source": "body"}]
-    ),
+    msgspec.ValidationError: _invalid_body,
     msgspec.DecodeError: lambda _, exc: Refusal(exc, 400, f"the request body is not valid JSON: {exc}"),
     UnicodeDecodeError: lambda _, exc: Refusal(
         exc, 400, f"the request body is not valid UTF-8 ({exc.reason} at byte {exc.start})"

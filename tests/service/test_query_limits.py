@@ -104,24 +104,30 @@ def test_mcp_search_returns_at_most_max_top_k_results(base_url: str) -> None:
     assert len(found.structured_content["results"]) == LIMIT
 
 
-WRONG_TYPES: list[tuple[str, dict[str, Any], int]] = [
-    ("/v1/search", {"query": QUESTION, "top_k": "2"}, 422),
-    ("/v1/context", {"query": QUESTION, "max_tokens": 500.0}, 422),
-    ("/retrieval", {**DIFY, "retrieval_setting": {"top_k": "2"}}, 422),
-    ("/retrieval", {**DIFY, "retrieval_setting": {"top_k": 2, "score_threshold": "0.5"}}, 422),
-    (OPENAI, {"query": QUESTION, "max_num_results": "2"}, 400),
-    (OPENAI, {"query": QUESTION, "rewrite_query": "yes"}, 400),
+WRONG_TYPES: list[tuple[str, dict[str, Any], int, str]] = [
+    ("/v1/search", {"query": QUESTION, "top_k": "2"}, 422, "top_k"),
+    ("/v1/context", {"query": QUESTION, "max_tokens": 500.0}, 422, "max_tokens"),
+    ("/retrieval", {**DIFY, "retrieval_setting": {"top_k": "2"}}, 422, "retrieval_setting.top_k"),
+    (
+        "/retrieval",
+        {**DIFY, "retrieval_setting": {"top_k": 2, "score_threshold": "0.5"}},
+        422,
+        "retrieval_setting.score_threshold",
+    ),
+    (OPENAI, {"query": QUESTION, "max_num_results": "2"}, 400, "max_num_results"),
+    (OPENAI, {"query": QUESTION, "rewrite_query": "yes"}, 400, "rewrite_query"),
+    (OPENAI, {"max_num_results": 2}, 400, "query"),
 ]
 
 
-@pytest.mark.parametrize(("path", "body", "status"), WRONG_TYPES)
-def test_a_value_of_the_wrong_type_is_refused(
-    base_url: str, path: str, body: dict[str, Any], status: int
+@pytest.mark.parametrize(("path", "body", "status", "key"), WRONG_TYPES)
+def test_a_value_of_the_wrong_type_is_refused_naming_the_field(
+    base_url: str, path: str, body: dict[str, Any], status: int, key: str
 ) -> None:
     """Litestar alone would convert ``"2"`` to 2; every JSON endpoint decodes strictly instead."""
     response = httpx.post(base_url + path, json=body, timeout=30)
     assert response.status_code == status, response.text
-    assert "Expected" in response.text
+    assert _field_at_fault(response) == key
 
 
 def test_unknown_fields_are_ignored_only_where_documented(base_url: str) -> None:
