@@ -122,6 +122,8 @@ def _service_error(_: Req, exc: ServiceError) -> Refusal:
 
 def _litestar_validation(_: Req, exc: ValidationException) -> Refusal:
     errors = _validation_errors(exc.extra)
+    if errors == [{"message": "'data'", "key": "body", "source": "body"}]:  # no body (chunked, empty)
+        return Refusal(exc, 400, "the request body is empty; send a JSON object")
     detail = "; ".join(f"{e.get('key') or 'body'}: {e.get('message')}" for e in errors) or str(exc.detail)
     return Refusal(exc, 422, detail, errors)
 

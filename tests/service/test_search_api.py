@@ -146,6 +146,7 @@ BAD_SEARCHES: list[tuple[str, dict[str, Any], int, str]] = [
     ("JSON array", {"content": b"[1, 2]"}, 422, "object"),
     ("JSON null", {"content": b"null"}, 422, "object"),
     ("empty body", {"content": b""}, 400, "empty"),
+    ("empty chunked body", {"content": iter([b""])}, 400, "empty"),
     ("invalid UTF-8", {"content": b'{"query": "\xff\xfe"}'}, 400, "UTF-8"),
     (
         "deep nesting",
