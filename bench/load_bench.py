@@ -113,11 +113,10 @@ def bare_search(questions: list[str], count: int, warmup: int) -> dict[str, floa
     the depth of the dense candidate list (``retrieval.candidates``)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # as python -m service does
     from indexer.search import SearchEngine
-    from service.app import engine_options
     from service.settings import load_app_settings
 
     settings = load_app_settings()
-    engine = SearchEngine(settings, options=engine_options(settings))
+    engine = SearchEngine(settings, options=settings.service)
     searcher = engine.open_current(verify=False)
     depth = max(TOP_K, settings.retrieval.candidates)
     times: dict[str, list[float]] = {"search_ms": [], "embed_ms": [], "vector_ms": []}

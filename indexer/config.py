@@ -216,6 +216,25 @@ class RaySettings(_Section, frozen=True):
     """``--ray local``: CPUs of this machine the in-process Ray may use; 0: all of them."""
 
 
+class EngineOptions(_Section, frozen=True):
+    """How the query engine runs searches (:class:`indexer.search.SearchEngine`). Declared once: the
+    service's ``service`` section is a subclass, so these are keys of ``service`` in ``config.yaml``."""
+
+    max_batch: Annotated[int, msgspec.Meta(ge=1, le=256)] = 32
+    """Most queries embedded and vector-searched together: concurrent searches are batched (1: one
+    query at a time)."""
+    batch_window_ms: Annotated[float, msgspec.Meta(ge=0, le=100)] = 0.0
+    """Under concurrent load, how long a batch may wait to fill up to ``max_batch``; 0: take what is
+    waiting. A lone request never waits."""
+    query_cache_size: Annotated[int, msgspec.Meta(ge=0)] = 1024
+    """Query embeddings kept (LRU, per exact query text and vector space); 0: no cache."""
+    faiss_threads: Annotated[int, msgspec.Meta(ge=0, le=256)] = 1
+    """FAISS's OpenMP threads for searches; 0: FAISS's default (one per CPU)."""
+    faiss_blas_threshold: Annotated[int, msgspec.Meta(ge=1)] = 20
+    """Exact search of at least this many queries at once uses BLAS matrix products (FAISS's
+    ``distance_compute_blas_threshold``)."""
+
+
 class Settings(_Section, frozen=True):
     """The sections the indexer and the query engine read. The service's own sections (``service``,
     ``auth``, ``observability``, ``integrations``) are declared by ``service.settings.AppSettings``, a

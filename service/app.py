@@ -15,7 +15,7 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.types import ControllerRouterHandler
 
-from indexer.search import Embedder, EngineOptions, SearchEngine, Searcher
+from indexer.search import Embedder, SearchEngine, Searcher
 from service.admission.auth import KeyChecker, require_key
 from service.admission.cors import cors_config
 from service.admission.hosts import HostCheck, allowed_hosts
@@ -28,7 +28,7 @@ from service.api.index import describe_index
 from service.api.metrics import metrics
 from service.api.openapi import openapi_config, swagger_assets
 from service.api.search import SearchController
-from service.errors import UnavailableError, handle_exception
+from service.errors import UnavailableError, exception_handlers
 from service.integrations import CHATBOT_HANDLERS
 from service.integrations.mcp import McpEndpoint
 from service.runtime.hot_swap import SnapshotHolder
@@ -61,17 +61,6 @@ def _provide_settings(state: State) -> AppSettings:
     return settings
 
 
-def engine_options(settings: AppSettings) -> EngineOptions:
-    service = settings.service
-    return EngineOptions(
-        max_batch=service.max_batch,
-        batch_window_ms=service.batch_window_ms,
-        query_cache_size=service.query_cache_size,
-        faiss_threads=service.faiss_threads,
-        faiss_blas_threshold=service.faiss_blas_threshold,
-    )
-
-
 def _lifespan(
     settings: AppSettings, embedder: Embedder | None, registry: Metrics
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
@@ -80,9 +69,10 @@ def _lifespan(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        engine = SearchEngine(settings, embedder, options=engine_options(settings), observer=registry)
+        engine = SearchEngine(settings, embedder, options=settings.service, observer=registry)
         registry.count_cache(lambda: len(engine.cache))
         holder = SnapshotHolder(engine, registry)
+        registry.report_readiness(holder.not_ready)
         holder.reload()  # a missing or refused snapshot leaves the service up but not ready
         app.state.snapshots = holder
         poll = settings.service.reload_poll_seconds
@@ -137,7 +127,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
             "settings": Provide(_provide_settings, sync_to_thread=False),
         },
         lifespan=[_lifespan(settings, embedder, registry), mcp.lifespan],
-        exception_handlers={Exception: handle_exception},
+        exception_handlers=exception_handlers(),
         guards=[require_key],
         middleware=[DefineMiddleware(RateLimitMiddleware, limiter=limiter)] if limiter is not None else [],
         cors_config=cors_config(settings.service),

@@ -10,14 +10,18 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from indexer.config import Settings, load_settings
+from indexer.config import EngineOptions, Settings, load_settings
 
 
 class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     pass
 
 
-class ServiceSettings(_Section, frozen=True):
+class ServiceSettings(EngineOptions, frozen=True):
+    """HTTP, limits and, inherited from :class:`~indexer.config.EngineOptions` (declared there once),
+    how the query engine batches, caches and threads searches (``max_batch``, ``batch_window_ms``,
+    ``query_cache_size``, ``faiss_threads``, ``faiss_blas_threshold``)."""
+
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     max_query_chars: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 2000
@@ -27,7 +31,9 @@ class ServiceSettings(_Section, frozen=True):
     """How often the service checks ``index/current`` for a newly published snapshot (0: never; then
     only ``POST /v1/admin/reload`` swaps snapshots)."""
     max_top_k: Annotated[int, msgspec.Meta(ge=1, le=100)] = 100
-    """Largest ``top_k`` a search may ask for (422 above it); never more than 100."""
+    """Most passages one search returns, on every endpoint (``top_k``, ``max_per_doc``, Dify's
+    ``top_k``, OpenAI's ``max_num_results``, MCP's results): a larger count asked for is a 422 (400 in
+    OpenAI's shape), an endpoint's default above it is lowered to it; never more than 100."""
     rate_limit: Annotated[int, msgspec.Meta(ge=0)] = 0
     """Requests each client (IP address) may make per ``rate_limit_period`` (429 above it); 0: no limit.
     ``/health``, ``/ready``, ``/metrics`` and ``/schema`` are not limited."""
@@ -57,19 +63,6 @@ class ServiceSettings(_Section, frozen=True):
     """An MCP event stream (``GET /mcp``) with nothing to send is closed after this long."""
     cors_origins: tuple[str, ...] = ()
     """Origins browsers may call the API from (``"*"`` for any); empty: CORS is off."""
-    max_batch: Annotated[int, msgspec.Meta(ge=1, le=256)] = 32
-    """Most queries embedded and vector-searched together: concurrent searches are batched (1: one
-    query at a time)."""
-    batch_window_ms: Annotated[float, msgspec.Meta(ge=0, le=100)] = 0.0
-    """Under concurrent load, how long a batch may wait to fill up to ``max_batch``; 0: take what is
-    waiting. A lone request never waits."""
-    query_cache_size: Annotated[int, msgspec.Meta(ge=0)] = 1024
-    """Query embeddings kept (LRU, per exact query text and model); 0: no cache."""
-    faiss_threads: Annotated[int, msgspec.Meta(ge=0, le=256)] = 1
-    """FAISS's OpenMP threads for searches; 0: FAISS's default (one per CPU)."""
-    faiss_blas_threshold: Annotated[int, msgspec.Meta(ge=1)] = 20
-    """Exact search of at least this many queries at once uses BLAS matrix products (FAISS's
-    ``distance_compute_blas_threshold``)."""
 
 
 class IntegrationsSettings(_Section, frozen=True):

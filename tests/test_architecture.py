@@ -111,3 +111,19 @@ def test_no_function_is_longer_than_a_screen(package: str) -> None:
                 if lines > MAX_FUNCTION_LINES:
                     long.append(f"{name}.{node.name}: {lines} lines")
     assert not long, long
+
+
+def test_the_service_searches_from_one_place() -> None:
+    """Every endpoint's search goes through ``service.querying`` (limits, filters, thresholds applied
+    once): ``Searcher.search`` is called from one place in the service."""
+    calls = [
+        f"{name}:{node.lineno}"
+        for name, path in modules().items()
+        if name.startswith("service")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "search"
+        and ast.unparse(node.func.value) not in ("re", "querying")  # a regex; the query path itself
+    ]
+    assert len(calls) == 1 and calls[0].startswith("service.querying:"), calls

@@ -8,8 +8,9 @@ the hits. :mod:`indexer.search.packing` packs hits into a token
 budget for prompts. ``Embedder`` is re-exported: an engine may be given an already loaded model.
 """
 
+from indexer.config import EngineOptions
 from indexer.embedding import Embedder
-from indexer.search.engine import EngineOptions, SearchEngine, Searcher, SearchObserver
+from indexer.search.engine import SearchEngine, Searcher, SearchObserver
 from indexer.search.filters import Comparison, Compound, FieldSpec, Filter, comparison
 from indexer.search.hydration import Hit
 

@@ -108,12 +108,6 @@ class QueryBatcher:
                     self._cond.notify_all()
         return item.future.result()
 
-    @property
-    def waiting(self) -> int:
-        """Queries waiting for a batch."""
-        with self._cond:
-            return len(self._pending)
-
     def close(self) -> None:
         """Refuse new queries; those already waiting are still answered."""
         with self._cond:

@@ -16,7 +16,6 @@ for the model they were fitted with (``model``), whose cosines they read.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,10 +39,6 @@ class Logistic:
     def at(self, x: float) -> float:
         """The curve at one point."""
         return float(self(np.array([x], dtype=np.float64))[0])
-
-    def inverse(self, probability: float) -> float:
-        """The feature value scoring ``probability`` (0 < probability < 1)."""
-        return (math.log(probability / (1 - probability)) - self.intercept) / self.slope
 
 
 @dataclass(frozen=True, slots=True)

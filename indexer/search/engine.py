@@ -12,11 +12,10 @@ import logging
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from indexer.config import MODES, Settings
+from indexer.config import MODES, EngineOptions, Settings
 from indexer.embedding import Embedder, EmbedderWrapper, Vectors, load_embedder
 from indexer.search.batching import QueryBatcher
 from indexer.search.calibration import CALIBRATION
@@ -32,22 +31,6 @@ from indexer.snapshot.reader import Snapshot
 from indexer.snapshot.vectors import configure_search
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    """How the engine runs queries (the service's ``service`` section sets them)."""
-
-    max_batch: int = 32
-    """Most queries embedded and vector-searched together (1: one query at a time)."""
-    batch_window_ms: float = 0.0
-    """Under concurrent load, how long a batch may wait to fill up; 0: take what is waiting."""
-    query_cache_size: int = 1024
-    """Query embeddings kept (LRU, per exact text and vector space); 0: no cache."""
-    faiss_threads: int = 1
-    """FAISS's OpenMP threads for searches; 0: FAISS's default (one per CPU)."""
-    faiss_blas_threshold: int = 20
-    """Exact searches of at least this many queries at once use BLAS."""
 
 
 class SearchObserver(Protocol):

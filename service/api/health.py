@@ -68,13 +68,8 @@ async def ready(snapshots: NamedDependency[SnapshotHolder]) -> Response[ReadyRes
             dimension=manifest.model.dimension,
         )
     refusal = snapshots.last_refusal
-    damage = snapshots.damage()
-    ok = info is not None and damage is None
-    detail = None
-    if damage is not None:
-        detail = f"the served snapshot's files changed on disk: {damage}"
-    elif info is None:
-        detail = snapshots.last_error or "no snapshot is loaded"
+    detail = snapshots.not_ready()
+    ok = detail is None
     body = ReadyResponse(
         status="ready" if ok else "unavailable",
         snapshot=info,

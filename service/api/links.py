@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 DOCUMENTS_PATH = "/v1/documents/"
 
@@ -15,5 +15,5 @@ def document_url(doc_id: str, *, base: str = "", start: int | None = None, end: 
     that is not safe in a path (space, ``#``, ``?``, ``%``, non-ASCII) is percent-encoded."""
     url = base.rstrip("/") + DOCUMENTS_PATH + quote(doc_id, safe="/")
     if start is not None and end is not None:
-        url += "?" + urlencode({"start": start, "end": end})
+        url += f"?start={int(start)}&end={int(end)}"  # integers: nothing to encode (urlencode cost ~10 µs)
     return url

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, Self
 
 import msgspec
 from litestar.openapi import ResponseSpec
 from msgspec import Meta
 
 from indexer.config import SearchMode
+from indexer.search import Hit
+from indexer.snapshot import DocumentRecord
+from service.api.links import document_url
 
 MAX_TOP_K = 100
 DEFAULT_TOP_K = 5
@@ -91,7 +94,29 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     filters: Filters | None = None
 
 
-class Citation(msgspec.Struct, frozen=True):
+class Span(Protocol):
+    """Where a passage sits in its document: an indexed chunk, or passages merged for a context."""
+
+    @property
+    def char_start(self) -> int: ...
+    @property
+    def char_end(self) -> int: ...
+    @property
+    def line_start(self) -> int: ...
+    @property
+    def line_end(self) -> int: ...
+    @property
+    def page_start(self) -> int | None: ...
+    @property
+    def page_end(self) -> int | None: ...
+    @property
+    def section(self) -> str | None: ...
+
+
+class Citation(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a passage comes from, the same on every endpoint (the chatbot APIs flatten it into their
+    attributes: :meth:`attributes`); built only by :meth:`of`."""
+
     doc_id: str
     source: str
     title: str
@@ -100,7 +125,13 @@ class Citation(msgspec.Struct, frozen=True):
     char_end: Annotated[int, Meta(description="End offset: text[char_start:char_end] is the passage.")]
     line_start: Annotated[int, Meta(description="1-based line of the first character.")]
     line_end: Annotated[int, Meta(description="1-based line of the last character.")]
-    url: Annotated[str, Meta(description="Where to fetch the document to show or verify the citation.")]
+    url: Annotated[
+        str,
+        Meta(
+            description="Where to fetch the document to show or verify the citation, with the cited range "
+            "as ?start=&end=."
+        ),
+    ]
     page_start: Annotated[
         int | None, Meta(description="First page (1-based) of the passage; null for formats without pages.")
     ] = None
@@ -114,6 +145,41 @@ class Citation(msgspec.Struct, frozen=True):
     format: Annotated[str, Meta(description="The document's format: text, markdown, pdf, html, docx.")] = (
         "text"
     )
+
+    @classmethod
+    def of(cls, document: DocumentRecord, span: Span, *, base: str = "", **extra: Any) -> Self:
+        """The citation of ``span`` in ``document``; its ``url`` starts with ``base`` (empty: relative).
+        ``extra``: the fields a subclass adds."""
+        return cls(
+            doc_id=document.doc_id,
+            source=document.source,
+            title=document.title,
+            date=document.date,
+            char_start=span.char_start,
+            char_end=span.char_end,
+            line_start=span.line_start,
+            line_end=span.line_end,
+            url=document_url(document.doc_id, base=base, start=span.char_start, end=span.char_end),
+            page_start=span.page_start,
+            page_end=span.page_end,
+            section=span.section,
+            format=document.format,
+            **extra,
+        )
+
+    @classmethod
+    def from_hit(cls, hit: Hit, *, base: str = "") -> Self:
+        return cls.of(hit.document, hit.chunk, base=base)
+
+    def attributes(self, chunk_id: str) -> dict[str, str | int]:
+        """The citation as flat attributes (OpenAI's ``attributes``, Dify's ``metadata``), with the
+        passage's ``chunk_id``; fields without a value (no date, no pages) are left out."""
+        found: dict[str, str | int] = {"chunk_id": chunk_id}
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if value is not None and value != "":
+                found[name] = value
+        return found
 
 
 class ScoreParts(msgspec.Struct, frozen=True):

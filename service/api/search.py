@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import time
 
-import anyio.to_thread
-import msgspec
-from litestar import Controller, Request, post
+from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from indexer.search import Hit, Searcher
 from service.admission.auth import API_SECURITY
 from service.admission.guards import require_json
-from service.admission.limits import check_query, check_top_k
-from service.api.links import document_url
+from service.api.bodies import StrictJSON
 from service.api.schemas import (
+    DEFAULT_TOP_K,
     Citation,
     ScoreParts,
     SearchRequest,
@@ -23,32 +21,17 @@ from service.api.schemas import (
     SearchResult,
     problem_responses,
 )
-from service.runtime.observability import annotate
+from service.querying import Ask, search
 from service.settings import AppSettings
 
 
 def to_result(hit: Hit) -> SearchResult:
-    chunk, doc = hit.chunk, hit.document
     return SearchResult(
         rank=hit.rank,
         score=hit.score,
-        chunk_id=chunk.chunk_id,
-        text=chunk.text,
-        citation=Citation(
-            doc_id=doc.doc_id,
-            source=doc.source,
-            title=doc.title,
-            date=doc.date,
-            char_start=chunk.char_start,
-            char_end=chunk.char_end,
-            line_start=chunk.line_start,
-            line_end=chunk.line_end,
-            url=document_url(doc.doc_id),
-            page_start=chunk.page_start,
-            page_end=chunk.page_end,
-            section=chunk.section,
-            format=doc.format,
-        ),
+        chunk_id=hit.chunk.chunk_id,
+        text=hit.chunk.text,
+        citation=Citation.from_hit(hit),
         scores=ScoreParts(dense=hit.dense, lexical=hit.lexical),
     )
 
@@ -59,6 +42,8 @@ class SearchController(Controller):
     @post(
         "/search",
         guards=[require_json],
+        dto=StrictJSON[SearchRequest],
+        return_dto=None,
         summary="Search the index",
         operation_id="search",
         tags=["search"],
@@ -68,7 +53,6 @@ class SearchController(Controller):
     )
     async def search(
         self,
-        request: Request,  # type: ignore[type-arg]
         data: JSONBody[SearchRequest],
         searcher: NamedDependency[Searcher],
         settings: NamedDependency[AppSettings],
@@ -79,23 +63,17 @@ class SearchController(Controller):
         parts; ``min_score`` leaves out weaker passages; ``filters`` narrows the search to matching
         passages (up to ``top_k`` of them are still returned)."""
         started = time.perf_counter()
-        # Litestar converts bodies leniently ("5" -> 5); decode again strictly so wrong types are 422.
-        data = msgspec.json.decode(await request.body(), type=SearchRequest)
-        check_query(data.query, settings.service)
-        check_top_k(data.top_k, settings.service)
-        filters = searcher.parse_filters(data.filters) if data.filters is not None else None
-        hits = await anyio.to_thread.run_sync(
-            lambda: searcher.search(
-                data.query,
-                data.top_k,
-                data.mode,
-                max_per_doc=data.max_per_doc,
-                filters=filters,
-                min_score=data.min_score,
-            )
+        ask = Ask(
+            (data.query,),
+            data.top_k,
+            data.mode,
+            max_per_doc=data.max_per_doc,
+            default_top_k=DEFAULT_TOP_K,
+            filters=data.filters,
+            min_score=data.min_score,
+            default_threshold=False,
         )
-        mode = data.mode or settings.retrieval.mode
-        annotate(query=data.query, top_k=data.top_k, mode=mode, results=len(hits))
+        hits = await search(ask, settings, searcher)
         return SearchResponse(
             query=data.query,
             results=[to_result(hit) for hit in hits],

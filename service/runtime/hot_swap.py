@@ -225,6 +225,16 @@ class SnapshotHolder:
             return self.relative(str(exc))
         return None
 
+    def not_ready(self) -> str | None:
+        """Why searches cannot be answered now (no snapshot served, or the served one damaged on
+        disk), or None when they can: ``/ready`` and the ``citesearch_ready`` gauge both ask this."""
+        damage = self.damage()
+        if damage is not None:
+            return f"the served snapshot's files changed on disk: {damage}"
+        if self._current is None:
+            return self.last_error or "no snapshot is loaded"
+        return None
+
     async def watch(self, interval: float) -> None:
         """Poll ``index/current`` every ``interval`` seconds and swap in what the indexer publishes."""
         while True:

@@ -116,10 +116,20 @@ class Metrics:
             "When a snapshot was last refused (Unix time; 0: never).",
             registry=registry,
         )
-        self.ready = Gauge("citesearch_ready", "1 when a snapshot is served, else 0.", registry=registry)
+        self.ready = Gauge(
+            "citesearch_ready",
+            "1 when searches are answered (GET /ready is 200), else 0 (no snapshot, or the served one "
+            "damaged on disk).",
+            registry=registry,
+        )
 
     def _age(self) -> float:
         return time.time() - self._created if self._created is not None else math.nan
+
+    def report_readiness(self, not_ready: Callable[[], str | None]) -> None:
+        """``citesearch_ready`` from ``not_ready()`` at each scrape (what ``/ready`` answers): 1 when
+        searches are answered, 0 when ``/ready`` is a 503."""
+        self.ready.set_function(lambda: 0.0 if not_ready() else 1.0)
 
     def count_cache(self, size: Callable[[], int]) -> None:
         """Report the query cache's size as ``size()`` says at each scrape."""
@@ -138,7 +148,6 @@ class Metrics:
         self.documents.set(manifest.counts.documents)
         self.chunks.set(manifest.counts.chunks)
         self.loads.inc()
-        self.ready.set(1)
 
     def snapshot_refused(self, at: float) -> None:
         self.refusals.inc()

@@ -99,6 +99,27 @@ def test_refusals_are_counted(tmp_path: Path, embedder: Embedder) -> None:
         assert value(metrics, "citesearch_ready") == 1
 
 
+def test_ready_gauge_is_0_whenever_ready_is_503(tmp_path: Path, embedder: Embedder) -> None:
+    """The alert on ``citesearch_ready == 0`` fires exactly when ``/ready`` says 503: no snapshot
+    (only a damaged one published), a good one swapped in, the served one damaged on disk."""
+    settings = corpus_settings(tmp_path, reload_poll_seconds=0)
+    build(settings, embedder, FIRST)
+    publish_copy(settings, "00000000T000000000000Z-bad", "corrupt")
+    with TestClient(app=create_app(settings, embedder=embedder)) as client:
+        holder = client.app.state.snapshots
+
+        def state() -> tuple[int, float]:
+            return client.get("/ready").status_code, value(samples(client), "citesearch_ready")
+
+        assert state() == (503, 0)  # the only published snapshot was refused
+        good = build(settings, embedder, FIRST)
+        holder.reload()
+        assert state() == (200, 1)
+        assert holder.current.snapshot_id == good
+        (holder.current.snapshot.path / "index.faiss").unlink()  # damaged under the running service
+        assert state() == (503, 0)
+
+
 def test_request_ids_are_returned_and_echoed(served: tuple[Client, Settings, str]) -> None:
     client, _, _ = served
     made = client.get("/health").headers["x-request-id"]

@@ -3,57 +3,55 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
-import anyio.to_thread
-import msgspec
-from litestar import Controller, Request, post
+from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from indexer.errors import EncodingNotFoundError
-from indexer.search import Filter, Searcher
+from indexer.search import Hit, Searcher
 from indexer.search.packing import Packed, Passage, pack_context
+from indexer.snapshot.store import Store
+from service import querying
 from service.admission.auth import API_SECURITY
 from service.admission.guards import require_json
-from service.admission.limits import check_query
-from service.api.links import document_url
+from service.api.bodies import StrictJSON
 from service.api.schemas import problem_responses
 from service.errors import InvalidInputError
-from service.integrations.context.schemas import ContextCitation, ContextRequest, ContextResponse
+from service.integrations.context.schemas import (
+    DEFAULT_CONTEXT_TOP_K,
+    ContextCitation,
+    ContextRequest,
+    ContextResponse,
+)
+from service.querying import Ask
 from service.settings import AppSettings
 
 
 def _citation(number: int, passage: Passage) -> ContextCitation:
-    doc = passage.document
-    return ContextCitation(
+    return ContextCitation.of(
+        passage.document,
+        passage,
         number=number,
-        doc_id=doc.doc_id,
-        source=doc.source,
-        title=doc.title,
-        date=doc.date,
-        char_start=passage.char_start,
-        char_end=passage.char_end,
-        line_start=passage.line_start,
-        line_end=passage.line_end,
-        url=document_url(doc.doc_id, start=passage.char_start, end=passage.char_end),
         text=passage.text,
         chunk_ids=list(passage.chunk_ids),
         score=passage.score,
         truncated=passage.truncated,
-        page_start=passage.page_start,
-        page_end=passage.page_end,
-        section=passage.section,
     )
 
 
-def _packed(searcher: Searcher, data: ContextRequest, min_score: float, filters: Filter | None) -> Packed:
-    """Search and pack (blocking: run it off the event loop)."""
-    hits = searcher.search(data.query, data.top_k, data.mode, min_score=min_score, filters=filters)
-    try:
-        return pack_context(hits, data.encoding, data.max_tokens, searcher.snapshot.store)
-    except EncodingNotFoundError as exc:
-        errors = [{"key": "encoding", "message": str(exc), "source": "body"}]
-        raise InvalidInputError(str(exc), errors=errors) from exc
+def _packer(data: ContextRequest, store: Store) -> Callable[[list[Hit]], Packed]:
+    """Packs the hits into ``data``'s token budget (on the search's worker thread)."""
+
+    def pack(hits: list[Hit]) -> Packed:
+        try:
+            return pack_context(hits, data.encoding, data.max_tokens, store)
+        except EncodingNotFoundError as exc:
+            errors = [{"key": "encoding", "message": str(exc), "source": "body"}]
+            raise InvalidInputError(str(exc), errors=errors) from exc
+
+    return pack
 
 
 class ContextController(Controller):
@@ -62,6 +60,8 @@ class ContextController(Controller):
     @post(
         "/context",
         guards=[require_json],
+        dto=StrictJSON[ContextRequest],
+        return_dto=None,
         summary="Build a prompt context",
         operation_id="buildContext",
         tags=["chatbots"],
@@ -71,7 +71,6 @@ class ContextController(Controller):
     )
     async def context(
         self,
-        request: Request,  # type: ignore[type-arg]
         data: JSONBody[ContextRequest],
         searcher: NamedDependency[Searcher],
         settings: NamedDependency[AppSettings],
@@ -82,12 +81,16 @@ class ContextController(Controller):
         carries the same numbers with exact character ranges. Passages scoring below ``min_score``
         (default: ``retrieval.min_score``) are left out: nothing relevant, an empty context."""
         started = time.perf_counter()
-        # Decode again strictly, as /v1/search does: "5" or 5.0 for an integer is a 422.
-        data = msgspec.json.decode(await request.body(), type=ContextRequest)
-        check_query(data.query, settings.service)
-        min_score = settings.retrieval.min_score if data.min_score is None else data.min_score
-        filters = searcher.parse_filters(data.filters) if data.filters is not None else None
-        packed = await anyio.to_thread.run_sync(_packed, searcher, data, min_score, filters)
+        ask = Ask(
+            (data.query,),
+            data.top_k,
+            data.mode,
+            default_top_k=DEFAULT_CONTEXT_TOP_K,
+            filters=data.filters,
+            min_score=data.min_score,
+        )
+        plan = querying.plan(ask, settings, searcher)
+        packed = await plan.run(searcher, _packer(data, searcher.snapshot.store))
         return ContextResponse(
             query=data.query,
             context=packed.context,

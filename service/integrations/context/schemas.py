@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from service.api.schemas import MAX_TOP_K, Filters, MinScore, Mode, Query
+from service.api.schemas import MAX_TOP_K, Citation, Filters, MinScore, Mode, Query
 
 MAX_CONTEXT_TOKENS = 1_000_000
 DEFAULT_CONTEXT_TOP_K = 20
@@ -47,26 +47,16 @@ class ContextRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     filters: Filters | None = None
 
 
-class ContextCitation(msgspec.Struct, frozen=True):
+class ContextCitation(Citation, frozen=True, kw_only=True):
+    """A citation of a passage of the context (chunks of one document merged), with its number."""
+
     number: Annotated[int, Meta(description="The passage's number, `[number]` in `context`.")]
-    doc_id: str
-    source: str
-    title: str
-    date: str | None
-    char_start: int
-    char_end: Annotated[int, Meta(description="document.text[char_start:char_end] == text.")]
-    line_start: int
-    line_end: int
-    url: Annotated[str, Meta(description="The document's view, with the cited range as ?start=&end=.")]
-    text: str
+    text: Annotated[str, Meta(description="document.text[char_start:char_end].")]
     chunk_ids: Annotated[list[str], Meta(description="The indexed chunks merged into this passage.")]
     score: Annotated[float, Meta(description="The best retrieval score among the merged chunks.")]
     truncated: Annotated[bool, Meta(description="True when the passage was cut short to fit the budget.")] = (
         False
     )
-    page_start: Annotated[int | None, Meta(description="First page (1-based); null without pages.")] = None
-    page_end: Annotated[int | None, Meta(description="Last page (1-based); null without pages.")] = None
-    section: Annotated[str | None, Meta(description="The heading path the passage starts under.")] = None
 
 
 class ContextResponse(msgspec.Struct, frozen=True):

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio.to_thread
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
-from indexer.search import Searcher
+from indexer.search import Hit, Searcher
+from service import querying
 from service.admission.auth import API_SECURITY
 from service.admission.guards import require_json
-from service.admission.limits import check_query
-from service.api.schemas import problem_responses
-from service.errors import NotFoundError, handle_exception
-from service.integrations.attributes import attributes
+from service.api.bodies import StrictJSON
+from service.api.schemas import Citation, problem_responses
+from service.errors import NotFoundError, Refusal, exception_handlers, problem_response
 from service.integrations.dify.filters import dify_filter
 from service.integrations.dify.schemas import (
     DifyError,
@@ -29,6 +28,7 @@ from service.integrations.dify.schemas import (
     DifyRetrievalRequest,
     DifyRetrievalResponse,
 )
+from service.querying import Ask, Keys
 from service.settings import AppSettings
 
 INVALID_AUTHORIZATION_FORMAT = 1001
@@ -51,35 +51,37 @@ def _bearer_format_ok(authorization: str | None) -> bool:
     return scheme.lower() == "bearer" and bool(token.strip())
 
 
-def dify_error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def dify_error(request: Request[Any, Any, Any], refused: Refusal) -> Response[Any]:
     """Auth refusals and unknown knowledge ids in Dify's ``{error_code, error_msg}``; anything else
     as problem details, like the rest of the service."""
-    problem = handle_exception(request, exc)
-    status = problem.status_code or 500
-    body: DifyError | None = None
-    if isinstance(exc, UnknownKnowledgeError):
+    if isinstance(refused.exc, UnknownKnowledgeError):
         body = DifyError(KNOWLEDGE_DOES_NOT_EXIST, "The knowledge does not exist.")
-    elif status == 401:
-        if _bearer_format_ok(request.headers.get("authorization")):
-            body = DifyError(AUTHORIZATION_FAILED, "Authorization failed.")
-        else:
-            body = DifyError(
-                INVALID_AUTHORIZATION_FORMAT,
-                "Invalid Authorization header format. Expected 'Bearer <api-key>' format.",
-            )
-    if body is None:
-        return problem
-    headers = {k: v for k, v in problem.headers.items() if k.lower() != "content-type"}
-    return Response(body, status_code=status, headers=headers, media_type="application/json")
+    elif refused.status != 401:
+        return problem_response(request, refused)
+    elif _bearer_format_ok(request.headers.get("authorization")):
+        body = DifyError(AUTHORIZATION_FAILED, "Authorization failed.")
+    else:
+        body = DifyError(
+            INVALID_AUTHORIZATION_FORMAT,
+            "Invalid Authorization header format. Expected 'Bearer <api-key>' format.",
+        )
+    return Response(body, status_code=refused.status, headers=refused.headers, media_type="application/json")
+
+
+def _record(hit: Hit, base_url: str) -> DifyRecord:
+    metadata = Citation.from_hit(hit, base=base_url).attributes(hit.chunk.chunk_id)
+    return DifyRecord(hit.chunk.text, hit.score, hit.document.title, metadata)
 
 
 class DifyController(Controller):
     path = "/retrieval"
-    exception_handlers = {Exception: dify_error_response}  # noqa: RUF012
+    exception_handlers = exception_handlers(dify_error)
 
     @post(
         "/",
         guards=[require_json],
+        dto=StrictJSON[DifyRetrievalRequest],
+        return_dto=None,
         summary="Dify External Knowledge API",
         operation_id="difyRetrieval",
         tags=["chatbots"],
@@ -104,19 +106,15 @@ class DifyController(Controller):
         threshold is switched off: ``retrieval.min_score``), each with its citation as ``metadata``.
         Nothing relevant: ``records`` is empty. ``metadata_condition`` filters on the citation's fields
         and the documents' metadata keys (translated into the filters of ``POST /v1/search``)."""
-        base = settings.public_url
         if data.knowledge_id not in settings.integrations.dify_knowledge_ids:
             raise UnknownKnowledgeError(f"no knowledge with id {data.knowledge_id!r}")
-        check_query(data.query, settings.service)
         filters = None
         if data.metadata_condition is not None:
             filters = dify_filter(data.metadata_condition, searcher.fields)
         setting = data.retrieval_setting
         # Dify sends 0.0 when its score threshold is switched off: that means "not set" here too.
-        threshold = setting.score_threshold or settings.retrieval.min_score
-        hits = await anyio.to_thread.run_sync(
-            lambda: searcher.search(data.query, setting.top_k, filters=filters, min_score=threshold)
-        )
-        return DifyRetrievalResponse(
-            [DifyRecord(hit.chunk.text, hit.score, hit.document.title, attributes(hit, base)) for hit in hits]
-        )
+        threshold = setting.score_threshold or None
+        keys = Keys(top_k="retrieval_setting.top_k", filters="metadata_condition")
+        ask = Ask((data.query,), setting.top_k, filters=filters, min_score=threshold, keys=keys)
+        hits = await querying.search(ask, settings, searcher)
+        return DifyRetrievalResponse([_record(hit, settings.public_url) for hit in hits])

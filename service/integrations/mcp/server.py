@@ -19,10 +19,11 @@ from typing_extensions import TypedDict
 from indexer.errors import InvalidFilterError
 from indexer.search import Searcher
 from indexer.snapshot import ChunkRecord, DocumentRecord
-from service import __version__
-from service.admission.limits import check_query
+from service import __version__, querying
 from service.api.links import document_url
+from service.api.schemas import Citation
 from service.errors import NotFoundError, ServiceError
+from service.querying import Ask, Keys
 from service.settings import AppSettings
 
 if TYPE_CHECKING:
@@ -87,22 +88,15 @@ def _find(searcher: Searcher, item_id: str) -> tuple[DocumentRecord, ChunkRecord
 async def search_tool(
     settings: AppSettings, lease: Lease, query: str, filters: dict[str, Any] | None = None
 ) -> SearchResults:
-    query = check_query(query.strip(), settings.service)
     base = settings.public_url
+    ask = Ask((query.strip(),), SEARCH_RESULTS, filters=filters, keys=Keys(top_k=None))
     with lease() as searcher:
-        tree = searcher.parse_filters(filters) if filters is not None else None
-        hits = await anyio.to_thread.run_sync(
-            lambda: searcher.search(
-                query, SEARCH_RESULTS, filters=tree, min_score=settings.retrieval.min_score
-            )
-        )
+        hits = await querying.search(ask, settings, searcher)
     results = [
         SearchResult(
             id=hit.chunk.chunk_id,
             title=hit.document.title,
-            url=document_url(
-                hit.document.doc_id, base=base, start=hit.chunk.char_start, end=hit.chunk.char_end
-            ),
+            url=Citation.from_hit(hit, base=base).url,
             text=snippet(hit.chunk.text),
         )
         for hit in hits

@@ -7,20 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio.to_thread
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
-from indexer.search import Filter, Hit, Searcher
+from indexer.search import Hit, Searcher
+from service import querying
 from service.admission.auth import API_SECURITY
 from service.admission.guards import require_json
-from service.admission.limits import check_query
 from service.admission.rate_limit import charge
-from service.errors import InvalidInputError, NotFoundError, handle_exception
-from service.integrations.attributes import attributes
+from service.api.bodies import StrictJSON
+from service.api.schemas import Citation
+from service.errors import NotFoundError, Refusal, exception_handlers
 from service.integrations.openai.schemas import (
+    DEFAULT_MAX_NUM_RESULTS,
     Content,
     OpenAIError,
     OpenAIErrorBody,
@@ -28,6 +29,7 @@ from service.integrations.openai.schemas import (
     VectorStoreSearchRequest,
     VectorStoreSearchResult,
 )
+from service.querying import Ask
 from service.settings import AppSettings
 
 OPENAI_ERRORS = {
@@ -43,16 +45,9 @@ OPENAI_ERRORS = {
 """Every error this endpoint answers, in OpenAI's error body."""
 
 
-def openai_error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """Our problem details, reshaped into OpenAI's error body; invalid input is a 400, as OpenAI's."""
-    problem = handle_exception(request, exc)
-    status = problem.status_code or 500
-    status = 400 if status == 422 else status
-    detail = problem.content.get("detail", "") if isinstance(problem.content, dict) else ""
-    errors = problem.content.get("errors") if isinstance(problem.content, dict) else None
-    param = None
-    if errors and isinstance(errors[0], dict) and errors[0].get("key"):
-        param = str(errors[0]["key"])
+def openai_error(request: Request[Any, Any, Any], refused: Refusal) -> Response[Any]:
+    """A refusal in OpenAI's error body; invalid input is a 400, as OpenAI's."""
+    status = 400 if refused.status == 422 else refused.status
     kind, code = "invalid_request_error", None
     if status == 401:
         code = "invalid_api_key"
@@ -62,43 +57,29 @@ def openai_error_response(request: Request[Any, Any, Any], exc: Exception) -> Re
         kind = code = "rate_limit_exceeded"
     elif status >= 500:
         kind = "server_error"
-    body = OpenAIErrorBody(OpenAIError(message=str(detail), type=kind, param=param, code=code))
-    headers = {k: v for k, v in problem.headers.items() if k.lower() != "content-type"}
-    return Response(body, status_code=status, headers=headers, media_type="application/json")
+    body = OpenAIErrorBody(OpenAIError(message=refused.detail, type=kind, param=refused.param, code=code))
+    return Response(body, status_code=status, headers=refused.headers, media_type="application/json")
 
 
-def _queries(data: VectorStoreSearchRequest, settings: AppSettings) -> list[str]:
-    queries = [data.query] if isinstance(data.query, str) else list(data.query)
-    most = settings.service.max_queries
-    if not queries or len(queries) > most:
-        raise InvalidInputError(
-            f"query must be a string or a list of 1 to {most} strings",
-            errors=[{"key": "query", "message": "wrong number of queries", "source": "body"}],
-        )
-    return [check_query(query, settings.service) for query in queries]
-
-
-def _search(
-    searcher: Searcher, queries: list[str], top_k: int, filters: Filter | None, threshold: float
-) -> list[Hit]:
-    """Every query's hits scoring at least ``threshold``; a passage found by several keeps its best
-    score. Best first, at most ``top_k`` (blocking: run it off the event loop)."""
-    best: dict[str, Hit] = {}
-    for query in queries:
-        for hit in searcher.search(query, top_k, filters=filters, min_score=threshold):
-            seen = best.get(hit.chunk.chunk_id)
-            if seen is None or hit.score > seen.score:
-                best[hit.chunk.chunk_id] = hit
-    return sorted(best.values(), key=lambda hit: -hit.score)[:top_k]
+def _result(hit: Hit, base_url: str) -> VectorStoreSearchResult:
+    return VectorStoreSearchResult(
+        file_id=hit.document.doc_id,
+        filename=hit.document.doc_id,
+        score=hit.score,
+        attributes=dict(Citation.from_hit(hit, base=base_url).attributes(hit.chunk.chunk_id)),
+        content=[Content(type="text", text=hit.chunk.text)],
+    )
 
 
 class VectorStoresController(Controller):
     path = "/v1/vector_stores"
-    exception_handlers = {Exception: openai_error_response}  # noqa: RUF012 (Litestar's layer attribute)
+    exception_handlers = exception_handlers(openai_error)
 
     @post(
         "/{vector_store_id:str}/search",
         guards=[require_json],
+        dto=StrictJSON[VectorStoreSearchRequest],
+        return_dto=None,
         summary="Search the index (OpenAI Vector Store search)",
         operation_id="searchVectorStore",
         tags=["chatbots"],
@@ -126,23 +107,19 @@ class VectorStoresController(Controller):
         integrations = settings.integrations
         if vector_store_id != integrations.vector_store_id:
             raise NotFoundError(f"No vector store found with id {vector_store_id!r}.")
-        queries = _queries(data, settings)
-        charge(request.scope, request.app.state.get("limiter"), len(queries) - 1)  # one unit per query
-        filters = searcher.parse_filters(data.filters) if data.filters is not None else None
+        queries = (data.query,) if isinstance(data.query, str) else tuple(data.query)
         threshold = data.ranking_options.score_threshold if data.ranking_options else None
-        if threshold is None:
-            threshold = settings.retrieval.min_score
-        hits = await anyio.to_thread.run_sync(
-            _search, searcher, queries, data.max_num_results, filters, threshold
+        keys = querying.Keys(top_k="max_num_results")
+        ask = Ask(
+            queries,
+            data.max_num_results,
+            default_top_k=DEFAULT_MAX_NUM_RESULTS,
+            filters=data.filters,
+            min_score=threshold,
+            keys=keys,
         )
-        results = [
-            VectorStoreSearchResult(
-                file_id=hit.document.doc_id,
-                filename=hit.document.doc_id,
-                score=hit.score,
-                attributes=dict(attributes(hit, settings.public_url)),
-                content=[Content(type="text", text=hit.chunk.text)],
-            )
-            for hit in hits
-        ]
-        return VectorStoreSearchPage(search_query=queries, data=results)
+        plan = querying.plan(ask, settings, searcher)
+        charge(request.scope, request.app.state.get("limiter"), len(queries) - 1)  # one unit per query
+        hits = await plan.run(searcher, querying.same)
+        results = [_result(hit, settings.public_url) for hit in hits]
+        return VectorStoreSearchPage(search_query=list(queries), data=results)

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+DEFAULT_MAX_NUM_RESULTS = 10
+
 
 class RankingOptions(msgspec.Struct, frozen=True):
     ranker: Annotated[str, Meta(description="Accepted for compatibility; our ranking is fixed.")] = "auto"
@@ -32,7 +34,7 @@ class VectorStoreSearchRequest(msgspec.Struct, frozen=True):
         str | list[str],
         Meta(description="A query, or several (each is searched; a passage keeps its best score)."),
     ]
-    max_num_results: Annotated[int, Meta(ge=1, le=50)] = 10
+    max_num_results: Annotated[int, Meta(ge=1, le=50)] = DEFAULT_MAX_NUM_RESULTS
     filters: Annotated[
         dict[str, Any] | None,
         Meta(description="A comparison filter {type, key, value} or a compound filter {type, filters}."),

@@ -68,6 +68,13 @@ def as_retriever(fake: FakeRetriever) -> Retriever:
     return cast(Retriever, fake)
 
 
+def queued(batcher: QueryBatcher) -> int:
+    """How many queries wait for the next batch: only to hold a test until they have all arrived (the
+    batcher has no use for this number, so it does not offer it)."""
+    with batcher._cond:
+        return len(batcher._pending)
+
+
 @pytest.fixture
 def batcher() -> Iterator[QueryBatcher]:
     batcher = QueryBatcher(max_batch=32)
@@ -93,7 +100,7 @@ def test_queries_arriving_while_the_worker_is_busy_are_embedded_and_searched_as_
         first = pool.submit(batcher.dense_start, as_retriever(retriever), "space", texts[0], 100)
         assert embedder.entered.wait(10)
         rest = [pool.submit(batcher.dense_start, as_retriever(retriever), "space", t, 100) for t in texts[1:]]
-        wait_until(lambda: batcher.waiting == 5)
+        wait_until(lambda: queued(batcher) == 5)
         embedder.gate.set()
         starts = [first.result(10)] + [f.result(10) for f in rest]
     assert embedder.calls[0] == texts[:1]
@@ -127,7 +134,7 @@ def test_a_failing_query_fails_alone(batcher: QueryBatcher) -> None:
         futures = [pool.submit(batcher.dense_start, retriever, "space", texts[0], 10)]
         assert embedder.entered.wait(10)
         futures += [pool.submit(batcher.dense_start, retriever, "space", t, 10) for t in texts[1:]]
-        wait_until(lambda: batcher.waiting == 3)
+        wait_until(lambda: queued(batcher) == 3)
         embedder.gate.set()
         with pytest.raises(ValueError, match="boom"):
             futures[1].result(10)
@@ -146,7 +153,7 @@ def test_a_batch_never_mixes_snapshots(batcher: QueryBatcher) -> None:
         assert embedder.entered.wait(10)
         asked = [(old, "a"), (new, "b"), (old, "c"), (new, "d")]
         futures = [pool.submit(batcher.dense_start, as_retriever(r), "space", t, 10) for r, t in asked]
-        wait_until(lambda: batcher.waiting == 4)
+        wait_until(lambda: queued(batcher) == 4)
         embedder.gate.set()
         blocker.result(10)
         for (retriever, _), future in zip(asked, futures, strict=True):
@@ -164,7 +171,7 @@ def test_batches_are_cut_at_max_batch() -> None:
             first = pool.submit(batcher.dense_start, retriever, "space", "q0", 10)
             assert embedder.entered.wait(10)
             rest = [pool.submit(batcher.dense_start, retriever, "space", f"q{i}", 10) for i in range(1, 6)]
-            wait_until(lambda: batcher.waiting == 5)
+            wait_until(lambda: queued(batcher) == 5)
             embedder.gate.set()
             for future in [first, *rest]:
                 future.result(10)

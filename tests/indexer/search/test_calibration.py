@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexer.config import LexicalSettings, RetrievalSettings
@@ -26,7 +26,7 @@ def test_curves_are_increasing_and_stay_in_zero_one() -> None:
         y = curve(x)
         assert np.all(np.diff(y) >= 0) and y[-1] > y[0]
         assert np.all((y >= 0) & (y <= 1))
-        assert curve.at(curve.inverse(0.3)) == pytest.approx(0.3)
+        assert curve.at(-curve.intercept / curve.slope) == pytest.approx(0.5)  # the midpoint
 
 
 def test_each_mode_reads_its_own_curve() -> None:
@@ -59,6 +59,7 @@ def test_bm25_share_of_a_query_without_indexed_terms_is_zero() -> None:
     ),
     st.lists(st.sampled_from(["cat", "bread", "moon", "zebra", "quasar"]), min_size=1, max_size=5),
 )
+@settings(deadline=None)  # the first example builds an index: slow on a busy machine, not wrong
 def test_bm25_is_a_share_of_the_query_idf_mass(words: list[str], query: list[str]) -> None:
     """Lucene BM25 gives one term at most its IDF, so no chunk reaches the query's mass; a term the
     collection lacks adds to the mass and lowers every share."""
