@@ -34,6 +34,7 @@ from service.integrations.mcp import McpEndpoint
 from service.runtime.hot_swap import SnapshotHolder
 from service.runtime.metrics import Metrics
 from service.runtime.observability import RequestObserver, annotate
+from service.runtime.work import SearchPool
 from service.settings import AppSettings
 from service.web import page_routes
 
@@ -152,6 +153,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
                 "auth": KeyChecker(settings.auth, public_prefixes=public),
                 "metrics": registry,
                 "limiter": limiter,
+                "work": SearchPool(settings.service),
             }
         ),
         debug=False,

@@ -15,7 +15,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from indexer.errors import IndexerError, InvalidFilterError
+from indexer.errors import IndexerError, InvalidFilterError, SearchTimeoutError
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,14 @@ class ServiceError(Exception):
     status_code: ClassVar[int] = 500
     headers: ClassVar[dict[str, str] | None] = None
 
-    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self, detail: str, *, errors: list[dict[str, Any]] | None = None, retry_after: int | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+        self.retry_after = retry_after
+        """Seconds, sent as ``Retry-After`` (503s of an overloaded service)."""
 
 
 class BadRequestError(ServiceError):
@@ -116,7 +120,10 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     if isinstance(exc, RecursionError):  # msgspec's guard against deeply nested JSON
         return problem(400, "the request body is nested too deeply")
     if isinstance(exc, ServiceError):
-        return problem(exc.status_code, exc.detail, exc.errors, exc.headers)
+        headers = exc.headers
+        if exc.retry_after is not None:
+            headers = {**(headers or {}), "Retry-After": str(exc.retry_after)}
+        return problem(exc.status_code, exc.detail, exc.errors, headers)
     if isinstance(exc, ValidationException):
         errors = _validation_errors(exc.extra)
         detail = "; ".join(f"{e.get('key') or 'body'}: {e.get('message')}" for e in errors) or str(exc.detail)
@@ -134,6 +141,8 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         return problem(exc.status_code, detail, headers=headers or None)
     if isinstance(exc, InvalidFilterError):
         return problem(422, str(exc), [{"key": exc.param, "message": str(exc), "source": "body"}])
+    if isinstance(exc, SearchTimeoutError):
+        return problem(503, f"{exc}; retry later", headers={"Retry-After": "1"})
     if isinstance(exc, IndexerError):
         log.error("index unavailable while serving %s: %s", request.url.path, exc)
         return problem(503, "the index is not available")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from indexer.reading.encodings import get_encoding
 from indexer.reading.positions import page_span
+from indexer.search.deadline import Deadline, check
 from indexer.search.hydration import Hit
 from indexer.snapshot.store import DocumentRecord, Store
 
@@ -177,20 +178,28 @@ class DocumentTexts:
         return self._texts[doc_id]
 
 
-def pack_context(hits: Sequence[Hit], encoding: str, max_tokens: int, store: Store) -> Packed:
+def pack_context(
+    hits: Sequence[Hit], encoding: str, max_tokens: int, store: Store, deadline: Deadline | None = None
+) -> Packed:
     """:func:`pack` with tokens counted in the tiktoken ``encoding`` named (raises
     :class:`~indexer.errors.EncodingNotFoundError` if it is not available offline) and texts read
     from ``store``."""
-    return pack(hits, get_encoding(encoding), max_tokens, DocumentTexts(store))
+    return pack(hits, get_encoding(encoding), max_tokens, DocumentTexts(store), deadline)
 
 
 def pack(
-    hits: Sequence[Hit], encoding: Encoding, max_tokens: int, document_text: Callable[[str], str]
+    hits: Sequence[Hit],
+    encoding: Encoding,
+    max_tokens: int,
+    document_text: Callable[[str], str],
+    deadline: Deadline | None = None,
 ) -> Packed:
-    """The best passages of ``hits`` whose rendered context stays within ``max_tokens``."""
+    """The best passages of ``hits`` whose rendered context stays within ``max_tokens``
+    (``deadline`` checked before each hit)."""
     passages: list[Passage] = []
     used = 0
     for hit in hits:
+        check(deadline)
         candidate = add_hit(passages, hit, document_text(hit.chunk.doc_id))
         if candidate is None:
             continue

@@ -14,6 +14,7 @@ from service import __version__
 from service.admission.auth import PUBLIC
 from service.api.schemas import HealthResponse, ReadyResponse, RefusalInfo, SnapshotInfo
 from service.runtime.hot_swap import SnapshotHolder
+from service.runtime.work import SearchPool
 
 
 def _iso(timestamp: float) -> str:
@@ -44,15 +45,17 @@ async def health(state: State) -> HealthResponse:
     responses={
         503: ResponseSpec(
             ReadyResponse,
-            description="No snapshot is loaded, or the served one was damaged on disk.",
+            description="No snapshot is loaded, the served one was damaged on disk, or the search "
+            "threads have all been busy for longer than service.request_timeout_seconds.",
             generate_examples=False,
         )
     },
 )
-async def ready(snapshots: NamedDependency[SnapshotHolder]) -> Response[ReadyResponse]:
-    """200 when a snapshot is loaded (its id, age, counts and model), 503 while none is or when the
-    served snapshot's files were removed or truncated on disk; also the last snapshot the service
-    refused to load, and why."""
+async def ready(snapshots: NamedDependency[SnapshotHolder], state: State) -> Response[ReadyResponse]:
+    """200 when a snapshot is loaded (its id, age, counts and model), 503 while none is, when the
+    served snapshot's files were removed or truncated on disk, or when every search thread has been
+    busy for longer than ``service.request_timeout_seconds`` (searches are being refused); also the
+    last snapshot the service refused to load, and why."""
     searcher = snapshots.current
     info = None
     if searcher is not None:
@@ -69,8 +72,12 @@ async def ready(snapshots: NamedDependency[SnapshotHolder]) -> Response[ReadyRes
         )
     refusal = snapshots.last_refusal
     damage = snapshots.damage()
-    ok = info is not None and damage is None
+    work: SearchPool | None = state.get("work")
+    saturated = work.saturated() if work is not None else None
+    ok = info is not None and damage is None and saturated is None
     detail = None
+    if saturated is not None:
+        detail = saturated
     if damage is not None:
         detail = f"the served snapshot's files changed on disk: {damage}"
     elif info is None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
@@ -12,6 +11,7 @@ from litestar.params import JSONBody
 
 from indexer.search import Hit, Searcher
 from service.admission.auth import API_SECURITY
+from service.admission.cost import charge_work, search_units
 from service.admission.guards import require_json
 from service.admission.limits import check_query, check_top_k
 from service.api.links import document_url
@@ -24,6 +24,7 @@ from service.api.schemas import (
     problem_responses,
 )
 from service.runtime.observability import annotate
+from service.runtime.work import SearchPool
 from service.settings import AppSettings
 
 
@@ -84,15 +85,20 @@ class SearchController(Controller):
         check_query(data.query, settings.service)
         check_top_k(data.top_k, settings.service)
         filters = searcher.parse_filters(data.filters) if data.filters is not None else None
-        hits = await anyio.to_thread.run_sync(
-            lambda: searcher.search(
+        units = charge_work(request.scope, request.app.state.limiter, search_units(data.top_k, filters))
+        pool: SearchPool = request.app.state.work
+        hits = await pool.run(
+            lambda deadline: searcher.search(
                 data.query,
                 data.top_k,
                 data.mode,
                 max_per_doc=data.max_per_doc,
                 filters=filters,
                 min_score=data.min_score,
-            )
+                deadline=deadline,
+            ),
+            units=units,
+            receive=request.receive,
         )
         mode = data.mode or settings.retrieval.mode
         annotate(query=data.query, top_k=data.top_k, mode=mode, results=len(hits))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
@@ -12,14 +11,17 @@ from litestar.params import JSONBody
 
 from indexer.errors import EncodingNotFoundError
 from indexer.search import Filter, Searcher
+from indexer.search.deadline import Deadline
 from indexer.search.packing import Packed, Passage, pack_context
 from service.admission.auth import API_SECURITY
+from service.admission.cost import charge_work, search_units
 from service.admission.guards import require_json
 from service.admission.limits import check_query
 from service.api.links import document_url
 from service.api.schemas import problem_responses
 from service.errors import InvalidInputError
 from service.integrations.context.schemas import ContextCitation, ContextRequest, ContextResponse
+from service.runtime.work import SearchPool
 from service.settings import AppSettings
 
 
@@ -46,11 +48,15 @@ def _citation(number: int, passage: Passage) -> ContextCitation:
     )
 
 
-def _packed(searcher: Searcher, data: ContextRequest, min_score: float, filters: Filter | None) -> Packed:
+def _packed(
+    searcher: Searcher, data: ContextRequest, min_score: float, filters: Filter | None, deadline: Deadline
+) -> Packed:
     """Search and pack (blocking: run it off the event loop)."""
-    hits = searcher.search(data.query, data.top_k, data.mode, min_score=min_score, filters=filters)
+    hits = searcher.search(
+        data.query, data.top_k, data.mode, min_score=min_score, filters=filters, deadline=deadline
+    )
     try:
-        return pack_context(hits, data.encoding, data.max_tokens, searcher.snapshot.store)
+        return pack_context(hits, data.encoding, data.max_tokens, searcher.snapshot.store, deadline)
     except EncodingNotFoundError as exc:
         errors = [{"key": "encoding", "message": str(exc), "source": "body"}]
         raise InvalidInputError(str(exc), errors=errors) from exc
@@ -87,7 +93,16 @@ class ContextController(Controller):
         check_query(data.query, settings.service)
         min_score = settings.retrieval.min_score if data.min_score is None else data.min_score
         filters = searcher.parse_filters(data.filters) if data.filters is not None else None
-        packed = await anyio.to_thread.run_sync(_packed, searcher, data, min_score, filters)
+        # The context can hold at most top_k chunks' tokens, whatever max_tokens allows.
+        tokens = min(data.max_tokens, data.top_k * settings.chunking.max_tokens)
+        cost = search_units(data.top_k, filters, context_tokens=tokens)
+        units = charge_work(request.scope, request.app.state.limiter, cost)
+        pool: SearchPool = request.app.state.work
+        packed = await pool.run(
+            lambda deadline: _packed(searcher, data, min_score, filters, deadline),
+            units=units,
+            receive=request.receive,
+        )
         return ContextResponse(
             query=data.query,
             context=packed.context,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio.to_thread
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
@@ -17,6 +16,7 @@ from litestar.params import JSONBody
 
 from indexer.search import Searcher
 from service.admission.auth import API_SECURITY
+from service.admission.cost import charge_work, search_units
 from service.admission.guards import require_json
 from service.admission.limits import check_query
 from service.api.schemas import problem_responses
@@ -29,6 +29,7 @@ from service.integrations.dify.schemas import (
     DifyRetrievalRequest,
     DifyRetrievalResponse,
 )
+from service.runtime.work import SearchPool
 from service.settings import AppSettings
 
 INVALID_AUTHORIZATION_FORMAT = 1001
@@ -95,6 +96,7 @@ class DifyController(Controller):
     )
     async def retrieval(
         self,
+        request: Request[Any, Any, Any],
         data: JSONBody[DifyRetrievalRequest],
         searcher: NamedDependency[Searcher],
         settings: NamedDependency[AppSettings],
@@ -114,8 +116,14 @@ class DifyController(Controller):
         setting = data.retrieval_setting
         # Dify sends 0.0 when its score threshold is switched off: that means "not set" here too.
         threshold = setting.score_threshold or settings.retrieval.min_score
-        hits = await anyio.to_thread.run_sync(
-            lambda: searcher.search(data.query, setting.top_k, filters=filters, min_score=threshold)
+        units = charge_work(request.scope, request.app.state.limiter, search_units(setting.top_k, filters))
+        pool: SearchPool = request.app.state.work
+        hits = await pool.run(
+            lambda deadline: searcher.search(
+                data.query, setting.top_k, filters=filters, min_score=threshold, deadline=deadline
+            ),
+            units=units,
+            receive=request.receive,
         )
         return DifyRetrievalResponse(
             [DifyRecord(hit.chunk.text, hit.score, hit.document.title, attributes(hit, base)) for hit in hits]

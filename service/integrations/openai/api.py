@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio.to_thread
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from indexer.search import Filter, Hit, Searcher
+from indexer.search.deadline import Deadline
 from service.admission.auth import API_SECURITY
+from service.admission.cost import charge_work, search_units
 from service.admission.guards import require_json
 from service.admission.limits import check_query
-from service.admission.rate_limit import charge
 from service.errors import InvalidInputError, NotFoundError, handle_exception
 from service.integrations.attributes import attributes
 from service.integrations.openai.schemas import (
@@ -28,6 +28,7 @@ from service.integrations.openai.schemas import (
     VectorStoreSearchRequest,
     VectorStoreSearchResult,
 )
+from service.runtime.work import SearchPool
 from service.settings import AppSettings
 
 OPENAI_ERRORS = {
@@ -79,13 +80,18 @@ def _queries(data: VectorStoreSearchRequest, settings: AppSettings) -> list[str]
 
 
 def _search(
-    searcher: Searcher, queries: list[str], top_k: int, filters: Filter | None, threshold: float
+    searcher: Searcher,
+    queries: list[str],
+    top_k: int,
+    filters: Filter | None,
+    threshold: float,
+    deadline: Deadline | None = None,
 ) -> list[Hit]:
     """Every query's hits scoring at least ``threshold``; a passage found by several keeps its best
     score. Best first, at most ``top_k`` (blocking: run it off the event loop)."""
     best: dict[str, Hit] = {}
     for query in queries:
-        for hit in searcher.search(query, top_k, filters=filters, min_score=threshold):
+        for hit in searcher.search(query, top_k, filters=filters, min_score=threshold, deadline=deadline):
             seen = best.get(hit.chunk.chunk_id)
             if seen is None or hit.score > seen.score:
                 best[hit.chunk.chunk_id] = hit
@@ -127,13 +133,17 @@ class VectorStoresController(Controller):
         if vector_store_id != integrations.vector_store_id:
             raise NotFoundError(f"No vector store found with id {vector_store_id!r}.")
         queries = _queries(data, settings)
-        charge(request.scope, request.app.state.get("limiter"), len(queries) - 1)  # one unit per query
         filters = searcher.parse_filters(data.filters) if data.filters is not None else None
+        cost = search_units(data.max_num_results, filters, queries=len(queries))
+        units = charge_work(request.scope, request.app.state.limiter, cost)
         threshold = data.ranking_options.score_threshold if data.ranking_options else None
         if threshold is None:
             threshold = settings.retrieval.min_score
-        hits = await anyio.to_thread.run_sync(
-            _search, searcher, queries, data.max_num_results, filters, threshold
+        pool: SearchPool = request.app.state.work
+        hits = await pool.run(
+            lambda deadline: _search(searcher, queries, data.max_num_results, filters, threshold, deadline),
+            units=units,
+            receive=request.receive,
         )
         results = [
             VectorStoreSearchResult(
