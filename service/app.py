@@ -127,6 +127,8 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
     observability = settings.observability
     mcp = McpEndpoint(settings, lambda app: _provide_snapshots(app.state).lease())
     limiter = rate_limiter(settings.service)
+    work = SearchPool(settings.service, on_abandoned=registry.search_abandoned)
+    registry.watch_pool(work.busy, lambda: work.saturated() is not None)
     public = (
         ("/schema", "/static") if observability.metrics_require_key else ("/schema", "/static", "/metrics")
     )
@@ -153,7 +155,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
                 "auth": KeyChecker(settings.auth, public_prefixes=public),
                 "metrics": registry,
                 "limiter": limiter,
-                "work": SearchPool(settings.service),
+                "work": work,
             }
         ),
         debug=False,

@@ -73,7 +73,15 @@ class _Pool:
 class SearchPool:
     """Runs blocking search work within the request time budget (one per app; event-loop side only)."""
 
-    def __init__(self, settings: ServiceSettings, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        on_abandoned: Callable[[str], None] | None = None,
+    ) -> None:
+        self._on_abandoned = on_abandoned
+        """Told ``"timeout"`` or ``"disconnect"`` for each search abandoned (the metrics)."""
         self.timeout = settings.request_timeout_seconds
         self.retry_after = max(1, math.ceil(self.timeout))
         self._clock = clock
@@ -90,6 +98,10 @@ class SearchPool:
         if self._limiter is None:  # created on the event loop that uses it
             self._limiter = anyio.CapacityLimiter(self.ordinary.threads + self.expensive.threads)
         return self._limiter
+
+    def busy(self, pool: str) -> int:
+        """Threads at work in the ``ordinary`` or ``expensive`` pool."""
+        return (self.ordinary if pool == "ordinary" else self.expensive).busy
 
     def saturated(self) -> str | None:
         """Why the ordinary pool cannot take more work (all threads busy for longer than the time
@@ -125,10 +137,13 @@ class SearchPool:
         try:
             raise failure[0]
         except SearchTimeoutError as exc:
-            if exc.cancelled and deadline.reason == _GONE:
+            gone = exc.cancelled and deadline.reason == _GONE
+            if gone:
                 self.disconnects += 1
             else:
                 self.timeouts += 1
+            if self._on_abandoned is not None:
+                self._on_abandoned("disconnect" if gone else "timeout")
             log.warning("search abandoned: %s", exc if not exc.cancelled else deadline.reason)
             raise BusyError(
                 f"the search did not finish within {self.timeout:g} s (service.request_timeout_seconds); "

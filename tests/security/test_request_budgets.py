@@ -3,12 +3,20 @@ budget (503 with ``Retry-After``, its work stopped) and readiness says when sear
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from typing import Any
 
 import httpx
+from litestar import Litestar, Request, get, post
+from litestar.datastructures import State
 
+from indexer.search.deadline import Deadline
+from service.runtime.work import SearchPool
+from service.settings import AppSettings, ServiceSettings
 from tests.security.conftest import Serve
+from tests.service.server import serve
 
 QUESTION = "Which lighthouse guides ships?"
 
@@ -69,6 +77,8 @@ def test_a_search_past_its_time_budget_gets_503_and_stops(served: Serve) -> None
         # The work was stopped, not left running: no thread is still busy with it.
         assert work.ordinary.busy == 0 and work.expensive.busy == 0
         assert work.timeouts == 3
+        metrics = httpx.get(f"{base_url}/metrics", timeout=10).text
+        assert 'citesearch_searches_abandoned_total{reason="timeout"} 3.0' in metrics
         assert httpx.get(f"{base_url}/health", timeout=10).status_code == 200
 
 
@@ -103,3 +113,36 @@ def test_ready_says_so_when_every_search_thread_is_busy_past_the_budget(served: 
         assert httpx.get(f"{base_url}/ready", timeout=10).status_code == 200
     assert saturated.status_code == 503
     assert "busy" in saturated.json()["detail"] and "request_timeout_seconds" in saturated.json()["detail"]
+
+
+def test_a_client_that_disconnects_stops_its_search() -> None:
+    # The pool over the real server: its work runs until its client hangs up, then stops.
+    settings = ServiceSettings(request_timeout_seconds=60)
+    pool = SearchPool(settings)
+    stopped = threading.Event()
+
+    def endless(deadline: Deadline) -> str:
+        try:
+            while True:
+                deadline.check()
+                time.sleep(0.01)
+        finally:
+            stopped.set()
+
+    @post("/slow", status_code=200)
+    async def slow(request: Request[Any, Any, Any]) -> str:
+        await request.body()
+        return await pool.run(endless, receive=request.receive)
+
+    @get("/health")
+    async def health() -> str:
+        return "ok"
+
+    app = Litestar([slow, health], state=State({"settings": AppSettings(service=settings)}))
+    with serve(app) as base_url:
+        host, port = base_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(b"POST /slow HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}")
+            time.sleep(0.5)
+        assert stopped.wait(10), "the search went on after its client left"
+    assert pool.disconnects == 1 and pool.timeouts == 0
