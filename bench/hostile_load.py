@@ -129,6 +129,24 @@ def probe(base_url: str, questions: list[str], count: int, until: float | None =
     return latencies
 
 
+def alone(base_url: str, questions: list[str], pid: int, repeat: int = 3) -> dict[str, dict[str, Any]]:
+    """Each worst-case kind sent alone ``repeat`` times: the server's CPU ms per request and the statuses."""
+    import httpx
+
+    rng = random.Random(99)
+    costs: dict[str, dict[str, Any]] = {}
+    with httpx.Client(timeout=120) as client:
+        for kind in KINDS:
+            statuses: Counter[int] = Counter()
+            before = process_cpu_seconds(pid)
+            for i in range(repeat):
+                path, body = attack_request(kind, questions[i], rng)
+                statuses[client.post(f"{base_url}{path}", json=body).status_code] += 1
+            cpu_ms = (process_cpu_seconds(pid) - before) * 1000 / repeat
+            costs[kind] = {"cpu_ms": round(cpu_ms, 1), "statuses": dict(statuses)}
+    return costs
+
+
 def summary(latencies: list[float]) -> dict[str, float]:
     ordered = sorted(latencies)
     return {
@@ -150,6 +168,7 @@ def run(args: argparse.Namespace, env: dict[str, str], questions: list[str], log
             snapshot = wait_ready(server, base_url, log)
             probe(base_url, questions[100:], 20)  # warm-up
             idle = probe(base_url, questions, args.probes)
+            costs = alone(base_url, questions, server.pid)
             queue: Any = multiprocessing.get_context("spawn").Queue()
             attackers = multiprocessing.get_context("spawn").Process(
                 target=_attack_process, args=(base_url, questions, args.attackers, args.duration, queue)
@@ -170,6 +189,7 @@ def run(args: argparse.Namespace, env: dict[str, str], questions: list[str], log
         "snapshot": snapshot,
         "idle": summary(idle),
         "attacked": summary(attacked),
+        "alone": costs,
         "attackers": dict(sorted(statuses.items())),
         "server_cpu_seconds": round(cpu, 1),
     }
@@ -229,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         f"normal search, {args.attackers} attackers: p50 {attacked['p50_ms']} ms, "
         f"p95 {attacked['p95_ms']} ms ({attacked['count']}); p50 ratio {ratio:.2f} (target <= 3)"
     )
+    for kind, cost in result["alone"].items():
+        print(f"  {kind} alone: {cost['cpu_ms']} ms of server CPU per request, statuses {cost['statuses']}")
     print(f"server CPU during the attack: {result['server_cpu_seconds']} s")
     for outcome, count in result["attackers"].items():
         print(f"  attackers' {outcome}: {count}")

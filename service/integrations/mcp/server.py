@@ -20,9 +20,11 @@ from indexer.errors import InvalidFilterError
 from indexer.search import Searcher
 from indexer.snapshot import ChunkRecord, DocumentRecord
 from service import __version__
+from service.admission.cost import search_units
 from service.admission.limits import check_query
 from service.api.links import document_url
 from service.errors import NotFoundError, ServiceError
+from service.runtime.work import SearchPool
 from service.settings import AppSettings
 
 if TYPE_CHECKING:
@@ -85,16 +87,22 @@ def _find(searcher: Searcher, item_id: str) -> tuple[DocumentRecord, ChunkRecord
 
 
 async def search_tool(
-    settings: AppSettings, lease: Lease, query: str, filters: dict[str, Any] | None = None
+    settings: AppSettings,
+    lease: Lease,
+    query: str,
+    filters: dict[str, Any] | None = None,
+    pool: SearchPool | None = None,
 ) -> SearchResults:
     query = check_query(query.strip(), settings.service)
     base = settings.public_url
+    pool = pool if pool is not None else SearchPool(settings.service)
     with lease() as searcher:
         tree = searcher.parse_filters(filters) if filters is not None else None
-        hits = await anyio.to_thread.run_sync(
-            lambda: searcher.search(
-                query, SEARCH_RESULTS, filters=tree, min_score=settings.retrieval.min_score
-            )
+        hits = await pool.run(
+            lambda deadline: searcher.search(
+                query, SEARCH_RESULTS, filters=tree, min_score=settings.retrieval.min_score, deadline=deadline
+            ),
+            units=search_units(SEARCH_RESULTS, tree),
         )
     results = [
         SearchResult(
@@ -162,8 +170,10 @@ def _as_tool_error() -> Iterator[None]:
         raise ToolError(str(exc)) from exc
 
 
-def build_server(settings: AppSettings, lease: Lease) -> MCPServer:
-    """The MCP server with the ``search`` and ``fetch`` tools, answering from ``lease()``."""
+def build_server(settings: AppSettings, lease: Lease, pool: SearchPool | None = None) -> MCPServer:
+    """The MCP server with the ``search`` and ``fetch`` tools, answering from ``lease()``; searches run
+    in ``pool`` (the app's, within the request time budget; default: one of its own)."""
+    pool = pool if pool is not None else SearchPool(settings.service)
     from mcp.server.mcpserver import MCPServer
     from mcp.types import ToolAnnotations
 
@@ -183,7 +193,7 @@ def build_server(settings: AppSettings, lease: Lease) -> MCPServer:
         keys doc_id, source, title, date, format, section, page_start, page_end and the documents'
         metadata keys)."""
         with _as_tool_error():
-            return await search_tool(settings, lease, query, filters)
+            return await search_tool(settings, lease, query, filters, pool)
 
     @server.tool(annotations=read_only)
     async def fetch(id: str) -> FetchedDocument:
