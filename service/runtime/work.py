@@ -9,8 +9,9 @@ thread busy. The client gets 503 with ``Retry-After``.
 
 A request whose work is worth :data:`EXPENSIVE_UNITS` or more (:mod:`service.admission.cost`: big
 filters, ``top_k``, several queries, large contexts) runs in a separate, small pool of
-``service.max_expensive_searches`` threads, so however many such requests one client sends, they
-queue there (and time out there) while ordinary searches keep the rest of the machine.
+``service.max_expensive_searches`` threads that rest between searches as long as they worked, so
+however many such requests clients send, they queue there (and time out there, 503) while ordinary
+searches keep the rest of the machine.
 
 The ordinary pool counts as *saturated* while all its threads are busy; saturated for longer than
 the timeout, requests are being refused for lack of capacity, and ``/ready`` says so (503).
@@ -37,6 +38,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 EXPENSIVE_UNITS = 4
 """Work (in rate limiter units) from which a request runs in the expensive pool."""
+EXPENSIVE_REST = 1.0
+"""After each expensive search the expensive pool rests as long as it worked (per thread), so
+expensive work takes at most half of its threads' time, leaving the CPU (and the GIL) to ordinary
+searches however many expensive requests wait."""
 ORDINARY_THREADS = 32
 """Ordinary searches running at once (more wait for a thread, within their time budget)."""
 
@@ -46,8 +51,11 @@ class BusyError(UnavailableError):
 
 
 class _Pool:
-    def __init__(self, threads: int, clock: Callable[[], float]) -> None:
+    def __init__(self, threads: int, clock: Callable[[], float], rest: float = 0.0) -> None:
         self.threads = threads
+        self.rest = rest
+        """After work of t seconds, the pool takes no new work for ``rest * t / threads`` seconds."""
+        self.rest_until = 0.0
         self.busy = 0
         self.full_since: float | None = None
         self._clock = clock
@@ -86,7 +94,7 @@ class SearchPool:
         self.retry_after = max(1, math.ceil(self.timeout))
         self._clock = clock
         self.ordinary = _Pool(ORDINARY_THREADS, clock)
-        self.expensive = _Pool(settings.max_expensive_searches, clock)
+        self.expensive = _Pool(settings.max_expensive_searches, clock, rest=EXPENSIVE_REST)
         self.timeouts = 0
         """Requests answered 503 because their work ran past the budget (for ``/metrics``)."""
         self.disconnects = 0
@@ -152,15 +160,24 @@ class SearchPool:
             ) from None
 
     async def _run(self, work: Callable[[Deadline], T], deadline: Deadline, pool: _Pool) -> T:
+        acquired = False
         with anyio.move_on_after(deadline.remaining() or 0) as waiting:
             await pool.limiter.acquire()
+            acquired = True
+            await anyio.sleep(max(0.0, pool.rest_until - self._clock()))
         if waiting.cancelled_caught:
+            if acquired:
+                pool.limiter.release()
             raise SearchTimeoutError("no search thread became free within the time budget")
         pool.enter()
+        started = self._clock()
         try:
             # Not abandoned on cancellation: the thread stops at its deadline, and holds its slot until then.
             return await anyio.to_thread.run_sync(work, deadline, limiter=self._threads())
         finally:
+            if pool.rest > 0:  # the pool rests for as long as it worked (shared over its threads)
+                worked = (self._clock() - started) * pool.rest / pool.threads
+                pool.rest_until = max(pool.rest_until, self._clock()) + worked
             pool.leave()
             pool.limiter.release()
 

@@ -80,3 +80,22 @@ def test_saturation_is_reported_only_past_the_budget() -> None:
     assert "busy" in (searches.saturated() or "")
     searches.ordinary.leave()
     assert searches.saturated() is None
+
+
+def test_the_expensive_pool_rests_as_long_as_it_worked() -> None:
+    searches = pool(request_timeout_seconds=30, max_expensive_searches=1)
+    spans: list[tuple[float, float]] = []
+
+    def work(deadline: Deadline) -> None:
+        started = time.monotonic()
+        time.sleep(0.3)
+        spans.append((started, time.monotonic()))
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            for _ in range(2):
+                group.start_soon(lambda: searches.run(work, units=EXPENSIVE_UNITS))
+
+    anyio.run(main)
+    (_, first_end), (second_start, _) = sorted(spans)
+    assert second_start - first_end >= 0.25  # it rested ~0.3 s, as long as the first one worked
