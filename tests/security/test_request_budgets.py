@@ -12,7 +12,9 @@ import httpx
 from litestar import Litestar, Request, get, post
 from litestar.datastructures import State
 
+from indexer.search import Compound, FieldSpec
 from indexer.search.deadline import Deadline
+from service.integrations.dify.filters import dify_filter
 from service.runtime.work import SearchPool
 from service.settings import AppSettings, ServiceSettings
 from tests.security.conftest import Serve
@@ -149,3 +151,10 @@ def test_a_client_that_disconnects_stops_its_search() -> None:
             time.sleep(0.5)
         assert stopped.wait(10), "the search went on after its client left"
     assert pool.disconnects == 1 and pool.timeouts == 0
+
+
+def test_a_name_given_many_times_is_one_comparison() -> None:
+    # Each repeated name was a comparison of its own, each scanning every value of the field again.
+    fields = {"chunk_id": FieldSpec("string", chunk=True), "title": FieldSpec("string")}
+    tree = dify_filter({"conditions": [contains(["chunk_id"] * 40 + ["title"], ["a", "b"])]}, fields)
+    assert isinstance(tree, Compound) and [c.key for c in tree.filters] == ["chunk_id", "title"]  # type: ignore[union-attr]
