@@ -38,7 +38,7 @@ def test_work_past_the_budget_is_stopped_and_answered_503() -> None:
 def test_a_client_that_goes_away_cancels_its_search() -> None:
     searches = pool(request_timeout_seconds=60)
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Any:
         await anyio.sleep(0.1)
         return {"type": "http.disconnect"}
 
