@@ -74,3 +74,12 @@ class DistributedBuildError(IndexerError):
 class StalledBuildError(DistributedBuildError):
     """No result came back from the Ray cluster for ``ray.stall_seconds`` (its actors all died for
     good, or the stages cannot be scheduled)."""
+
+
+class SearchTimeoutError(IndexerError):
+    """A search ran past its time budget, or was cancelled (its client went away); it stopped at its
+    next step and its work was abandoned."""
+
+    def __init__(self, message: str, *, cancelled: bool = False) -> None:
+        super().__init__(message)
+        self.cancelled = cancelled

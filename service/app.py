@@ -31,9 +31,11 @@ from service.api.search import SearchController
 from service.errors import UnavailableError, exception_handlers
 from service.integrations import CHATBOT_HANDLERS
 from service.integrations.mcp import McpEndpoint
+from service.querying import caller_of
 from service.runtime.hot_swap import SnapshotHolder
 from service.runtime.metrics import Metrics
 from service.runtime.observability import RequestObserver, annotate
+from service.runtime.work import SearchPool
 from service.settings import AppSettings
 from service.web import page_routes
 
@@ -116,6 +118,8 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
     observability = settings.observability
     mcp = McpEndpoint(settings, lambda app: _provide_snapshots(app.state).lease())
     limiter = rate_limiter(settings.service)
+    work = SearchPool(settings.service, on_abandoned=registry.search_abandoned)
+    registry.watch_pool(work.busy, lambda: work.saturated() is not None)
     public = (
         ("/schema", "/static") if observability.metrics_require_key else ("/schema", "/static", "/metrics")
     )
@@ -125,6 +129,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
             "searcher": Provide(_provide_searcher),
             "snapshots": Provide(_provide_snapshots, sync_to_thread=False),
             "settings": Provide(_provide_settings, sync_to_thread=False),
+            "caller": Provide(caller_of, sync_to_thread=False),
         },
         lifespan=[_lifespan(settings, embedder, registry), mcp.lifespan],
         exception_handlers=exception_handlers(),
@@ -142,6 +147,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
                 "auth": KeyChecker(settings.auth, public_prefixes=public),
                 "metrics": registry,
                 "limiter": limiter,
+                "work": work,
             }
         ),
         debug=False,

@@ -20,7 +20,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
-from indexer.errors import IndexerError, InvalidFilterError
+from indexer.errors import IndexerError, InvalidFilterError, SearchTimeoutError
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +34,14 @@ class ServiceError(Exception):
     status_code: ClassVar[int] = 500
     headers: ClassVar[dict[str, str] | None] = None
 
-    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self, detail: str, *, errors: list[dict[str, Any]] | None = None, retry_after: int | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+        self.retry_after = retry_after
+        """Seconds, sent as ``Retry-After`` (503s of an overloaded service)."""
 
 
 class BadRequestError(ServiceError):
@@ -117,7 +121,10 @@ def _invalid_value(exc: HTTPException) -> str | None:
 
 
 def _service_error(_: Req, exc: ServiceError) -> Refusal:
-    return Refusal(exc, exc.status_code, exc.detail, exc.errors, exc.headers)
+    headers = exc.headers
+    if exc.retry_after is not None:
+        headers = {**(headers or {}), "Retry-After": str(exc.retry_after)}
+    return Refusal(exc, exc.status_code, exc.detail, exc.errors, headers)
 
 
 def _litestar_validation(_: Req, exc: ValidationException) -> Refusal:
@@ -181,6 +188,7 @@ _REFUSALS: dict[type[Exception], Callable[[Req, Any], Refusal]] = {
     InvalidFilterError: lambda _, exc: Refusal(
         exc, 422, str(exc), [{"key": exc.param, "message": str(exc), "source": "body"}]
     ),
+    SearchTimeoutError: lambda _, exc: Refusal(exc, 503, f"{exc}; retry later", headers={"Retry-After": "1"}),
     IndexerError: _index_unavailable,
     Exception: _unexpected,
 }

@@ -1,8 +1,11 @@
 """The one query path: every endpoint (``/v1/search``, ``/v1/context``, OpenAI, Dify, MCP) checks its
 own body's shape, translates it into an :class:`Ask` and hands it to :func:`search` (or :func:`plan`
-then :meth:`Plan.run`). Here, once for all of them: the limits (query length, ``service.max_top_k``,
-``service.max_queries``), the filters, the score threshold's default, the search off the event loop
-and the access log's fields. A parameter every endpoint gains is added here, not five times."""
+then :meth:`Plan.run`) with its :class:`Caller`. Here, once for all of them: the limits (query length,
+``service.max_top_k``, ``service.max_queries``), the filters, the score threshold's default, the
+rate limit charged by the work (:mod:`service.admission.cost`), the search off the event loop within
+its time budget (:mod:`service.runtime.work`: 503 past ``service.request_timeout_seconds``, stopped
+when the client goes away) and the access log's fields. A parameter every endpoint gains is added
+here, not five times."""
 
 from __future__ import annotations
 
@@ -10,12 +13,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import anyio.to_thread
+from litestar import Request
+from litestar.types import Receive, Scope
 
-from indexer.search import Filter, Hit, Searcher
+from indexer.search import Deadline, Filter, Hit, Searcher
+from service.admission.cost import charge_work, search_units
 from service.admission.limits import check_query, check_top_k
+from service.admission.rate_limit import RateLimiter
 from service.errors import InvalidInputError
 from service.runtime.observability import annotate
+from service.runtime.work import SearchPool
 from service.settings import AppSettings
 
 T = TypeVar("T")
@@ -32,6 +39,23 @@ class Keys:
     ``service.max_top_k`` rather than refused."""
     max_per_doc: str = "max_per_doc"
     filters: str = "filters"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Where a search's work runs and who pays for it: the app's :class:`SearchPool` and, over HTTP,
+    the request (charged for the work by the rate limiter; its disconnect stops the search)."""
+
+    pool: SearchPool
+    scope: Scope | None = None
+    limiter: RateLimiter | None = None
+    receive: Receive | None = None
+
+
+def caller_of(request: Request[Any, Any, Any]) -> Caller:
+    """The caller of an HTTP request (a Litestar dependency)."""
+    state = request.app.state
+    return Caller(state.work, request.scope, state.get("limiter"), request.receive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +79,8 @@ class Ask:
     """Whether an unset ``min_score`` means ``retrieval.min_score`` (the chatbot endpoints, MCP) or
     no threshold (``/v1/search``)."""
     keys: Keys = Keys()
+    context_tokens: int = 0
+    """The most tokens of context the hits will be packed into (``/v1/context``): part of the cost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,21 +93,23 @@ class Plan:
     max_per_doc: int | None
     filters: Filter | None
     min_score: float | None
+    units: int
+    """The work, in the rate limiter's units (:func:`service.admission.cost.search_units`)."""
 
-    def hits(self, searcher: Searcher) -> list[Hit]:
+    def hits(self, searcher: Searcher, deadline: Deadline | None = None) -> list[Hit]:
         """The hits, best first (blocking: :meth:`run` calls it off the event loop). Several queries:
         a passage found by more than one keeps its best score; at most ``top_k`` in all."""
         if len(self.queries) == 1:
-            return self._search(searcher, self.queries[0])
+            return self._search(searcher, self.queries[0], deadline)
         best: dict[str, Hit] = {}
         for query in self.queries:
-            for hit in self._search(searcher, query):
+            for hit in self._search(searcher, query, deadline):
                 seen = best.get(hit.chunk.chunk_id)
                 if seen is None or hit.score > seen.score:
                     best[hit.chunk.chunk_id] = hit
         return sorted(best.values(), key=lambda hit: -hit.score)[: self.top_k]
 
-    def _search(self, searcher: Searcher, query: str) -> list[Hit]:
+    def _search(self, searcher: Searcher, query: str, deadline: Deadline | None) -> list[Hit]:
         return searcher.search(
             query,
             self.top_k,
@@ -89,17 +117,23 @@ class Plan:
             max_per_doc=self.max_per_doc,
             filters=self.filters,
             min_score=self.min_score,
+            deadline=deadline,
         )
 
-    async def run(self, searcher: Searcher, then: Callable[[list[Hit]], T]) -> T:
-        """``then(hits)`` (e.g. packing them into a context), computed with the search on a worker
-        thread; the request's log line gets the query, ``top_k``, mode and result count."""
+    async def run(
+        self, searcher: Searcher, then: Callable[[list[Hit], Deadline], T], caller: Caller
+    ) -> T:
+        """``then(hits, deadline)`` (e.g. packing them into a context), computed with the search on a
+        worker thread of ``caller.pool`` within the time budget, the work charged to the caller first;
+        the request's log line gets the query, ``top_k``, mode and result count."""
+        if caller.scope is not None:
+            charge_work(caller.scope, caller.limiter, self.units)
 
-        def work() -> tuple[int, T]:
-            hits = self.hits(searcher)
-            return len(hits), then(hits)
+        def work(deadline: Deadline) -> tuple[int, T]:
+            hits = self.hits(searcher, deadline)
+            return len(hits), then(hits, deadline)
 
-        found, result = await anyio.to_thread.run_sync(work)
+        found, result = await caller.pool.run(work, units=self.units, receive=caller.receive)
         query: str | list[str] = self.queries[0] if len(self.queries) == 1 else list(self.queries)
         mode = self.mode or searcher.engine.settings.retrieval.mode
         annotate(query=query, top_k=self.top_k, mode=mode, results=found)
@@ -132,14 +166,15 @@ def plan(ask: Ask, settings: AppSettings, searcher: Searcher) -> Plan:
     min_score = ask.min_score
     if min_score is None and ask.default_threshold:
         min_score = settings.retrieval.min_score
-    return Plan(ask.queries, top_k, ask.mode, ask.max_per_doc, filters, min_score)
+    units = search_units(top_k, filters, queries=len(ask.queries), context_tokens=ask.context_tokens)
+    return Plan(ask.queries, top_k, ask.mode, ask.max_per_doc, filters, min_score, units)
 
 
-def same(hits: list[Hit]) -> list[Hit]:
+def same(hits: list[Hit], _deadline: Deadline) -> list[Hit]:
     """The hits as they are (:meth:`Plan.run`'s step when there is nothing more to do)."""
     return hits
 
 
-async def search(ask: Ask, settings: AppSettings, searcher: Searcher) -> list[Hit]:
+async def search(ask: Ask, settings: AppSettings, searcher: Searcher, caller: Caller) -> list[Hit]:
     """The hits for ``ask``, best first, within the limits (the path of every endpoint)."""
-    return await plan(ask, settings, searcher).run(searcher, same)
+    return await plan(ask, settings, searcher).run(searcher, same, caller)

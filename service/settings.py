@@ -44,6 +44,12 @@ class ServiceSettings(EngineOptions, frozen=True):
     max_queries: Annotated[int, msgspec.Meta(ge=1, le=100)] = 10
     """Most queries in one vector store search (400 above it, in OpenAI's error shape); each counts as
     one request for the rate limit."""
+    request_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 10.0
+    """A search not done this long after it was asked for (waiting for a thread included) is stopped
+    and answered 503 with ``Retry-After``; a search whose client disconnects is stopped too."""
+    max_expensive_searches: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
+    """Expensive searches (worth 4 rate-limit units or more: big filters, large ``top_k``, several
+    queries, large contexts) running at once; more wait, within ``request_timeout_seconds``."""
     trusted_proxies: tuple[str, ...] = ()
     """Addresses or networks (``10.0.0.0/8``) of reverse proxies whose ``X-Forwarded-For`` names the
     client (for the rate limit and the access log); empty: the connection's address is the client."""

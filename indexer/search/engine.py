@@ -19,6 +19,7 @@ from indexer.config import MODES, EngineOptions, Settings
 from indexer.embedding import Embedder, EmbedderWrapper, Vectors, load_embedder
 from indexer.search.batching import QueryBatcher
 from indexer.search.calibration import CALIBRATION
+from indexer.search.deadline import Deadline, check
 from indexer.search.filters import Comparison, Compound, FieldSpec, Filter, parse_filters, schema_of
 from indexer.search.hydration import Hit
 from indexer.search.query_cache import QueryVectorCache
@@ -176,6 +177,7 @@ class Searcher:
         max_per_doc: int | None = None,
         filters: Filter | Mapping[str, Any] | None = None,
         min_score: float | None = None,
+        deadline: Deadline | None = None,
     ) -> list[Hit]:
         """The ``top_k`` best passages for ``query``, best first; blocking (call it off an event loop).
         Each hit's ``score`` is its calibrated relevance in [0, 1], ``dense`` and ``lexical`` its parts.
@@ -183,7 +185,9 @@ class Searcher:
         ``mode``: dense, lexical or hybrid (default: ``retrieval.mode``). ``max_per_doc``: at most that
         many passages of one document. ``filters``: a filter tree (:meth:`parse_filters`) or its JSON
         form; only the passages it allows are searched, so up to ``top_k`` of them are returned.
-        ``min_score``: only hits scoring at least this."""
+        ``min_score``: only hits scoring at least this. ``deadline``: checked between steps; past it (or
+        cancelled) the search stops with :class:`~indexer.errors.SearchTimeoutError`."""
+        check(deadline)
         self.engine.prepare_thread()
         started = time.perf_counter()
         mode = mode or self.engine.settings.retrieval.mode
@@ -193,7 +197,8 @@ class Searcher:
             raise ValueError("max_per_doc must be at least 1")
         if filters is not None and not isinstance(filters, Comparison | Compound):
             filters = self.parse_filters(filters)
-        selection = self._filters.select(filters) if filters is not None else None
+        selection = self._filters.select(filters, deadline) if filters is not None else None
+        check(deadline)
         start = None
         if mode != "lexical" and top_k >= 1 and self.snapshot.index.ntotal > 0:
             # A filtered search takes only its vector from the batch; its dense list needs the filter.
@@ -207,6 +212,7 @@ class Searcher:
             selection=selection,
             start=start,
             min_score=min_score,
+            deadline=deadline,
         )
         if self.engine.observer is not None:
             self.engine.observer.search_done(mode, time.perf_counter() - started)

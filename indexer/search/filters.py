@@ -35,8 +35,17 @@ ORDERED = ("gt", "gte", "lt", "lte")
 NEGATIVE = ("ne", "nin", "not_contains", "missing")
 """Operators a passage without the field matches."""
 MAX_DEPTH = 16
+"""Levels of ``and``/``or`` nesting."""
 MAX_NODES = 256
+"""Comparisons and groups in one request (a Dify condition on several names counts one per name)."""
 MAX_VALUES = 1024
+"""Values in one list (``in``, ``nin``, a text operator's list)."""
+MAX_TOTAL_VALUES = 4096
+"""Values in all of one request's comparisons together."""
+MAX_TEXT_CONDITIONS = 16
+"""Text comparisons (``contains``...) in one request: each reads every distinct value of its field."""
+MAX_PATTERN = 256
+"""Characters in a text operator's value."""
 MAX_STRING = 4096
 MAX_NUMBER = 2**53
 """Numbers are compared as doubles: larger magnitudes are refused rather than rounded."""
@@ -166,8 +175,12 @@ def comparison(
         values = value if isinstance(value, list) else [value]
         if not values or len(values) > MAX_VALUES:
             raise _fail(where, f"expected 1 to {MAX_VALUES} strings", param)
-        texts = [_scalar("string", v, where, param, lenient=True) for v in values]
-        return Comparison(op, key, tuple(str(t).lower() for t in texts))
+        texts = [str(_scalar("string", v, where, param, lenient=True)).lower() for v in values]
+        if any(len(t) > MAX_PATTERN or "\x00" in t for t in texts):
+            raise _fail(
+                where, f"text operators take strings of at most {MAX_PATTERN} characters, no NUL", param
+            )
+        return Comparison(op, key, tuple(sorted(set(texts))))
     if op in ORDERED and field.type == "boolean":
         raise _fail(f"{path}.type", f"{key!r} is true or false: it has no order", param)
     if op in ("in", "nin"):
@@ -224,5 +237,54 @@ class _Parser:
 
 
 def parse_filters(spec: Any, schema: Mapping[str, FieldSpec], *, param: str = "filters") -> Filter:
-    """The filter tree of ``spec`` (OpenAI's grammar), checked against ``schema``."""
-    return _Parser(schema, param).parse(spec, param, 0)
+    """The filter tree of ``spec`` (OpenAI's grammar), checked against ``schema`` and the limits."""
+    tree = _Parser(schema, param).parse(spec, param, 0)
+    check_limits(tree, param=param)
+    return tree
+
+
+@dataclass(frozen=True, slots=True)
+class FilterWork:
+    """What evaluating a filter tree costs, counted in its parts."""
+
+    nodes: int
+    depth: int
+    values: int
+    text_conditions: int
+
+    def units(self) -> int:
+        """Its cost in the rate limiter's units (one unit: a plain search's work): each text
+        comparison costs one, and so does each full 16 other filters (comparisons and groups) and
+        each full 256 values; a small filter is free."""
+        plain = self.nodes - self.text_conditions
+        return self.text_conditions + plain // 16 + self.values // 256
+
+
+def work(tree: Filter) -> FilterWork:
+    """Count ``tree``'s nodes, depth, values and text comparisons (iteratively: any depth is safe)."""
+    nodes = values = texts = deepest = 0
+    stack: list[tuple[Filter, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        deepest = max(deepest, depth)
+        if isinstance(node, Compound):
+            stack.extend((child, depth + 1) for child in node.filters)
+            continue
+        values += len(node.value) if isinstance(node.value, tuple) else 1
+        texts += node.op in TEXT_OPERATORS
+    return FilterWork(nodes, deepest, values, texts)
+
+
+def check_limits(tree: Filter, *, param: str = "filters") -> FilterWork:
+    """``tree``'s work, or :class:`~indexer.errors.InvalidFilterError` naming the limit it passes."""
+    found = work(tree)
+    for count, limit, what in (
+        (found.nodes, MAX_NODES, "filters (comparisons and groups)"),
+        (found.depth, MAX_DEPTH, "levels of nesting"),
+        (found.values, MAX_TOTAL_VALUES, "values in all"),
+        (found.text_conditions, MAX_TEXT_CONDITIONS, "text comparisons (contains, starts_with, ends_with)"),
+    ):
+        if count > limit:
+            raise _fail(param, f"{count} {what}; the limit is {limit}", param)
+    return found

@@ -16,6 +16,7 @@ import numpy.typing as npt
 from indexer.config import RetrievalSettings
 from indexer.embedding.base import Vectors
 from indexer.search.calibration import CALIBRATION, Calibration, bm25_share
+from indexer.search.deadline import Deadline, check
 from indexer.search.fusion import Ranked, fuse
 from indexer.search.hydration import Hit, Hydration
 from indexer.search.selection import Selection
@@ -84,6 +85,7 @@ class Retriever:
         selection: Selection | None = None,
         start: DenseStart | None = None,
         min_score: float | None = None,
+        deadline: Deadline | None = None,
     ) -> list[Hit]:
         """The ``top_k`` best chunks for ``query``, best first (``start``: its vector and first dense
         list; needed by the dense and hybrid modes), each scored with its calibrated relevance.
@@ -92,7 +94,7 @@ class Retriever:
         ``min_score``. With ``selection`` only its rows are searched (both lists). With
         ``max_per_doc`` (at most that many chunks of one document) the candidate lists are deepened
         until ``top_k`` hits are found, nothing is left, ``retrieval.max_depth`` is reached, or no
-        deeper chunk can reach ``min_score``."""
+        deeper chunk can reach ``min_score``. ``deadline`` is checked before each round."""
         total = self.snapshot.index.ntotal if selection is None else selection.count
         if total == 0 or top_k < 1:
             return []
@@ -106,7 +108,9 @@ class Retriever:
         # Every row's BM25 score, once: deeper lists only take more of them.
         bm25 = self._bm25(query, selection) if mode in ("lexical", "hybrid") else None
         while True:
+            check(deadline)
             ranked, bound = self._ranked(bm25, start, mode, depth, selection)
+            check(deadline)
             hits = hydration.extend(ranked)
             if len(hits) >= top_k or max_per_doc is None or depth >= deepest:
                 return hits

@@ -1,7 +1,8 @@
 """Requests per client (``service.admission.rate_limit`` per ``service.rate_limit_period``), charged by work.
 
-Each request costs one unit; a request that asks for more work (a vector store search with several
-queries) is charged one more unit per extra query by its handler (:func:`charge`). The limiter is a
+Each request costs one unit as it arrives; a request that asks for more work (several queries, many
+results, a big filter, a large context) is charged what its work is worth beyond that by its handler
+(:func:`charge`, with the cost model of :mod:`service.admission.cost`). The limiter is a
 generic cell rate algorithm (GCRA: one number per client, the time its allowance is next full) kept
 in a bounded TTL cache (cachetools): a client's entry expires one period after its last request, and
 at most ``service.rate_limit_clients`` are kept (the least recently used go first), so its memory

@@ -14,6 +14,7 @@ from service import __version__
 from service.admission.auth import PUBLIC
 from service.api.schemas import HealthResponse, ReadyResponse, RefusalInfo, SnapshotInfo
 from service.runtime.hot_swap import SnapshotHolder
+from service.runtime.work import SearchPool
 
 
 def _iso(timestamp: float) -> str:
@@ -44,15 +45,17 @@ async def health(state: State) -> HealthResponse:
     responses={
         503: ResponseSpec(
             ReadyResponse,
-            description="No snapshot is loaded, or the served one was damaged on disk.",
+            description="No snapshot is loaded, the served one was damaged on disk, or the search "
+            "threads have all been busy for longer than service.request_timeout_seconds.",
             generate_examples=False,
         )
     },
 )
-async def ready(snapshots: NamedDependency[SnapshotHolder]) -> Response[ReadyResponse]:
-    """200 when a snapshot is loaded (its id, age, counts and model), 503 while none is or when the
-    served snapshot's files were removed or truncated on disk; also the last snapshot the service
-    refused to load, and why."""
+async def ready(snapshots: NamedDependency[SnapshotHolder], state: State) -> Response[ReadyResponse]:
+    """200 when a snapshot is loaded (its id, age, counts and model), 503 while none is, when the
+    served snapshot's files were removed or truncated on disk, or when every search thread has been
+    busy for longer than ``service.request_timeout_seconds`` (searches are being refused); also the
+    last snapshot the service refused to load, and why."""
     searcher = snapshots.current
     info = None
     if searcher is not None:
@@ -69,6 +72,9 @@ async def ready(snapshots: NamedDependency[SnapshotHolder]) -> Response[ReadyRes
         )
     refusal = snapshots.last_refusal
     detail = snapshots.not_ready()
+    work: SearchPool | None = state.get("work")
+    if detail is None and work is not None:
+        detail = work.saturated()
     ok = detail is None
     body = ReadyResponse(
         status="ready" if ok else "unavailable",

@@ -21,7 +21,7 @@ from service.api.schemas import (
     SearchResult,
     problem_responses,
 )
-from service.querying import Ask, search
+from service.querying import Ask, Caller, search
 from service.settings import AppSettings
 
 
@@ -56,6 +56,7 @@ class SearchController(Controller):
         data: JSONBody[SearchRequest],
         searcher: NamedDependency[Searcher],
         settings: NamedDependency[AppSettings],
+        caller: NamedDependency[Caller],
     ) -> SearchResponse:
         """Return the passages that best answer ``query``, best first, each with an exact citation:
         ``document.text[char_start:char_end] == text``, and its pages and section where the format has
@@ -73,7 +74,7 @@ class SearchController(Controller):
             min_score=data.min_score,
             default_threshold=False,
         )
-        hits = await search(ask, settings, searcher)
+        hits = await search(ask, settings, searcher, caller)
         return SearchResponse(
             query=data.query,
             results=[to_result(hit) for hit in hits],

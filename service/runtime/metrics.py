@@ -2,7 +2,8 @@
 
 Requests (count and latency per method, route template and status), time spent embedding queries
 and searching, query batch sizes, the query embedding cache (hits, misses, size), the served snapshot
-(id, age, documents, chunks) and snapshot loads and refusals. :class:`Metrics` is the engine's
+(id, age, documents, chunks), snapshot loads and refusals, and the search pool (threads busy,
+saturation, searches abandoned past their time budget or by their client). :class:`Metrics` is the engine's
 :class:`~indexer.search.SearchObserver` and the hot swap's observer.
 """
 
@@ -122,6 +123,35 @@ class Metrics:
             "damaged on disk).",
             registry=registry,
         )
+        self.abandoned = Counter(
+            "citesearch_searches_abandoned",
+            "Searches stopped before their answer: past service.request_timeout_seconds (answered 503) "
+            "or because their client went away.",
+            ("reason",),
+            registry=registry,
+        )
+        self.threads_busy = Gauge(
+            "citesearch_search_threads_busy",
+            "Search threads at work, per pool.",
+            ("pool",),
+            registry=registry,
+        )
+        self.saturated = Gauge(
+            "citesearch_search_saturated",
+            "1 while every ordinary search thread has been busy for longer than "
+            "service.request_timeout_seconds (searches are refused; /ready answers 503), else 0.",
+            registry=registry,
+        )
+
+    def watch_pool(self, busy: Callable[[str], int], saturated: Callable[[], bool]) -> None:
+        """Report the search pool's busy threads (``busy("ordinary" | "expensive")``) and saturation at
+        each scrape."""
+        for pool in ("ordinary", "expensive"):
+            self.threads_busy.labels(pool).set_function(lambda pool=pool: busy(pool))  # type: ignore[misc]
+        self.saturated.set_function(lambda: float(saturated()))
+
+    def search_abandoned(self, reason: str) -> None:
+        self.abandoned.labels(reason).inc()
 
     def _age(self) -> float:
         return time.time() - self._created if self._created is not None else math.nan

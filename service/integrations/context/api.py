@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from indexer.errors import EncodingNotFoundError
-from indexer.search import Hit, Searcher
+from indexer.search import Deadline, Hit, Searcher
 from indexer.search.packing import Packed, Passage, pack_context
 from indexer.snapshot.store import Store
 from service import querying
@@ -25,7 +25,7 @@ from service.integrations.context.schemas import (
     ContextRequest,
     ContextResponse,
 )
-from service.querying import Ask
+from service.querying import Ask, Caller
 from service.settings import AppSettings
 
 
@@ -41,12 +41,12 @@ def _citation(number: int, passage: Passage) -> ContextCitation:
     )
 
 
-def _packer(data: ContextRequest, store: Store) -> Callable[[list[Hit]], Packed]:
+def _packer(data: ContextRequest, store: Store) -> Callable[[list[Hit], Deadline], Packed]:
     """Packs the hits into ``data``'s token budget (on the search's worker thread)."""
 
-    def pack(hits: list[Hit]) -> Packed:
+    def pack(hits: list[Hit], deadline: Deadline) -> Packed:
         try:
-            return pack_context(hits, data.encoding, data.max_tokens, store)
+            return pack_context(hits, data.encoding, data.max_tokens, store, deadline)
         except EncodingNotFoundError as exc:
             errors = [{"key": "encoding", "message": str(exc), "source": "body"}]
             raise InvalidInputError(str(exc), errors=errors) from exc
@@ -74,6 +74,7 @@ class ContextController(Controller):
         data: JSONBody[ContextRequest],
         searcher: NamedDependency[Searcher],
         settings: NamedDependency[AppSettings],
+        caller: NamedDependency[Caller],
     ) -> ContextResponse:
         """The best passages for ``query`` in rank order, packed until ``max_tokens`` (counted with
         tiktoken in ``encoding``) is reached. Overlapping or adjacent chunks of one document are
@@ -88,9 +89,11 @@ class ContextController(Controller):
             default_top_k=DEFAULT_CONTEXT_TOP_K,
             filters=data.filters,
             min_score=data.min_score,
+            # the context holds at most top_k chunks' tokens, whatever max_tokens allows
+            context_tokens=min(data.max_tokens, data.top_k * settings.chunking.max_tokens),
         )
         plan = querying.plan(ask, settings, searcher)
-        packed = await plan.run(searcher, _packer(data, searcher.snapshot.store))
+        packed = await plan.run(searcher, _packer(data, searcher.snapshot.store), caller)
         return ContextResponse(
             query=data.query,
             context=packed.context,

@@ -28,7 +28,7 @@ from service.integrations.dify.schemas import (
     DifyRetrievalRequest,
     DifyRetrievalResponse,
 )
-from service.querying import Ask, Keys
+from service.querying import Ask, Caller, Keys
 from service.settings import AppSettings
 
 INVALID_AUTHORIZATION_FORMAT = 1001
@@ -100,6 +100,7 @@ class DifyController(Controller):
         data: JSONBody[DifyRetrievalRequest],
         searcher: NamedDependency[Searcher],
         settings: NamedDependency[AppSettings],
+        caller: NamedDependency[Caller],
     ) -> DifyRetrievalResponse:
         """Dify's external knowledge retrieval: the ``top_k`` best passages for ``query`` scoring at
         least ``score_threshold`` (calibrated relevance; 0 or unset, as Dify sends it when its
@@ -116,5 +117,5 @@ class DifyController(Controller):
         threshold = setting.score_threshold or None
         keys = Keys(top_k="retrieval_setting.top_k", filters="metadata_condition")
         ask = Ask((data.query,), setting.top_k, filters=filters, min_score=threshold, keys=keys)
-        hits = await querying.search(ask, settings, searcher)
+        hits = await querying.search(ask, settings, searcher, caller)
         return DifyRetrievalResponse([_record(hit, settings.public_url) for hit in hits])

@@ -15,6 +15,7 @@ from typing import Any
 
 from indexer.errors import InvalidFilterError
 from indexer.search import Compound, FieldSpec, Filter, comparison
+from indexer.search.filters import MAX_NODES, check_limits
 
 PARAM = "metadata_condition"
 OPERATORS = {
@@ -57,6 +58,9 @@ def _condition(condition: Any, path: str, schema: Mapping[str, FieldSpec]) -> Fi
         names = [names]
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise _fail(f"{path}.name", "expected a field name or a list of field names")
+    names = list(dict.fromkeys(names))  # a name given twice is tested once
+    if len(names) > MAX_NODES:
+        raise _fail(f"{path}.name", f"{len(names)} field names; the limit is {MAX_NODES}")
     operator = condition.get("comparison_operator")
     op = OPERATORS.get(operator) if isinstance(operator, str) else None
     if op is None:
@@ -85,9 +89,11 @@ def dify_filter(spec: Any, schema: Mapping[str, FieldSpec]) -> Filter | None:
     conditions = spec.get("conditions")
     if not isinstance(conditions, list):
         raise _fail(f"{PARAM}.conditions", "expected a list")
-    if len(conditions) > 256:
-        raise _fail(f"{PARAM}.conditions", "more than 256 conditions")
+    if len(conditions) > MAX_NODES:
+        raise _fail(f"{PARAM}.conditions", f"{len(conditions)} conditions; the limit is {MAX_NODES}")
     parts = tuple(_condition(c, f"{PARAM}.conditions[{i}]", schema) for i, c in enumerate(conditions))
     if not parts:
         return None
-    return parts[0] if len(parts) == 1 else Compound("and" if logical == "and" else "or", parts)
+    tree = parts[0] if len(parts) == 1 else Compound("and" if logical == "and" else "or", parts)
+    check_limits(tree, param=PARAM)
+    return tree

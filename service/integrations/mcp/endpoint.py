@@ -53,7 +53,7 @@ class McpEndpoint:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
-        server = build_server(self.settings, lambda: self._lease_of(app))
+        server = build_server(self.settings, lambda: self._lease_of(app), app.state.get("work"))
         server.streamable_http_app(
             stateless_http=True,
             json_response=True,

@@ -23,7 +23,8 @@ from service import __version__, querying
 from service.api.links import document_url
 from service.api.schemas import Citation
 from service.errors import NotFoundError, ServiceError
-from service.querying import Ask, Keys
+from service.querying import Ask, Caller, Keys
+from service.runtime.work import SearchPool
 from service.settings import AppSettings
 
 if TYPE_CHECKING:
@@ -86,12 +87,12 @@ def _find(searcher: Searcher, item_id: str) -> tuple[DocumentRecord, ChunkRecord
 
 
 async def search_tool(
-    settings: AppSettings, lease: Lease, query: str, filters: dict[str, Any] | None = None
+    settings: AppSettings, lease: Lease, caller: Caller, query: str, filters: dict[str, Any] | None = None
 ) -> SearchResults:
     base = settings.public_url
     ask = Ask((query.strip(),), SEARCH_RESULTS, filters=filters, keys=Keys(top_k=None))
     with lease() as searcher:
-        hits = await querying.search(ask, settings, searcher)
+        hits = await querying.search(ask, settings, searcher, caller)
     results = [
         SearchResult(
             id=hit.chunk.chunk_id,
@@ -156,8 +157,10 @@ def _as_tool_error() -> Iterator[None]:
         raise ToolError(str(exc)) from exc
 
 
-def build_server(settings: AppSettings, lease: Lease) -> MCPServer:
-    """The MCP server with the ``search`` and ``fetch`` tools, answering from ``lease()``."""
+def build_server(settings: AppSettings, lease: Lease, pool: SearchPool | None = None) -> MCPServer:
+    """The MCP server with the ``search`` and ``fetch`` tools, answering from ``lease()``; searches run
+    in ``pool`` (the app's, within the request time budget; default: one of its own)."""
+    caller = Caller(pool if pool is not None else SearchPool(settings.service))
     from mcp.server.mcpserver import MCPServer
     from mcp.types import ToolAnnotations
 
@@ -177,7 +180,7 @@ def build_server(settings: AppSettings, lease: Lease) -> MCPServer:
         keys doc_id, source, title, date, format, section, page_start, page_end and the documents'
         metadata keys)."""
         with _as_tool_error():
-            return await search_tool(settings, lease, query, filters)
+            return await search_tool(settings, lease, caller, query, filters)
 
     @server.tool(annotations=read_only)
     async def fetch(id: str) -> FetchedDocument:

@@ -16,7 +16,6 @@ from indexer.search import Hit, Searcher
 from service import querying
 from service.admission.auth import API_SECURITY
 from service.admission.guards import require_json
-from service.admission.rate_limit import charge
 from service.api.bodies import StrictJSON
 from service.api.schemas import Citation
 from service.errors import NotFoundError, Refusal, exception_handlers
@@ -29,7 +28,7 @@ from service.integrations.openai.schemas import (
     VectorStoreSearchRequest,
     VectorStoreSearchResult,
 )
-from service.querying import Ask
+from service.querying import Ask, Caller
 from service.settings import AppSettings
 
 OPENAI_ERRORS = {
@@ -92,11 +91,11 @@ class VectorStoresController(Controller):
     )
     async def search(
         self,
-        request: Request[Any, Any, Any],
         vector_store_id: FromPath[str],
         data: JSONBody[VectorStoreSearchRequest],
         searcher: NamedDependency[Searcher],
         settings: NamedDependency[AppSettings],
+        caller: NamedDependency[Caller],
     ) -> VectorStoreSearchPage:
         """OpenAI's ``vector_stores.search``: the passages that best match ``query``, best first, as
         ``vector_store.search_results.page``. ``filters`` select passages as on ``POST /v1/search``
@@ -118,8 +117,6 @@ class VectorStoresController(Controller):
             min_score=threshold,
             keys=keys,
         )
-        plan = querying.plan(ask, settings, searcher)
-        charge(request.scope, request.app.state.get("limiter"), len(queries) - 1)  # one unit per query
-        hits = await plan.run(searcher, querying.same)
+        hits = await querying.search(ask, settings, searcher, caller)
         results = [_result(hit, settings.public_url) for hit in hits]
         return VectorStoreSearchPage(search_query=list(queries), data=results)
