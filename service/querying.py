@@ -41,15 +41,24 @@ class Keys:
     filters: str = "filters"
 
 
-@dataclass(frozen=True, slots=True)
 class Caller:
     """Where a search's work runs and who pays for it: the app's :class:`SearchPool` and, over HTTP,
-    the request (charged for the work by the rate limiter; its disconnect stops the search)."""
+    the request (charged for the work by the rate limiter; its disconnect stops the search). A plain
+    class, not a dataclass: Litestar converts a dependency of a dataclass type field by field."""
 
-    pool: SearchPool
-    scope: Scope | None = None
-    limiter: RateLimiter | None = None
-    receive: Receive | None = None
+    __slots__ = ("limiter", "pool", "receive", "scope")
+
+    def __init__(
+        self,
+        pool: SearchPool,
+        scope: Scope | None = None,
+        limiter: RateLimiter | None = None,
+        receive: Receive | None = None,
+    ) -> None:
+        self.pool = pool
+        self.scope = scope
+        self.limiter = limiter
+        self.receive = receive
 
 
 def caller_of(request: Request[Any, Any, Any]) -> Caller:

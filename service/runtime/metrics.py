@@ -31,6 +31,7 @@ class Metrics:
         self._http()
         self._queries()
         self._snapshots()
+        self._search_pool()
 
     def _http(self) -> None:
         registry, labels = self.registry, ("method", "route", "status")
@@ -123,6 +124,9 @@ class Metrics:
             "damaged on disk).",
             registry=registry,
         )
+
+    def _search_pool(self) -> None:
+        registry = self.registry
         self.abandoned = Counter(
             "citesearch_searches_abandoned",
             "Searches stopped before their answer: past service.request_timeout_seconds (answered 503) "
