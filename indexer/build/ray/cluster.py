@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from indexer.build.ray import auth
 from indexer.build.ray.target import RayTarget
 from indexer.config import RaySettings
 from indexer.errors import DistributedBuildError, StalledBuildError
@@ -63,17 +64,33 @@ def _init(target: RayTarget, settings: RaySettings, *, verbose: bool) -> None:
         "log_to_driver": verbose,  # the workers' stdout and stderr stay in the session's log files
         "include_dashboard": False,
     }
+    token = None
+    if not target.local:
+        token = auth.use_token()
     with _stderr_to_file(enabled=not verbose) as messages:
         try:
             if target.local:
                 ray.init(num_cpus=settings.local_cpus or None, **options)  # type: ignore[arg-type]
             else:
                 ray.init(address=target.address, **options)  # type: ignore[arg-type]
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise DistributedBuildError(
-                f"cannot connect to Ray at {target.address}: {_first_line(exc)}{messages.tail()}"
-            ) from exc
-    log.info("connected to Ray at %s: %s", target.address, ray.cluster_resources())  # type: ignore[no-untyped-call]
+        except Exception as exc:  # Ray's: no cluster there, a refused token, a version mismatch
+            raise DistributedBuildError(_cannot_connect(target, exc, messages)) from exc
+    log.info(
+        "connected to Ray at %s%s: %s",
+        target.describe(os.environ),
+        f" with the token from {token}" if token else "",
+        ray.cluster_resources(),  # type: ignore[no-untyped-call]
+    )
+
+
+def _cannot_connect(target: RayTarget, exc: Exception, messages: _Captured) -> str:
+    """One line for a connection that failed (the last lines Ray printed after it, unless the cluster
+    refused the token: then what to do is all that is said)."""
+    printed, where = messages.tail(), target.describe(os.environ)
+    causes = [str(e) for e in (exc, exc.__cause__, exc.__context__) if e is not None]
+    if auth.refused("\n".join([*causes, printed])):
+        return auth.refusal(where)
+    return f"cannot connect to Ray at {where}: {_first_line(exc)}{printed}"
 
 
 class _Captured:
