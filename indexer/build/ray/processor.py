@@ -92,17 +92,28 @@ class RayProcessor:
         embedder = self._embedder()
         verbose = log.isEnabledFor(logging.INFO)
         cpus = self._resources.enter_context(connected(self.target, self.settings.ray, verbose=verbose))
-        from indexer.build.ray.dataset import build_dataset
-
-        dataset, actors = build_dataset(sources, self.settings, embedder.artifact_sha256, cpus)
+        batches, actors = self._pipeline(sources, embedder.artifact_sha256, cpus)
         log.info("Ray: %g CPUs, %d embedding actors, %d documents to read", cpus, actors, len(sources))
         progress = self._resources.enter_context(_Progress(len(sources), actors, enabled=self.progress))
-        batches = dataset.iter_batches(batch_size=None, batch_format="numpy")
         for result, vectors in collate(_watched(batches, self.settings.ray.stall_seconds), sources):
             self._vectors.append(vectors)
             progress.done(len(vectors))
             yield result
         log.info("Ray: %s", progress.summary())
+
+    def _pipeline(
+        self, sources: Sequence[SourceFile], sha256: str, cpus: float
+    ) -> tuple[Iterable[Batch], int]:
+        """The pipeline's batches and its embedding actors: run here, or on the cluster for a Ray Client
+        connection (Ray Data's executor does not run in a Ray Client process)."""
+        if self.target.client:
+            from indexer.build.ray.remote import remote_batches
+
+            return remote_batches(sources, self.settings, sha256, cpus)
+        from indexer.build.ray.dataset import build_dataset
+
+        dataset, actors = build_dataset(sources, self.settings, sha256, cpus)
+        return dataset.iter_batches(batch_size=None, batch_format="numpy"), actors
 
 
 @dataclass
