@@ -66,7 +66,7 @@ def _init(target: RayTarget, settings: RaySettings, *, verbose: bool) -> None:
     }
     token = None
     if not target.local:
-        token = auth.use_token()
+        token = auth.use_token(home=not target.client)
     with _stderr_to_file(enabled=not verbose) as messages, _client_retries() as retries:
         try:
             if target.local:

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from tqdm import tqdm
 
 from indexer.build.processing import Parsed, Processed, Unreadable, no_vectors
+from indexer.build.ray import auth
 from indexer.build.ray.cluster import connected
 from indexer.build.ray.stages import UNREADABLE, Batch, chunk_texts
 from indexer.build.ray.target import INSTALL_HINT, RayTarget
@@ -83,7 +84,8 @@ class RayProcessor:
             raise self._error from exc
         except Exception as exc:  # Ray's own: a worker died more often than retried, the cluster went away
             self._error = DistributedBuildError(
-                f"the build's Ray job failed: {_first_line(exc)} (Ray's logs: {LOGS})"
+                f"the build's Ray job failed: {_first_line(exc)} (Ray's logs: {LOGS}"
+                f"{'' if self.target.local else auth.job_hint()})"
             )
             raise self._error from exc
 

@@ -49,18 +49,28 @@ def test_a_token_file_ray_would_abort_on_is_one_line(tmp_path: Path, content: st
 
 
 def test_token_mode_is_turned_on_when_a_token_is_there(tmp_path: Path, reloads: list[int]) -> None:
-    env = _home(tmp_path, "secret")
-    assert auth.use_token(env) == "~/.ray/auth_token"
-    assert env["RAY_AUTH_MODE"] == "token" and reloads == [1]
+    on_a_node = _home(tmp_path, "secret")
+    assert auth.use_token(home=True, environ=on_a_node) == "~/.ray/auth_token"
+    assert on_a_node["RAY_AUTH_MODE"] == "token" and reloads == [1]
+    given = {"HOME": str(tmp_path), "RAY_AUTH_TOKEN": "t"}
+    assert auth.use_token(home=False, environ=given) == "RAY_AUTH_TOKEN" and given["RAY_AUTH_MODE"] == "token"
+
+
+def test_the_home_token_alone_is_not_sent_through_ray_client(tmp_path: Path, reloads: list[int]) -> None:
+    """``--ray local`` leaves a token in ~/.ray/auth_token; a token-mode client fails on a cluster
+    without token authentication."""
+    laptop = _home(tmp_path, "left-by-a-local-ray")
+    assert auth.use_token(home=False, environ=laptop) is None and "RAY_AUTH_MODE" not in laptop
+    assert reloads == []
 
 
 def test_the_users_mode_wins_and_no_token_means_no_mode(tmp_path: Path, reloads: list[int]) -> None:
     disabled = {**_home(tmp_path, "secret"), "RAY_AUTH_MODE": "disabled"}
-    assert auth.use_token(disabled) is None and disabled["RAY_AUTH_MODE"] == "disabled"
+    assert auth.use_token(home=True, environ=disabled) is None and disabled["RAY_AUTH_MODE"] == "disabled"
     explicit = {"HOME": str(tmp_path), "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": "t"}
-    assert auth.use_token(explicit) == "RAY_AUTH_TOKEN"
+    assert auth.use_token(home=False, environ=explicit) == "RAY_AUTH_TOKEN"
     nothing = {"HOME": str(tmp_path / "nobody")}
-    assert auth.use_token(nothing) is None and "RAY_AUTH_MODE" not in nothing
+    assert auth.use_token(home=True, environ=nothing) is None and "RAY_AUTH_MODE" not in nothing
     assert reloads == []
 
 
@@ -75,7 +85,14 @@ def test_a_refused_connection_says_what_to_do(tmp_path: Path) -> None:
     assert "refused the token from RAY_AUTH_TOKEN" in wrong
     off = auth.refusal("auto", {"HOME": str(tmp_path), "RAY_AUTH_MODE": "disabled"})
     assert "RAY_AUTH_MODE is 'disabled'" in off
-    assert all("\n" not in message for message in (none, wrong, off))
+    unsent = auth.refusal("ray://h:10001", _home(tmp_path, "secret"))
+    assert "set RAY_AUTH_MODE=token to send the one in ~/.ray/auth_token" in unsent
+    assert all("\n" not in message for message in (none, wrong, off, unsent))
+
+
+def test_a_failed_job_in_token_mode_says_how_to_turn_it_off() -> None:
+    assert "set RAY_AUTH_MODE=disabled" in auth.job_hint({"RAY_AUTH_MODE": "token"})
+    assert auth.job_hint({}) == ""
 
 
 def test_ray_client_address_without_ray_client_says_how_to_install_it(
