@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from indexer.build.ray import auth
 from indexer.build.ray.target import RayTarget
 from indexer.config import RaySettings
 from indexer.errors import DistributedBuildError, StalledBuildError
@@ -39,7 +40,7 @@ def connected(target: RayTarget, settings: RaySettings, *, verbose: bool = False
     if started:
         _init(target, settings, verbose=verbose)
     try:
-        with _data_context(verbose=verbose):
+        with data_context(verbose=verbose):
             yield float(ray.cluster_resources().get("CPU", 0))  # type: ignore[no-untyped-call]
     except StalledBuildError:
         # Ray Data's thread is still waiting inside Ray: disconnecting now would make Ray end this
@@ -63,17 +64,53 @@ def _init(target: RayTarget, settings: RaySettings, *, verbose: bool) -> None:
         "log_to_driver": verbose,  # the workers' stdout and stderr stay in the session's log files
         "include_dashboard": False,
     }
-    with _stderr_to_file(enabled=not verbose) as messages:
+    token = None
+    if not target.local:
+        token = auth.use_token(home=not target.client)
+    with _stderr_to_file(enabled=not verbose) as messages, _client_retries() as retries:
         try:
             if target.local:
                 ray.init(num_cpus=settings.local_cpus or None, **options)  # type: ignore[arg-type]
             else:
                 ray.init(address=target.address, **options)  # type: ignore[arg-type]
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise DistributedBuildError(
-                f"cannot connect to Ray at {target.address}: {_first_line(exc)}{messages.tail()}"
-            ) from exc
-    log.info("connected to Ray at %s: %s", target.address, ray.cluster_resources())  # type: ignore[no-untyped-call]
+        except Exception as exc:  # Ray's: no cluster there, a refused token, a version mismatch
+            raise DistributedBuildError(_cannot_connect(target, exc, messages, retries)) from exc
+    log.info(
+        "connected to Ray at %s%s: %s",
+        target.describe(os.environ),
+        f" with the token from {token}" if token else "",
+        ray.cluster_resources(),  # type: ignore[no-untyped-call]
+    )
+
+
+def _cannot_connect(target: RayTarget, exc: Exception, messages: _Captured, retries: list[str]) -> str:
+    """One line for a connection that failed (the last lines Ray printed after it, unless the cluster
+    refused the token: then what to do is all that is said)."""
+    printed, where = messages.tail(), target.describe(os.environ)
+    causes = [str(e) for e in (exc, exc.__cause__, exc.__context__) if e is not None]
+    if auth.refused("\n".join([*causes, *retries, printed])):
+        return auth.refusal(where)
+    return f"cannot connect to Ray at {where}: {_first_line(exc)}{printed}"
+
+
+@contextlib.contextmanager
+def _client_retries() -> Iterator[list[str]]:
+    """What Ray Client logs (at debug level only, kept off the console) while it retries a connection:
+    a refused token shows only there, the error itself says "connection timeout"."""
+    client_log = logging.getLogger("ray.util.client.worker")
+    seen: list[str] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    saved = client_log.level, client_log.propagate
+    client_log.setLevel(logging.DEBUG)
+    client_log.propagate = False
+    client_log.addHandler(handler)
+    try:
+        yield seen
+    finally:
+        client_log.removeHandler(handler)
+        client_log.setLevel(saved[0])
+        client_log.propagate = saved[1]
 
 
 class _Captured:
@@ -115,7 +152,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def _data_context(*, verbose: bool) -> Iterator[None]:
+def data_context(*, verbose: bool) -> Iterator[None]:
     """Ray Data's settings for the build (restored afterwards), and its console logs at warnings when
     ``verbose``, else off (a failure's cause is in the build's error message; Ray Data's full log stays in
     the session's ``ray-data.log``). After a failed build its console stays quiet: the pipeline's

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from tqdm import tqdm
 
 from indexer.build.processor import Parsed, Processed, Unreadable, no_vectors
+from indexer.build.ray import auth
 from indexer.build.ray.cluster import connected
 from indexer.build.ray.stages import UNREADABLE, Batch, chunk_texts
 from indexer.build.ray.target import INSTALL_HINT, RayTarget
@@ -83,7 +84,8 @@ class RayProcessor:
             raise self._error from exc
         except Exception as exc:  # Ray's own: a worker died more often than retried, the cluster went away
             self._error = DistributedBuildError(
-                f"the build's Ray job failed: {_first_line(exc)} (Ray's logs: {LOGS})"
+                f"the build's Ray job failed: {_first_line(exc)} (Ray's logs: {LOGS}"
+                f"{'' if self.target.local else auth.job_hint()})"
             )
             raise self._error from exc
 
@@ -92,17 +94,28 @@ class RayProcessor:
         embedder = self._embedder()
         verbose = log.isEnabledFor(logging.INFO)
         cpus = self._resources.enter_context(connected(self.target, self.settings.ray, verbose=verbose))
-        from indexer.build.ray.dataset import build_dataset
-
-        dataset, actors = build_dataset(sources, self.settings, embedder.artifact_sha256, cpus)
+        batches, actors = self._pipeline(sources, embedder.artifact_sha256, cpus)
         log.info("Ray: %g CPUs, %d embedding actors, %d documents to read", cpus, actors, len(sources))
         progress = self._resources.enter_context(_Progress(len(sources), actors, enabled=self.progress))
-        batches = dataset.iter_batches(batch_size=None, batch_format="numpy")
         for result, vectors in collate(_watched(batches, self.settings.ray.stall_seconds), sources):
             self._vectors.append(vectors)
             progress.done(len(vectors))
             yield result
         log.info("Ray: %s", progress.summary())
+
+    def _pipeline(
+        self, sources: Sequence[SourceFile], sha256: str, cpus: float
+    ) -> tuple[Iterable[Batch], int]:
+        """The pipeline's batches and its embedding actors: run here, or on the cluster for a Ray Client
+        connection (Ray Data's executor does not run in a Ray Client process)."""
+        if self.target.client:
+            from indexer.build.ray.remote import remote_batches
+
+            return remote_batches(sources, self.settings, sha256, cpus)
+        from indexer.build.ray.dataset import build_dataset
+
+        dataset, actors = build_dataset(sources, self.settings, sha256, cpus)
+        return dataset.iter_batches(batch_size=None, batch_format="numpy"), actors
 
 
 @dataclass
