@@ -1,8 +1,9 @@
 """The HTTP server of ``python -m service``: granian, run inside this process, with limits that hold
 before a request reaches the application.
 
-granian (hyper) answers 431 to a request head larger than ``service.max_header_bytes`` or with more
-than 100 headers, closes a connection whose head is not complete within
+granian (hyper) answers 431 to a request head that fills its read buffer of
+``service.max_header_bytes`` (to the byte: :mod:`service.admission.head_size`) or has more than 100
+headers, closes a connection whose head is not complete within
 ``service.header_timeout_seconds``, and serves at most ``service.max_connections`` connections at once
 (more wait in the kernel's accept queue): none of these can be enforced from inside an ASGI app,
 which only sees a request once its head is parsed. Only HTTP/1.1 is spoken (HTTP/2's header limits

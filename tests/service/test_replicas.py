@@ -35,9 +35,7 @@ def _search(base_url: str) -> tuple[int, str]:
     return response.status_code, response.json().get("snapshot_id", "") if response.status_code == 200 else ""
 
 
-@pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="reads /proc"
-)
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_two_workers_swap_to_a_published_snapshot_under_load_without_a_failed_request(
     tmp_path: Path, embedder: Embedder
 ) -> None:
