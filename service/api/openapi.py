@@ -18,6 +18,7 @@ from litestar import Request, Router, get
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.params import FromPath
 from litestar.response import File
 
 from service import __version__
@@ -66,7 +67,7 @@ def swagger_assets() -> Router:
     files[INIT_SCRIPT] = Path(__file__).parent / INIT_SCRIPT
 
     @get("/{name:str}", opt=PUBLIC, include_in_schema=False, sync_to_thread=False, name="swagger-ui")
-    def swagger_asset(name: str) -> File:
+    def swagger_asset(name: FromPath[str]) -> File:
         """One file of the API docs page."""
         if name not in files:
             raise NotFoundError(f"no such file: {SWAGGER_ASSETS}/{name}")
