@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.worker_fault import children, stop_while_serving
 from indexer.embedding import Embedder
 from service.runtime import listener
 from tests.conftest import REPO, free_port, service_env, wait_for
@@ -83,27 +84,6 @@ def test_a_listen_fd_that_is_not_a_listening_socket_is_refused() -> None:
         listener.inherited({listener.LISTEN_FD_ENV: "nine"})
 
 
-def _held_connections(pid: int, port: int) -> int:
-    """Established TCP connections on ``port`` whose socket ``pid`` holds (accepted by it)."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        with contextlib.suppress(OSError):
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-            if target.startswith("socket:["):
-                inodes.add(target[8:-1])
-    held = 0
-    for table in ("tcp", "tcp6"):
-        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
-            fields = line.split()
-            local_port, state, inode = int(fields[1].rsplit(":", 1)[1], 16), fields[3], fields[9]
-            held += local_port == port and state == "01" and inode in inodes
-    return held
-
-
-def _children(pid: int) -> list[int]:
-    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
 class _Load:
     """``CLIENTS`` threads searching, each request on a new connection, until stopped: the outcomes."""
 
@@ -134,21 +114,6 @@ class _Load:
             thread.join(timeout=60)
 
 
-def _stop_while_serving(pid: int, port: int) -> int:
-    """SIGSTOP ``pid`` while it answers requests (it accepts nothing more: what it holds then is what
-    it loses when killed); how many connections it holds."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if _held_connections(pid, port):
-            os.kill(pid, signal.SIGSTOP)
-            held = _held_connections(pid, port)
-            if held:
-                return held
-            os.kill(pid, signal.SIGCONT)
-        time.sleep(0.01)
-    raise AssertionError(f"worker {pid} held no connection in 10 s: it does not accept from the socket")
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_workers_share_one_socket_and_a_killed_worker_loses_only_its_requests_in_flight(
     tmp_path: Path, embedder: Embedder
@@ -160,21 +125,21 @@ def test_workers_share_one_socket_and_a_killed_worker_loses_only_its_requests_in
     base = f"http://127.0.0.1:{port}"
     proc = _start(env, port, "--workers", "2", log=tmp_path / "service.log")
     try:
-        wait_for(proc, lambda: len(_children(proc.pid)) == 2)
+        wait_for(proc, lambda: len(children(proc.pid)) == 2)
         wait_for(
             proc, lambda: all(httpx.get(f"{base}/ready", timeout=5).status_code == 200 for _ in range(6))
         )
         # A second service on the port the workers share is refused, and takes nothing from them.
         assert "the port is in use by another process" in _refused(env, port)
-        victim, survivor = _children(proc.pid)
+        victim, survivor = children(proc.pid)
         with _Load(base) as load:
             time.sleep(1.0)
-            held = _stop_while_serving(victim, port)
+            held = stop_while_serving(victim, port)
             before = len(load.outcomes)
             time.sleep(1.0)  # new connections wait in the one queue for the survivor, not for the victim
             os.kill(victim, signal.SIGKILL)
             time.sleep(1.5)
-        assert survivor in _children(proc.pid)
+        assert survivor in children(proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
