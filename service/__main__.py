@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 
 # One OpenMP thread per search (torch, faiss) unless the operator says otherwise: searches already run
@@ -16,6 +17,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from indexer.errors import IndexerError, NoSnapshotError
 from indexer.snapshot import check_queryable, current_dir, read_manifest
+from service.runtime import listener
 from service.runtime.observability import configure_logging
 from service.settings import AppSettings, load_app_settings, with_address
 
@@ -39,8 +41,8 @@ def _parser() -> argparse.ArgumentParser:
         type=_workers,
         default=1,
         metavar="N",
-        help="serve with N processes on the same port (Linux), each its own model, sharing the "
-        "memory-mapped index; default 1 (docs/deployment.md)",
+        help="serve with N processes on one listening socket (POSIX), each its own model, sharing "
+        "the memory-mapped index; default 1 (docs/deployment.md)",
     )
     parser.add_argument(
         "command",
@@ -76,25 +78,31 @@ def main(argv: list[str] | None = None) -> int:
             _say_where_links_point(settings)
             run_stdio(settings)  # stdout carries the protocol; warnings and errors go to stderr
             return 0
-    except IndexerError as exc:
+        sock = listener.inherited() or listener.bind(settings.service.host, settings.service.port)
+    except (IndexerError, listener.ListenError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    # Port 0: the one the kernel picked, in links and logs.
+    settings = with_address(settings, port=listener.bound_port(sock))
     if args.workers > 1:
-        return _supervise(parser, settings, args.workers, sys.argv[1:] if argv is None else argv)
-    _serve(settings)
+        return _supervise(parser, settings, args.workers, sys.argv[1:] if argv is None else argv, sock)
+    _serve(settings, sock)
     return 0
 
 
-def _supervise(parser: argparse.ArgumentParser, settings: AppSettings, workers: int, argv: list[str]) -> int:
-    """Run ``workers`` service processes on one port (:mod:`service.runtime.replicas`)."""
-    if not sys.platform.startswith("linux"):
-        parser.error("--workers needs Linux (the processes share the port with SO_REUSEPORT)")
-    if settings.service.port == 0:
-        parser.error("--workers needs a fixed port (with port 0 each process would listen on its own)")
+def _supervise(
+    parser: argparse.ArgumentParser, settings: AppSettings, workers: int, argv: list[str], sock: socket.socket
+) -> int:
+    """Run ``workers`` service processes on ``sock`` (:mod:`service.runtime.replicas`)."""
+    if sys.platform == "win32":
+        parser.error("--workers needs a POSIX system (the workers inherit the listening socket)")
     configure_logging(settings.service.log_level, settings.observability.log_format)
     from service.runtime.replicas import Supervisor, worker_command
 
-    return Supervisor(worker_command(argv), workers).run()
+    try:
+        return Supervisor(worker_command(argv), workers, sock).run()
+    finally:
+        listener.close(sock)
 
 
 def _say_where_links_point(settings: AppSettings) -> None:
@@ -123,14 +131,14 @@ def _refuse_other_model(settings: AppSettings) -> None:
     check_queryable(manifest.snapshot_id, manifest.model, settings.model, None)
 
 
-def _serve(settings: AppSettings) -> None:
+def _serve(settings: AppSettings, sock: socket.socket) -> None:
     service = settings.service
     configure_logging(service.log_level, settings.observability.log_format)
 
     from service.app import create_app
     from service.runtime.serving import run
 
-    run(create_app(settings), service)
+    run(create_app(settings), service, sock)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from litestar.types import ControllerRouterHandler
 from indexer.search import Embedder, SearchEngine, Searcher
 from service.admission.auth import KeyChecker, require_key
 from service.admission.cors import cors_config
+from service.admission.head_size import HeadLimit
 from service.admission.hosts import HostCheck, allowed_hosts
 from service.admission.proxies import ProxyHeaders, parse_networks
 from service.admission.rate_limit import RateLimitMiddleware, rate_limiter
@@ -155,7 +156,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
     # Around routing and error handling, so every response (404s and 421s included) is counted, logged
     # and carries its X-Request-ID; outermost, the client's address behind trusted proxies.
     observed = RequestObserver(
-        HostCheck(app.asgi_handler, allowed_hosts(settings)),
+        HeadLimit(HostCheck(app.asgi_handler, allowed_hosts(settings)), settings.service.max_header_bytes),
         registry if observability.metrics else None,
         log_requests=observability.access_log,
         log_queries=observability.log_queries,

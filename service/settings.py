@@ -57,8 +57,8 @@ class ServiceSettings(EngineOptions, frozen=True):
     """``Host`` header values accepted (a name, or ``name:port``; ``"*"``: any), others get 421. Empty:
     bound to a loopback address, the localhost names and the public URL's host; else any."""
     max_header_bytes: Annotated[int, msgspec.Meta(ge=8192, le=1_048_576)] = 65_536
-    """A request whose request line and headers exceed this (or that has more than 100 headers) is
-    answered 431 and closed, before it reaches the application."""
+    """A request whose request line and headers exceed this, to the byte (or that has more than 100
+    headers), is answered 431 and closed, before it reaches the routes."""
     header_timeout_seconds: Annotated[float, msgspec.Meta(ge=0.5, le=60)] = 5.0
     """A connection that has not sent a complete request head this long after it opened (or after its
     last answer, when kept alive) is closed."""

@@ -1,21 +1,25 @@
 """``python -m service --workers N``: N service processes on one machine behind one port.
 
 Each worker is a whole ``python -m service`` (its own model, its own snapshot holder polling the index
-folder every ``service.reload_poll_seconds``), started with this process's arguments. All of them
-listen on the same host and port: granian binds with ``SO_REUSEPORT`` on Linux, and the kernel spreads
-new connections over the listening processes. The snapshot's large files (the vectors, and index files
+folder every ``service.reload_poll_seconds``), started with this process's arguments. This process binds
+the listening socket once (:mod:`service.runtime.listener`; a port in use stops it before any worker
+starts) and every worker inherits it (``CITESEARCH_LISTEN_FD``) and accepts from it: one kernel queue,
+so connections waiting there are taken by the workers alive, and a worker killed loses only the
+requests it was answering. The snapshot's large files (the vectors, and index files
 of at least ``index.mmap_min_mb``) are memory-mapped read-only, so the workers share those pages
 through the page cache instead of holding a copy each (docs/deployment.md has the figures).
 
 This process only supervises: SIGTERM or SIGINT is passed on to every worker (each finishes its
 requests in flight), a worker that dies (killed, or failing after it started) is started again, and
-one that fails while starting (a port in use, a bad config) stops them all with its exit code.
+one that fails while starting (a bad config) stops them all with its exit code.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,11 +27,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import FrameType
 
+from service.runtime.listener import LISTEN_FD_ENV, address
+
 log = logging.getLogger(__name__)
 
 STARTUP_SECONDS = 30.0
-"""A worker that exits with an error this soon after it was started failed to start (a port in use, a
-bad config): the others are stopped. One killed by a signal (out of memory) is started again."""
+"""A worker that exits with an error this soon after it was started failed to start (a bad config, a
+model that does not load): the others are stopped. One killed by a signal (out of memory) is started again."""
 STOP_SECONDS = 30.0
 """How long the workers get to finish their requests in flight after SIGTERM before they are killed."""
 POLL_SECONDS = 0.2
@@ -40,11 +46,13 @@ class _Worker:
 
 
 class Supervisor:
-    """Starts ``workers`` copies of ``command`` and keeps them running until told to stop."""
+    """Starts ``workers`` copies of ``command``, each handed the listening socket ``sock``, and keeps
+    them running until told to stop."""
 
-    def __init__(self, command: Sequence[str], workers: int) -> None:
+    def __init__(self, command: Sequence[str], workers: int, sock: socket.socket) -> None:
         self.command = list(command)
         self.workers = workers
+        self.sock = sock
         self._slots: list[_Worker] = []
         self._stopping = False
 
@@ -53,7 +61,12 @@ class Supervisor:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._stop)
         self._slots = [self._start(i) for i in range(self.workers)]
-        log.info("started %d workers: %s", self.workers, [w.process.pid for w in self._slots])
+        log.info(
+            "listening on %s with %d workers: %s",
+            address(*self.sock.getsockname()[:2]),
+            self.workers,
+            [w.process.pid for w in self._slots],
+        )
         code = 0
         try:
             while not self._stopping and code == 0:
@@ -64,7 +77,9 @@ class Supervisor:
         return code
 
     def _start(self, index: int) -> _Worker:
-        process = subprocess.Popen(self.command)
+        fd = self.sock.fileno()
+        env = {**os.environ, LISTEN_FD_ENV: str(fd)}
+        process = subprocess.Popen(self.command, env=env, pass_fds=(fd,))
         log.debug("worker %d: pid %d", index, process.pid)
         return _Worker(process, time.monotonic())
 

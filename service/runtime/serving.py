@@ -1,23 +1,27 @@
 """The HTTP server of ``python -m service``: granian, run inside this process, with limits that hold
 before a request reaches the application.
 
-granian (hyper) answers 431 to a request head larger than ``service.max_header_bytes`` or with more
-than 100 headers, closes a connection whose head is not complete within
+granian (hyper) answers 431 to a request head that fills its read buffer of
+``service.max_header_bytes`` (to the byte: :mod:`service.admission.head_size`) or has more than 100
+headers, closes a connection whose head is not complete within
 ``service.header_timeout_seconds``, and serves at most ``service.max_connections`` connections at once
 (more wait in the kernel's accept queue): none of these can be enforced from inside an ASGI app,
 which only sees a request once its head is parsed. Only HTTP/1.1 is spoken (HTTP/2's header limits
-are looser).
+are looser). It serves on a socket bound by :mod:`service.runtime.listener`, not one of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import resource
 import signal
+import socket
 import sys
 from typing import Any
 
+from service.runtime import listener
 from service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -67,21 +71,52 @@ class _QuietExperimental(logging.Filter):
         return "experimental" not in record.getMessage()
 
 
-def server(app: Any, settings: ServiceSettings, *, port: int | None = None) -> Any:
-    """A granian server for ``app`` (not started) with the service's limits."""
-    from granian.constants import HTTPModes, Interfaces
-    from granian.http import HTTP1Settings
+def _embedded_server() -> type[Any]:
+    """granian's embedded server, serving on a socket this process already listens on."""
+    from granian import _granian
     from granian.server.embed import Server
 
+    holder: Any = _granian.SocketHolder  # its stub declares no constructor: (fd, uds[, backlog])
+
+    class ListeningServer(Server):
+        """granian binds its own socket with ``SO_REUSEPORT`` on Linux (any number of servers share a
+        port, each with its own accept queue); this one takes the listening socket it is given. granian
+        2 has no public way to pass one: ``_init_shared_socket`` is where it makes its own."""
+
+        listening: socket.socket
+
+        def _init_shared_socket(self) -> None:
+            fd = os.dup(self.listening.fileno())  # granian's to close when its worker stops
+            backlog = (listener.BACKLOG,) if sys.platform.startswith(("linux", "freebsd")) else ()
+            shared: Any = self
+            shared._ssp = None
+            shared._shd = holder(fd, False, *backlog)
+            shared._sfd = fd
+
+        async def shutdown(self, exit_code: int = 0) -> None:
+            await super().shutdown(exit_code)  # type: ignore[no-untyped-call]
+            listener.close(self.listening)
+
+    return ListeningServer
+
+
+def server(app: Any, settings: ServiceSettings, *, sock: socket.socket | None = None) -> Any:
+    """A granian server for ``app`` (not started) with the service's limits, serving on ``sock`` (default:
+    a socket bound now on ``service.host``:``service.port``; :class:`listener.ListenError` if it cannot
+    be). The server closes the socket when it stops."""
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+
+    listening = listener.bind(settings.host, settings.port) if sock is None else sock
     handlers = logging.getLogger().handlers[:]
-    embedded = Server(
+    embedded = _embedded_server()(
         app,
         address=settings.host,
-        port=settings.port if port is None else port,
+        port=listener.bound_port(listening),
         interface=Interfaces.ASGI,
         http=HTTPModes.http1,
         websockets=False,
-        backlog=2048,
+        backlog=listener.BACKLOG,
         backpressure=connection_cap(settings, raise_fd_limit()),
         http1_settings=HTTP1Settings(
             header_read_timeout=round(settings.header_timeout_seconds * 1000),
@@ -89,30 +124,33 @@ def server(app: Any, settings: ServiceSettings, *, port: int | None = None) -> A
             max_buffer_size=settings.max_header_bytes,
         ),
         log_enabled=True,
-        log_level=settings.log_level,  # type: ignore[arg-type]
+        log_level=settings.log_level,
         log_dictconfig={"handlers": {}, "loggers": {"_granian": {"handlers": [], "propagate": True}}},
     )
+    embedded.listening = listening
     # granian configures logging when built; the service's handler (JSON lines) stays the one in use.
     logging.getLogger().handlers[:] = handlers
     logging.getLogger("_granian").addFilter(_QuietExperimental())
     return embedded
 
 
-async def serve(app: Any, settings: ServiceSettings) -> None:
-    """Serve ``app`` until SIGINT or SIGTERM, then finish the requests in flight and run the shutdown."""
-    embedded = server(app, settings)
+async def serve(app: Any, settings: ServiceSettings, sock: socket.socket) -> None:
+    """Serve ``app`` on ``sock`` until SIGINT or SIGTERM, then finish the requests in flight and run the
+    shutdown."""
+    embedded = server(app, settings, sock=sock)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, embedded.stop)
     await embedded.serve()
 
 
-def run(app: Any, settings: ServiceSettings) -> None:
-    """Serve on uvloop (asyncio's loop if it is missing)."""
+def run(app: Any, settings: ServiceSettings, sock: socket.socket) -> None:
+    """Serve on ``sock`` (a listening socket, from :mod:`service.runtime.listener`) on uvloop (asyncio's
+    loop if it is missing)."""
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
-        asyncio.run(serve(app, settings))
+        asyncio.run(serve(app, settings, sock))
     else:
-        uvloop.run(serve(app, settings))
+        uvloop.run(serve(app, settings, sock))

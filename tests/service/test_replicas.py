@@ -35,9 +35,7 @@ def _search(base_url: str) -> tuple[int, str]:
     return response.status_code, response.json().get("snapshot_id", "") if response.status_code == 200 else ""
 
 
-@pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="--workers shares the port with SO_REUSEPORT"
-)
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_two_workers_swap_to_a_published_snapshot_under_load_without_a_failed_request(
     tmp_path: Path, embedder: Embedder
 ) -> None:
@@ -119,12 +117,3 @@ def test_workers_argument_is_checked(capsys: pytest.CaptureFixture[str]) -> None
             main(["--workers", bad])
         assert exit_info.value.code == 2
         assert "--workers" in capsys.readouterr().err
-
-
-def test_workers_refuse_port_zero(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("CITESEARCH_CONFIG", str(REPO / "config.yaml"))
-    with pytest.raises(SystemExit):
-        main(["--workers", "2", "--port", "0"])
-    assert "fixed port" in capsys.readouterr().err

@@ -9,11 +9,13 @@ Two tools, in the shapes chat assistants' connectors expect: ``search(query)`` â
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio.to_thread
+import msgspec
 from typing_extensions import TypedDict
 
 from indexer.errors import InvalidFilterError
@@ -22,16 +24,23 @@ from indexer.snapshot import ChunkRecord, DocumentRecord
 from service import __version__, querying
 from service.api.links import document_url
 from service.api.schemas import Citation
-from service.errors import NotFoundError, ServiceError
+from service.errors import InvalidInputError, NotFoundError, ServiceError
 from service.querying import Ask, Caller, Keys
 from service.runtime.work import SearchPool
 from service.settings import AppSettings
 
 if TYPE_CHECKING:
+    from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
     from mcp.server.mcpserver import MCPServer
+
+log = logging.getLogger(__name__)
 
 SEARCH_RESULTS = 10
 SNIPPET_CHARS = 300
+MAX_ID_CHARS = 4_200
+"""The longest id ``fetch`` looks up: a document id (a path in the source folder: at most 4,096 bytes
+on Linux) with ``#`` and a passage number. Longer ids are refused before any lookup."""
+MAX_POSITION_DIGITS = 9
 INSTRUCTIONS = (
     "Search a private document collection. Call `search` with a natural-language question; each result "
     "has an `id` to pass to `fetch` for the whole document. Cite results by their `url`."
@@ -76,7 +85,7 @@ def _find(searcher: Searcher, item_id: str) -> tuple[DocumentRecord, ChunkRecord
     """The document (and passage) named by a passage id ``doc_id#position`` or a document id."""
     store = searcher.snapshot.store
     doc_id, hash_, position = item_id.rpartition("#")
-    if hash_ and position.isdigit():
+    if hash_ and position.isascii() and position.isdigit() and len(position) <= MAX_POSITION_DIGITS:
         document = store.document(doc_id)
         if document is not None:
             chunk = next((c for c in store.chunks_of(doc_id) if c.position == int(position)), None)
@@ -106,6 +115,8 @@ async def search_tool(
 
 
 async def fetch_tool(settings: AppSettings, lease: Lease, item_id: str) -> FetchedDocument:
+    if len(item_id) > MAX_ID_CHARS:
+        raise InvalidInputError(f"id is {len(item_id)} characters long; the limit is {MAX_ID_CHARS}")
     with lease() as searcher:
         found = await anyio.to_thread.run_sync(_find, searcher, item_id)
     if found is None:
@@ -157,6 +168,40 @@ def _as_tool_error() -> Iterator[None]:
         raise ToolError(str(exc)) from exc
 
 
+class SearchArguments(msgspec.Struct):
+    query: str
+    filters: dict[str, Any] | None = None
+
+
+class FetchArguments(msgspec.Struct):
+    id: Annotated[str, msgspec.Meta(max_length=MAX_ID_CHARS)]
+
+
+TOOL_ARGUMENTS: dict[str, type[msgspec.Struct]] = {"search": SearchArguments, "fetch": FetchArguments}
+"""Each tool's arguments, checked before the SDK sees them (its own check answers with pydantic's text,
+which quotes the caller's input and links to pydantic's site)."""
+
+
+class ArgumentCheck:
+    """MCP server middleware: a ``tools/call`` of ours whose arguments do not fit answers a tool error
+    naming the argument and what was expected (``id: Expected `str`, got `int```), nothing more."""
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        params = ctx.params or {}
+        name = params.get("name")
+        shape = TOOL_ARGUMENTS.get(name) if ctx.method == "tools/call" and isinstance(name, str) else None
+        if shape is not None:
+            try:
+                msgspec.convert(params.get("arguments") or {}, shape)
+            except msgspec.ValidationError as exc:
+                from mcp.types import CallToolResult, TextContent
+
+                message = f"invalid arguments for {name}: {exc}"
+                log.info("MCP %s", message)
+                return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+        return await call_next(ctx)
+
+
 def build_server(settings: AppSettings, lease: Lease, pool: SearchPool | None = None) -> MCPServer:
     """The MCP server with the ``search`` and ``fetch`` tools, answering from ``lease()``; searches run
     in ``pool`` (the app's, within the request time budget; default: one of its own)."""
@@ -165,7 +210,11 @@ def build_server(settings: AppSettings, lease: Lease, pool: SearchPool | None = 
     from mcp.types import ToolAnnotations
 
     server: MCPServer = MCPServer(
-        "citesearch", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
+        "citesearch",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        log_level="WARNING",
+        middleware=[ArgumentCheck()],
     )
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
@@ -186,7 +235,7 @@ def build_server(settings: AppSettings, lease: Lease, pool: SearchPool | None = 
     async def fetch(id: str) -> FetchedDocument:
         """Fetch the whole document behind a search result `id` (or a document id): its full text, a
         `url` to cite, and metadata (source, date, format, the passage's character and line range,
-        pages and section, and the document's own metadata)."""
+        pages and section, and the document's own metadata). Ids are at most 4,200 characters."""
         with _as_tool_error():
             return await fetch_tool(settings, lease, id)
 
