@@ -24,7 +24,7 @@ from service.admission.proxies import ProxyHeaders, parse_networks
 from service.admission.rate_limit import RateLimitMiddleware, rate_limiter
 from service.api.admin import AdminController
 from service.api.documents import DocumentsController
-from service.api.health import health, ready
+from service.api.health import health, not_ready, ready
 from service.api.index import describe_index
 from service.api.metrics import metrics
 from service.api.openapi import openapi_config, swagger_assets
@@ -65,7 +65,7 @@ def _provide_settings(state: State) -> AppSettings:
 
 
 def _lifespan(
-    settings: AppSettings, embedder: Embedder | None, registry: Metrics
+    settings: AppSettings, embedder: Embedder | None, registry: Metrics, work: SearchPool
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     """Load the model and serve the current snapshot (if there is one yet) while the app runs; newly
     published snapshots are swapped in every ``service.reload_poll_seconds``."""
@@ -75,7 +75,7 @@ def _lifespan(
         engine = SearchEngine(settings, embedder, options=settings.service, observer=registry)
         registry.count_cache(lambda: len(engine.cache))
         holder = SnapshotHolder(engine, registry)
-        registry.report_readiness(holder.not_ready)
+        registry.report_readiness(lambda: not_ready(holder, work))
         holder.reload()  # a missing or refused snapshot leaves the service up but not ready
         app.state.snapshots = holder
         poll = settings.service.reload_poll_seconds
@@ -132,7 +132,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
             "settings": Provide(_provide_settings, sync_to_thread=False),
             "caller": Provide(caller_of, sync_to_thread=False),
         },
-        lifespan=[_lifespan(settings, embedder, registry), mcp.lifespan],
+        lifespan=[_lifespan(settings, embedder, registry, work), mcp.lifespan],
         exception_handlers=exception_handlers(),
         guards=[require_key],
         middleware=[DefineMiddleware(RateLimitMiddleware, limiter=limiter)] if limiter is not None else [],

@@ -29,6 +29,15 @@ def snapshot_age_seconds(created_at: str, now: float | None = None) -> float:
     return max(0.0, (now if now is not None else time.time()) - created.timestamp())
 
 
+def not_ready(snapshots: SnapshotHolder, work: SearchPool | None) -> str | None:
+    """Why the service is not ready (``/ready`` answers 503 and ``citesearch_ready`` is 0), or None:
+    no snapshot, the served one damaged on disk, or the search threads saturated past the timeout."""
+    detail = snapshots.not_ready()
+    if detail is None and work is not None:
+        detail = work.saturated()
+    return detail
+
+
 @get("/health", summary="Liveness", operation_id="health", tags=["operations"], opt=PUBLIC)
 async def health(state: State) -> HealthResponse:
     """The process is up and answering; says nothing about the index (see ``/ready``)."""
@@ -71,10 +80,7 @@ async def ready(snapshots: NamedDependency[SnapshotHolder], state: State) -> Res
             dimension=manifest.model.dimension,
         )
     refusal = snapshots.last_refusal
-    detail = snapshots.not_ready()
-    work: SearchPool | None = state.get("work")
-    if detail is None and work is not None:
-        detail = work.saturated()
+    detail = not_ready(snapshots, state.get("work"))
     ok = detail is None
     body = ReadyResponse(
         status="ready" if ok else "unavailable",

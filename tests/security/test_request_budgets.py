@@ -114,9 +114,12 @@ def test_ready_says_so_when_every_search_thread_is_busy_past_the_budget(served: 
         pool = app.state.work.ordinary
         pool.full_since = time.monotonic() - 5  # as the pool records it when its last thread is taken
         saturated = httpx.get(f"{base_url}/ready", timeout=10)
+        gauge_saturated = httpx.get(f"{base_url}/metrics", timeout=10).text
         pool.full_since = None
         assert httpx.get(f"{base_url}/ready", timeout=10).status_code == 200
+        gauge_free = httpx.get(f"{base_url}/metrics", timeout=10).text
     assert saturated.status_code == 503
+    assert "\ncitesearch_ready 0.0\n" in gauge_saturated and "\ncitesearch_ready 1.0\n" in gauge_free
     assert "busy" in saturated.json()["detail"] and "request_timeout_seconds" in saturated.json()["detail"]
 
 
