@@ -111,7 +111,9 @@ def openapi_config() -> OpenAPIConfig:
         title="citesearch",
         version=__version__,
         description="Semantic search over your documents with exact citations.",
-        openapi_router=Router(path="/schema", route_handlers=[], response_headers=SCHEMA_HEADERS),
+        openapi_router=Router(
+            path="/schema", route_handlers=[], response_headers=SCHEMA_HEADERS, include_in_schema=False
+        ),
         render_plugins=[JsonRenderPlugin(), swagger],
         components=Components(security_schemes={BEARER_SCHEME: SecurityScheme(type="http", scheme="bearer")}),
     )
