@@ -21,9 +21,11 @@ def make_pdf(
     header: str | None = None,
     page_numbers: bool = False,
     outline: PdfOutline = (),
+    labels: Sequence[tuple[int, str, int, str]] = (),
 ) -> bytes:
     """A PDF with a text layer: each page's lines top to bottom, optionally under a running ``header``
-    and over a ``Page n of N`` footer, with bookmarks."""
+    and over a ``Page n of N`` footer, with bookmarks, and page labels: (page index where a range
+    starts, style ``ROMAN_LOWER``/``ARABIC``/..., first number, prefix)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
@@ -39,6 +41,8 @@ def make_pdf(
         index: [(level, text) for level, text, page in outline if page == index]
         for index in range(len(pages))
     }
+    for start, style, first, prefix in labels:
+        pdf.addPageLabel(start, style=style, start=first, prefix=prefix or None)
     for index, lines in enumerate(pages):
         for number, (level, text) in enumerate(marks[index]):
             key = f"p{index}-{number}"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from indexer.config import ReadingSettings
 from indexer.errors import UnreadableDocumentError
+from indexer.reading.boxes import CharBoxes
 from indexer.reading.readers import SNIFF_BYTES, MetaValue, Section, reader_for, reader_key, reader_named
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,9 @@ class Document:
     pages: tuple[int, ...] = ()
     sections: tuple[Section, ...] = ()
     body_start: int = 0
+    char_boxes: CharBoxes | None = None
+    """Where each character of ``text`` is drawn on its page (PDF)."""
+    page_labels: tuple[str, ...] = ()
 
 
 def discover(root: Path) -> Iterator[Path]:
@@ -146,4 +150,6 @@ def parse_document(
         pages=extracted.pages,
         sections=extracted.sections,
         body_start=extracted.body_start,
+        char_boxes=extracted.char_boxes,
+        page_labels=extracted.page_labels,
     )

@@ -89,6 +89,20 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     filters: Filters | None = None
 
 
+Unit = Annotated[float, Meta(ge=0, le=1)]
+
+
+class PageBox(msgspec.Struct, frozen=True):
+    """A rectangle of the passage on its page, in 0-1 coordinates of the rendered page (top-left
+    origin): multiply by the page image's width and height to draw it."""
+
+    page: Annotated[int, Meta(ge=1, description="The page (1-based) it is drawn on.")]
+    x0: Annotated[Unit, Meta(description="Left edge, from the page's left (0) to its right (1).")]
+    y0: Annotated[Unit, Meta(description="Top edge, from the page's top (0) to its bottom (1).")]
+    x1: Annotated[Unit, Meta(description="Right edge.")]
+    y1: Annotated[Unit, Meta(description="Bottom edge.")]
+
+
 class Citation(msgspec.Struct, frozen=True):
     doc_id: str
     source: str
@@ -112,6 +126,22 @@ class Citation(msgspec.Struct, frozen=True):
     format: Annotated[str, Meta(description="The document's format: text, markdown, pdf, html, docx.")] = (
         "text"
     )
+    page_label_start: Annotated[
+        str | None,
+        Meta(
+            description='The first page\'s printed label ("iv", "A-3") when the PDF defines page labels; '
+            "else null (use page_start)."
+        ),
+    ] = None
+    page_label_end: Annotated[str | None, Meta(description="The last page's printed label, or null.")] = None
+    boxes: Annotated[
+        list[PageBox],
+        Meta(
+            description="PDF: where the passage is drawn, one rectangle per stretch of a line, in reading "
+            "order (GET /v1/documents/{doc_id}/pages/{page} renders the page); empty for other formats "
+            "and for indexes built before boxes were kept."
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class ScoreParts(msgspec.Struct, frozen=True):

@@ -17,6 +17,7 @@ from service.admission.limits import check_query, check_top_k
 from service.api.links import document_url
 from service.api.schemas import (
     Citation,
+    PageBox,
     ScoreParts,
     SearchRequest,
     SearchResponse,
@@ -48,6 +49,9 @@ def to_result(hit: Hit) -> SearchResult:
             page_end=chunk.page_end,
             section=chunk.section,
             format=doc.format,
+            page_label_start=doc.page_label(chunk.page_start),
+            page_label_end=doc.page_label(chunk.page_end),
+            boxes=[PageBox(*box) for box in chunk.boxes],
         ),
         scores=ScoreParts(dense=hit.dense, lexical=hit.lexical),
     )

@@ -3,8 +3,9 @@
 Pages are joined by a blank line and each page's start in the text is kept, so every passage knows
 its pages. Running headers and footers (a line repeated at the top or bottom of most pages, page
 numbers) are left out. The outline (bookmarks), when there is one, gives the sections. Title and
-date come from the document information, else the first line of text. A PDF without a text layer
-(a scan) is reported, not read: there is no OCR.
+date come from the document information, else the first line of text. Each character of the text
+keeps where it is drawn (:mod:`~indexer.reading.readers.pdf_layout`), and pages keep their printed
+labels. A PDF without a text layer (a scan) is reported, not read: there is no OCR.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ from indexer.errors import UnreadableDocumentError
 from indexer.reading.readers.base import Extracted, MetaValue, Section
 from indexer.reading.readers.headings import HeadingPath
 from indexer.reading.readers.metadata import flatten
+from indexer.reading.readers.pdf_layout import PageChars, indexed_lines, page_chars, page_labels, text_boxes
 
 PAGE_BREAK = "\n\n"
 MAX_OUTLINE = 5000
 MAX_RUNNING_LINE = 120
 """Longer lines are never taken for a running header or footer."""
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")
 _DIGITS = re.compile(r"\d+")
 _PDF_DATE = re.compile(r"D?:?(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?")
 _INFO_KEYS = {
@@ -53,13 +54,7 @@ def _pdf_date(value: str) -> str | None:
 
 
 def _lines(raw: str) -> list[str]:
-    text = _CONTROL.sub("", raw.replace("\r\n", "\n").replace("\r", "\n"))
-    lines = [line.rstrip() for line in text.split("\n")]
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    while lines and not lines[-1].strip():
-        lines.pop()
-    return lines
+    return [line for line, _ in indexed_lines(raw)]
 
 
 def _norm(line: str) -> str:
@@ -122,7 +117,8 @@ def _open(data: bytes, limits: ReadingSettings) -> Any:
     return pdf
 
 
-def _page_lines(pdf: Any, limits: ReadingSettings) -> list[list[str]]:
+def _page_lines(pdf: Any, limits: ReadingSettings, drawn: list[PageChars]) -> list[list[str]]:
+    """Each page's lines; where their characters are drawn is added to ``drawn``."""
     pages: list[list[str]] = []
     total = 0
     for index in range(len(pdf)):
@@ -130,6 +126,7 @@ def _page_lines(pdf: Any, limits: ReadingSettings) -> list[list[str]]:
         try:
             textpage = page.get_textpage()
             raw = textpage.get_text_range()
+            drawn.append(page_chars(page, textpage, raw))
             textpage.close()
         finally:
             page.close()
@@ -188,7 +185,7 @@ def _metadata(info: dict[str, str]) -> dict[str, MetaValue]:
 
 class PdfReader:
     format = "pdf"
-    version = 1
+    version = 2
     suffixes: tuple[str, ...] = (".pdf",)
 
     def read(self, data: bytes, path: Path, limits: ReadingSettings) -> Extracted:
@@ -197,7 +194,8 @@ class PdfReader:
         pdf = _open(data, limits)
         try:
             info = {str(k): str(v) for k, v in pdf.get_metadata_dict(skip_empty=True).items()}
-            raw_pages = _page_lines(pdf, limits)
+            drawn: list[PageChars] = []
+            raw_pages = _page_lines(pdf, limits, drawn)
             pages = strip_running_lines(raw_pages)
             if not any(pages):
                 raise UnreadableDocumentError("no text layer (a scanned PDF?); there is no OCR")
@@ -208,6 +206,7 @@ class PdfReader:
                 offset += len(page_text) + len(PAGE_BREAK)
             text = PAGE_BREAK.join(texts)
             sections = _outline(pdf, text, starts)
+            labels = page_labels(pdf)
         except pdfium.PdfiumError as exc:
             raise UnreadableDocumentError(f"not a readable PDF ({exc})") from exc
         finally:
@@ -222,4 +221,6 @@ class PdfReader:
             metadata=metadata,
             pages=tuple(starts),
             sections=sections,
+            char_boxes=text_boxes(drawn, pages, PAGE_BREAK, text),
+            page_labels=labels,
         )
