@@ -160,6 +160,14 @@ class SearchResult(msgspec.Struct, frozen=True):
     text: str
     citation: Citation
     scores: ScoreParts
+    highlights: Annotated[
+        list[tuple[int, int]],
+        Meta(
+            description="[start, end] offsets in `text` of each word matching a query term, as the keyword "
+            'index matches them (case, stemming and stopwords: "rovers" matches "rover"), in order; '
+            "bold `text[start:end]` to show why the passage matched."
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class SearchResponse(msgspec.Struct, frozen=True):

@@ -54,6 +54,7 @@ def to_result(hit: Hit) -> SearchResult:
             boxes=[PageBox(*box) for box in chunk.boxes],
         ),
         scores=ScoreParts(dense=hit.dense, lexical=hit.lexical),
+        highlights=list(hit.highlights),
     )
 
 

@@ -85,3 +85,18 @@ def test_the_schema_documents_boxes_and_labels(served: TestClient) -> None:  # t
     citation = schemas["Citation"]["properties"]
     assert {"boxes", "page_label_start", "page_label_end"} <= citation.keys()
     assert "top (0)" in schemas["PageBox"]["properties"]["y0"]["description"]
+
+
+def test_results_carry_highlights_of_the_query_terms_as_the_keyword_index_stems_them(
+    served: TestClient,  # type: ignore[type-arg]
+) -> None:
+    found = results(served, "Rovers crossing the dusty CRATERS", mode="lexical")
+    assert found
+    for result in found:
+        words = [result["text"][start:end].lower() for start, end in result["highlights"]]
+        assert words and set(words) <= {"rovers", "rover", "crossed", "dusty", "crater", "craters"}
+        assert "the" not in words  # a stopword is never a match
+        starts = [start for start, _ in result["highlights"]]
+        assert starts == sorted(starts)
+    survey = next(r for r in found if r["citation"]["doc_id"] == "survey.pdf")
+    assert [survey["text"][s:e] for s, e in survey["highlights"]][:3] == ["rovers", "crossed", "crater"]
