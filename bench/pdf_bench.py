@@ -86,7 +86,11 @@ def boxes_cost(documents: list[Document], folder: Path) -> dict[str, Any]:
     settings = Settings().chunking
     encoding = get_encoding(settings.encoding)
     chunker = chunker_for(settings, lambda text: len(encoding.encode(text, disallowed_special=())), 512)
-    chunks = [chunk_records(chunker, document)[0] for document in documents]
+    chunks, row = [], 0
+    for document in documents:
+        records = chunk_records(chunker, document)[0]
+        chunks.append([dataclasses.replace(c, row=row + c.position) for c in records])
+        row += len(records)
     with_boxes = store_bytes(documents, chunks, True, folder)
     without = store_bytes(documents, chunks, False, folder)
     count = sum(len(c) for c in chunks)

@@ -49,6 +49,11 @@ class ReadingSettings(_Section, frozen=True):
     """Documents whose extracted text is longer are skipped."""
     max_unpacked_mb: Annotated[float, msgspec.Meta(gt=0, le=100_000)] = 200
     """DOCX (a zip): skipped when its parts would unpack to more than this (a zip bomb)."""
+    ocr: Literal["auto", "off"] = "auto"
+    """auto: PDF pages without a usable text layer (scans) are read by OCR, when the ``ocr`` extra is
+    installed; off: such pages are left out (a PDF of scans only is skipped)."""
+    max_ocr_pages: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 500
+    """PDFs with more pages to OCR are skipped (OCR reads about a page a second)."""
 
     @property
     def max_file_bytes(self) -> int:

@@ -75,6 +75,25 @@ def make_scanned_pdf() -> bytes:
     return buffer.getvalue()
 
 
+def make_image_pdf(pages: Sequence[Sequence[str]], *, dpi: int = 150) -> bytes:
+    """A PDF of scans: each page of :func:`make_pdf` rendered at ``dpi`` and placed as the page's only
+    content, an image (no text layer)."""
+    import pypdfium2 as pdfium
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    source = pdfium.PdfDocument(make_pdf(pages))
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4, invariant=True)
+    for index in range(len(source)):
+        image = source[index].render(scale=dpi / 72, grayscale=True).to_pil()
+        pdf.drawImage(ImageReader(image), 0, 0, width=A4[0], height=A4[1])
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
 def make_docx(
     blocks: Sequence[tuple[str, object]],
     *,
