@@ -14,10 +14,11 @@ import pytest
 from litestar.testing import TestClient
 
 from indexer.build import Builder
+from indexer.reading.readers.pdf_ocr import ocr_installed
 from service.app import create_app
 from service.settings import AppSettings, AuthSettings
 from tests.conftest import make_settings
-from tests.documents import make_pdf
+from tests.documents import make_image_pdf, make_pdf
 from tests.hash_embedder import HashEmbedder
 from tests.indexer.reading.test_pdf_layout import covered, drawn_characters
 from tests.service.conftest import KEY
@@ -208,3 +209,23 @@ def test_the_schema_documents_the_page_operation(served: TestClient) -> None:  #
     params = {p["name"]: p for p in operation["parameters"]}
     assert params["width"]["schema"]["maximum"] == 2000 and params["width"]["schema"]["minimum"] == 64
     assert "image/png" in operation["responses"]["200"]["content"]
+
+
+@pytest.mark.skipif(not ocr_installed(), reason="the ocr extra is not installed")
+def test_a_scanned_pdf_answers_with_exact_citations_into_its_ocr_text(tmp_path: Path) -> None:
+    (tmp_path / "seeds").mkdir()
+    scan = [["Dust storms slowed the rovers twice.", "The crater floor took six days to cross."]]
+    (tmp_path / "seeds" / "scan.pdf").write_bytes(make_image_pdf(scan))
+    settings = make_settings(tmp_path)
+    report = Builder(settings, HashEmbedder).build()
+    assert report.published and not report.skipped
+    with TestClient(app=create_app(settings, embedder=HashEmbedder())) as client:
+        (result,) = results(client, "dust storms crater floor", mode="lexical")
+        citation = result["citation"]
+        text = client.get("/v1/documents/scan.pdf").json()["text"]
+        assert text[citation["char_start"] : citation["char_end"]] == result["text"]
+        assert "Dust storms slowed the rovers twice." in result["text"]
+        assert [box["page"] for box in citation["boxes"]] == [1, 1]  # one box per line
+        first = citation["boxes"][0]
+        assert 0.1 < first["x0"] < 0.15 and 0.05 < first["y0"] < first["y1"] < 0.15  # where the line is drawn
+        assert client.get("/v1/documents/scan.pdf/pages/1", params={"width": 200}).status_code == 200
