@@ -82,18 +82,28 @@ def page_chars(page: Any, textpage: Any, raw: str) -> PageChars:
     """The box, in 0-1 page coordinates, of each character of ``raw`` (the page's text)."""
     import pypdfium2.raw as pdfium_c
 
-    box = np.full((len(raw), 4), np.nan, dtype=np.float64)
+    text_index = pdfium_c.FPDFText_GetCharIndexFromTextIndex
+    char_box = pdfium_c.FPDFText_GetLooseCharBox
     rect = pdfium_c.FS_RECTF()
+    where: list[int] = []
+    found: list[tuple[float, float, float, float]] = []
     unit = 0
     for index, char in enumerate(raw):
-        at, unit = unit, unit + (2 if ord(char) > 0xFFFF else 1)  # PDFium counts UTF-16 units
+        at, unit = unit, unit + (2 if char > "\uffff" else 1)  # PDFium counts UTF-16 units
         if char.isspace():
             continue
-        number = pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage, at)
-        if number < 0 or not pdfium_c.FPDFText_GetLooseCharBox(textpage, number, rect):
-            continue
-        if rect.right > rect.left and rect.top > rect.bottom:
-            box[index] = (rect.left, rect.bottom, rect.right, rect.top)
+        number = text_index(textpage, at)
+        if (
+            number >= 0
+            and char_box(textpage, number, rect)
+            and rect.right > rect.left
+            and rect.top > rect.bottom
+        ):
+            where.append(index)
+            found.append((rect.left, rect.bottom, rect.right, rect.top))
+    box = np.full((len(raw), 4), np.nan, dtype=np.float64)
+    if found:
+        box[where] = found
     transform = _to_unit(page)
     ones = np.ones(len(raw))
     corners = [np.column_stack([box[:, i], box[:, j], ones]) @ transform.T for i, j in ((0, 1), (2, 3))]
