@@ -75,6 +75,11 @@ class ReadingSettings(_Section, frozen=True):
     """Longer section (heading path) labels are cut."""
     follow_symlinks: bool = False
     """Read symbolic links to files inside the seeds folder; links out of it are never read."""
+    ocr: Literal["auto", "off"] = "auto"
+    """auto: PDF pages without a usable text layer (scans) are read by OCR, when the ``ocr`` extra is
+    installed; off: such pages are left out (a PDF of scans only is skipped)."""
+    max_ocr_pages: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 500
+    """PDFs with more pages to OCR are skipped (OCR reads about a page a second)."""
 
     @property
     def max_file_bytes(self) -> int:

@@ -28,6 +28,7 @@ from service.api.health import health, not_ready, ready
 from service.api.index import describe_index
 from service.api.metrics import metrics
 from service.api.openapi import openapi_config, swagger_assets
+from service.api.pages import PagesController
 from service.api.search import SearchController
 from service.errors import UnavailableError, exception_handlers
 from service.integrations import CHATBOT_HANDLERS
@@ -36,6 +37,7 @@ from service.querying import caller_of
 from service.runtime.hot_swap import SnapshotHolder
 from service.runtime.metrics import Metrics
 from service.runtime.observability import RequestObserver, annotate
+from service.runtime.page_images import PageImages
 from service.runtime.work import SearchPool
 from service.settings import AppSettings
 from service.web import page_routes
@@ -57,6 +59,11 @@ async def _provide_searcher(state: State) -> AsyncIterator[Searcher]:
     with _provide_snapshots(state).lease() as searcher:
         annotate(snapshot_id=searcher.snapshot_id)
         yield searcher
+
+
+def _provide_page_images(state: State) -> PageImages:
+    images: PageImages = state.page_images
+    return images
 
 
 def _provide_settings(state: State) -> AppSettings:
@@ -101,6 +108,7 @@ def _routes(settings: AppSettings, mcp: McpEndpoint) -> list[ControllerRouterHan
     return [
         SearchController,
         DocumentsController,
+        PagesController,
         describe_index,
         *operations,
         *CHATBOT_HANDLERS,
@@ -131,6 +139,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
             "snapshots": Provide(_provide_snapshots, sync_to_thread=False),
             "settings": Provide(_provide_settings, sync_to_thread=False),
             "caller": Provide(caller_of, sync_to_thread=False),
+            "page_images": Provide(_provide_page_images, sync_to_thread=False),
         },
         lifespan=[_lifespan(settings, embedder, registry, work), mcp.lifespan],
         exception_handlers=exception_handlers(),
@@ -144,6 +153,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
             {
                 "snapshots": None,
                 "settings": settings,
+                "page_images": PageImages(settings.seeds_dir),
                 "started_at": time.time(),
                 "auth": KeyChecker(settings.auth, public_prefixes=public),
                 "metrics": registry,

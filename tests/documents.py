@@ -21,9 +21,11 @@ def make_pdf(
     header: str | None = None,
     page_numbers: bool = False,
     outline: PdfOutline = (),
+    labels: Sequence[tuple[int, str, int, str]] = (),
 ) -> bytes:
     """A PDF with a text layer: each page's lines top to bottom, optionally under a running ``header``
-    and over a ``Page n of N`` footer, with bookmarks."""
+    and over a ``Page n of N`` footer, with bookmarks, and page labels: (page index where a range
+    starts, style ``ROMAN_LOWER``/``ARABIC``/..., first number, prefix)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
@@ -39,6 +41,8 @@ def make_pdf(
         index: [(level, text) for level, text, page in outline if page == index]
         for index in range(len(pages))
     }
+    for start, style, first, prefix in labels:
+        pdf.addPageLabel(start, style=style, start=first, prefix=prefix or None)
     for index, lines in enumerate(pages):
         for number, (level, text) in enumerate(marks[index]):
             key = f"p{index}-{number}"
@@ -66,6 +70,25 @@ def make_scanned_pdf() -> bytes:
     pdf = canvas.Canvas(buffer, pagesize=A4, invariant=True)
     for _ in range(2):
         pdf.rect(72, 400, 300, 200, fill=1)
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def make_image_pdf(pages: Sequence[Sequence[str]], *, dpi: int = 150) -> bytes:
+    """A PDF of scans: each page of :func:`make_pdf` rendered at ``dpi`` and placed as the page's only
+    content, an image (no text layer)."""
+    import pypdfium2 as pdfium
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    source = pdfium.PdfDocument(make_pdf(pages))
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4, invariant=True)
+    for index in range(len(source)):
+        image = source[index].render(scale=dpi / 72, grayscale=True).to_pil()
+        pdf.drawImage(ImageReader(image), 0, 0, width=A4[0], height=A4[1])
         pdf.showPage()
     pdf.save()
     return buffer.getvalue()

@@ -16,6 +16,7 @@ def chunk_records(chunker: Chunker, document: Document) -> tuple[list[ChunkRecor
     layout = Layout(text, document.pages, document.sections, document.body_start)
     chunked = chunker.chunk(text, layout.segments(len(text), document.body_start))
     records = []
+    boxes = document.char_boxes
     for c in chunked:
         page_start, page_end = layout.pages_of(c.char_start, c.char_end)
         records.append(
@@ -31,6 +32,7 @@ def chunk_records(chunker: Chunker, document: Document) -> tuple[list[ChunkRecor
                 section=layout.section_of(c.char_start, c.char_end),
                 page_start=page_start,
                 page_end=page_end,
+                boxes=tuple(boxes.boxes(c.char_start, c.char_end)) if boxes is not None else (),
             )
         )
     return records, [c.tokens[1] for c in chunked]
@@ -50,4 +52,5 @@ def document_record(document: Document, chunks: int, first_row: int) -> Document
         sections=tuple((s.start, s.body, s.path) for s in document.sections),
         first_row=first_row,
         text=document.text,
+        page_labels=document.page_labels,
     )

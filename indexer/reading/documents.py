@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 from indexer.config import ReadingSettings
 from indexer.errors import UnreadableDocumentError
+from indexer.reading.boxes import CharBoxes
 from indexer.reading.caps import cap, cap_metadata, cap_sections
 from indexer.reading.names import doc_id_for, printable
 from indexer.reading.readers import (
@@ -71,6 +72,9 @@ class Document:
     pages: tuple[int, ...] = ()
     sections: tuple[Section, ...] = ()
     body_start: int = 0
+    char_boxes: CharBoxes | None = None
+    """Where each character of ``text`` is drawn on its page (PDF)."""
+    page_labels: tuple[str, ...] = ()
 
 
 def discover(root: Path) -> Iterator[Path]:
@@ -252,6 +256,8 @@ def parse_document(
         pages=extracted.pages,
         sections=cap_sections(extracted.sections, limits.max_section_chars),
         body_start=extracted.body_start,
+        char_boxes=extracted.char_boxes,
+        page_labels=extracted.page_labels,
     )
 
 

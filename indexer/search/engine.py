@@ -8,6 +8,7 @@ happens behind :meth:`Searcher.search`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -214,6 +215,10 @@ class Searcher:
             min_score=min_score,
             deadline=deadline,
         )
+        spans = self.snapshot.lexical.highlights(query, [hit.chunk.text for hit in hits])
+        hits = [
+            dataclasses.replace(hit, highlights=tuple(found)) for hit, found in zip(hits, spans, strict=True)
+        ]
         if self.engine.observer is not None:
             self.engine.observer.search_done(mode, time.perf_counter() - started)
         return hits

@@ -21,6 +21,8 @@ class Hit:
     """The passage's cosine to the query; None when the mode did not compute it (lexical)."""
     lexical: float | None = None
     """The passage's BM25 score; None when the mode did not compute it (dense)."""
+    highlights: tuple[tuple[int, int], ...] = ()
+    """``(start, end)`` in the chunk's text of each word matching a query term (keyword stemming)."""
 
 
 class Hydration:

@@ -1,4 +1,8 @@
-"""The chunk and document store: one SQLite file, read by id without loading everything."""
+"""The chunk and document store: one SQLite file, read by id without loading everything.
+
+Columns added since the first schema (``documents.page_labels``, ``chunks.boxes``) may be missing from
+a snapshot written before them: such a store still opens, and reads them as empty.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 
 _SCHEMA = """
 CREATE TABLE documents (
@@ -24,7 +29,8 @@ CREATE TABLE documents (
     pages TEXT NOT NULL,
     sections TEXT NOT NULL,
     first_row INTEGER NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    page_labels TEXT
 );
 CREATE TABLE chunks (
     row INTEGER PRIMARY KEY,
@@ -37,7 +43,8 @@ CREATE TABLE chunks (
     text TEXT NOT NULL,
     section TEXT,
     page_start INTEGER,
-    page_end INTEGER
+    page_end INTEGER,
+    boxes BLOB
 );
 CREATE INDEX chunks_by_doc ON chunks (doc_id, position);
 """
@@ -45,6 +52,8 @@ CREATE INDEX chunks_by_doc ON chunks (doc_id, position);
 MetaValue = str | int | float | bool | list[str | int | float | bool]
 SectionEntry = tuple[int, int, str]
 """(start, end of the heading, heading path) of a section, as readers find them."""
+Box = tuple[int, float, float, float, float]
+"""(page 1-based, x0, y0, x1, y1) in 0-1 coordinates of the page, top-left origin."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +74,14 @@ class DocumentRecord:
     """The row of its first chunk: a document's chunks have consecutive rows."""
     text: str = ""
     """Empty in records read for hits (:meth:`Store.documents`); :meth:`Store.document` fills it."""
+    page_labels: tuple[str, ...] = ()
+    """The pages' printed labels ("iv", "A-3"), page 1 first, when the document defines them."""
+
+    def page_label(self, page: int | None) -> str | None:
+        """The printed label of ``page`` (1-based); None when the document has none for it."""
+        if page is None or not 1 <= page <= len(self.page_labels):
+            return None
+        return self.page_labels[page - 1] or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +100,8 @@ class ChunkRecord:
     page_start: int | None = None
     """Paged formats: the first and last page (1-based) the chunk's text is on."""
     page_end: int | None = None
+    boxes: tuple[Box, ...] = ()
+    """Formats drawn on pages (PDF): the rectangles of the chunk's text, one per stretch of a line."""
 
     @property
     def chunk_id(self) -> str:
@@ -90,14 +109,23 @@ class ChunkRecord:
 
 
 _CHUNK_COLUMNS = (
-    "row, doc_id, position, char_start, char_end, line_start, line_end, text, section, page_start, page_end"
+    "row, doc_id, position, char_start, char_end, line_start, line_end, text, section, page_start, page_end, "
+    "boxes"
 )
-_DOC_META = "doc_id, source, title, date, sha256, chunk_count, format, metadata, pages, sections, first_row"
+_DOC_META = (
+    "doc_id, source, title, date, sha256, chunk_count, format, metadata, pages, sections, first_row, "
+    "page_labels"
+)
 _DOC_COLUMNS = f"{_DOC_META}, text"
 _JSON = msgspec.json.Encoder()
 _META_DECODER = msgspec.json.Decoder(dict[str, MetaValue])
 _PAGES_DECODER = msgspec.json.Decoder(tuple[int, ...])
 _SECTIONS_DECODER = msgspec.json.Decoder(tuple[tuple[int, int, str], ...])
+_LABELS_DECODER = msgspec.json.Decoder(tuple[str, ...])
+_BOX = np.dtype([("page", "<u4"), ("coords", "<u2", (4,))])
+_BOX_SCALE = 65535
+BOX_DIGITS = 4
+"""Box coordinates are kept to 1/10000 of the page (stored as 1/65535, 12 bytes a box)."""
 
 
 def _document(row: Sequence[Any]) -> DocumentRecord:
@@ -113,8 +141,43 @@ def _document(row: Sequence[Any]) -> DocumentRecord:
         pages=_PAGES_DECODER.decode(row[8]),
         sections=_SECTIONS_DECODER.decode(row[9]),
         first_row=row[10],
-        text=row[11] if len(row) > 11 else "",
+        page_labels=_LABELS_DECODER.decode(row[11]) if row[11] else (),
+        text=row[12] if len(row) > 12 else "",
     )
+
+
+def _chunk(row: Sequence[Any]) -> ChunkRecord:
+    boxes = row[11]
+    return ChunkRecord(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+        _unpacked_boxes(boxes) if boxes else (),
+    )
+
+
+def _packed_boxes(boxes: Sequence[Box]) -> bytes | None:
+    """A chunk's boxes as stored (12 bytes a box); None when it has none."""
+    if not boxes:
+        return None
+    packed = np.zeros(len(boxes), dtype=_BOX)
+    packed["page"] = [box[0] for box in boxes]
+    packed["coords"] = np.rint(np.clip([box[1:] for box in boxes], 0, 1) * _BOX_SCALE)
+    return packed.tobytes()
+
+
+def _unpacked_boxes(data: bytes) -> tuple[Box, ...]:
+    packed = np.frombuffer(data, dtype=_BOX)
+    coords = np.round(packed["coords"] / _BOX_SCALE, BOX_DIGITS).tolist()
+    return tuple((int(p), *c) for p, c in zip(packed["page"].tolist(), coords, strict=True))
 
 
 class StoreWriter:
@@ -126,7 +189,7 @@ class StoreWriter:
 
     def add_document(self, doc: DocumentRecord) -> None:
         self._conn.execute(
-            f"INSERT INTO documents ({_DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO documents ({_DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 doc.doc_id,
                 doc.source,
@@ -139,13 +202,14 @@ class StoreWriter:
                 _JSON.encode(doc.pages).decode(),
                 _JSON.encode(doc.sections).decode(),
                 doc.first_row,
+                _JSON.encode(doc.page_labels).decode() if doc.page_labels else None,
                 doc.text,
             ),
         )
 
     def add_chunks(self, chunks: Iterable[ChunkRecord]) -> None:
         self._conn.executemany(
-            f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 (
                     c.row,
@@ -159,6 +223,7 @@ class StoreWriter:
                     c.section,
                     c.page_start,
                     c.page_end,
+                    _packed_boxes(c.boxes),
                 )
                 for c in chunks
             ),
@@ -176,6 +241,14 @@ class Store:
         self.path = path
         self._conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
         self._lock = threading.Lock()
+        self._chunk_columns = self._present("chunks", _CHUNK_COLUMNS)
+        self._doc_meta = self._present("documents", _DOC_META)
+        self._doc_columns = f"{self._doc_meta}, text"
+
+    def _present(self, table: str, columns: str) -> str:
+        """``columns`` to select, a column the file lacks (written before it existed) read as NULL."""
+        have = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+        return ", ".join(c if c in have else f"NULL AS {c}" for c in columns.split(", "))
 
     def close(self) -> None:
         with self._lock:
@@ -188,22 +261,22 @@ class Store:
         marks = ",".join("?" * len(rows))
         with self._lock:
             found = self._conn.execute(
-                f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE row IN ({marks})", [int(r) for r in rows]
+                f"SELECT {self._chunk_columns} FROM chunks WHERE row IN ({marks})", [int(r) for r in rows]
             ).fetchall()
-        by_row = {r[0]: ChunkRecord(*r) for r in found}
+        by_row = {r[0]: _chunk(r) for r in found}
         return [by_row[r] for r in rows if r in by_row]
 
     def chunks_of(self, doc_id: str) -> list[ChunkRecord]:
         with self._lock:
             found = self._conn.execute(
-                f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE doc_id = ? ORDER BY position", (doc_id,)
+                f"SELECT {self._chunk_columns} FROM chunks WHERE doc_id = ? ORDER BY position", (doc_id,)
             ).fetchall()
-        return [ChunkRecord(*r) for r in found]
+        return [_chunk(r) for r in found]
 
     def document(self, doc_id: str) -> DocumentRecord | None:
         with self._lock:
             row = self._conn.execute(
-                f"SELECT {_DOC_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,)
+                f"SELECT {self._doc_columns} FROM documents WHERE doc_id = ?", (doc_id,)
             ).fetchone()
         return _document(row) if row else None
 
@@ -214,7 +287,7 @@ class Store:
         marks = ",".join("?" * len(doc_ids))
         with self._lock:
             found = self._conn.execute(
-                f"SELECT {_DOC_META} FROM documents WHERE doc_id IN ({marks})", list(doc_ids)
+                f"SELECT {self._doc_meta} FROM documents WHERE doc_id IN ({marks})", list(doc_ids)
             ).fetchall()
         return {r[0]: _document(r) for r in found}
 
@@ -222,7 +295,7 @@ class Store:
         """All documents, metadata only, by id (``order="first_row"``: in row order)."""
         column = "first_row" if order == "first_row" else "doc_id"
         with self._lock:
-            found = self._conn.execute(f"SELECT {_DOC_META} FROM documents ORDER BY {column}").fetchall()
+            found = self._conn.execute(f"SELECT {self._doc_meta} FROM documents ORDER BY {column}").fetchall()
         return (_document(r) for r in found)
 
     def chunk_column(self, column: str) -> list[Any]:

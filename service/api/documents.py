@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import anyio.to_thread
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from indexer.search import Searcher
 from service.admission.auth import API_SECURITY
+from service.api.pages import page_address, page_image
 from service.api.schemas import DocumentResponse, SectionStart, problem_responses
 from service.errors import NotFoundError
+from service.runtime.page_images import PageImages
 
 
 class DocumentsController(Controller):
@@ -25,7 +27,11 @@ class DocumentsController(Controller):
         responses=problem_responses(400, 401, 404, 429, 503),
     )
     async def get_document(
-        self, doc_id: FromPath[str], searcher: NamedDependency[Searcher]
+        self,
+        request: Request,  # type: ignore[type-arg]
+        doc_id: FromPath[str],
+        searcher: NamedDependency[Searcher],
+        page_images: NamedDependency[PageImages],
     ) -> DocumentResponse:
         """The document's text and metadata, so a client can show or verify a citation. ``doc_id`` is
         the document's path relative to the seeds folder, as given in every citation. ``text`` is what
@@ -33,6 +39,9 @@ class DocumentsController(Controller):
         pages refer to it."""
         doc_id = doc_id.lstrip("/")
         record = await anyio.to_thread.run_sync(searcher.snapshot.store.document, doc_id)
+        address = page_address(doc_id) if record is None else None
+        if address is not None:  # .../pages/{n} (service.api.pages): Litestar sends a Response as it is
+            return await page_image(request, *address, searcher, page_images)  # type: ignore[return-value]
         if record is None:
             raise NotFoundError(f"no document with id {doc_id!r} in the index")
         return DocumentResponse(

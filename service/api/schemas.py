@@ -94,6 +94,20 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     filters: Filters | None = None
 
 
+Unit = Annotated[float, Meta(ge=0, le=1)]
+
+
+class PageBox(msgspec.Struct, frozen=True):
+    """A rectangle of the passage on its page, in 0-1 coordinates of the rendered page (top-left
+    origin): multiply by the page image's width and height to draw it."""
+
+    page: Annotated[int, Meta(ge=1, description="The page (1-based) it is drawn on.")]
+    x0: Annotated[Unit, Meta(description="Left edge, from the page's left (0) to its right (1).")]
+    y0: Annotated[Unit, Meta(description="Top edge, from the page's top (0) to its bottom (1).")]
+    x1: Annotated[Unit, Meta(description="Right edge.")]
+    y1: Annotated[Unit, Meta(description="Bottom edge.")]
+
+
 class Span(Protocol):
     """Where a passage sits in its document: an indexed chunk, or passages merged for a context."""
 
@@ -145,6 +159,22 @@ class Citation(msgspec.Struct, frozen=True, kw_only=True):
     format: Annotated[str, Meta(description="The document's format: text, markdown, pdf, html, docx.")] = (
         "text"
     )
+    page_label_start: Annotated[
+        str | None,
+        Meta(
+            description='The first page\'s printed label ("iv", "A-3") when the PDF defines page labels; '
+            "else null (use page_start)."
+        ),
+    ] = None
+    page_label_end: Annotated[str | None, Meta(description="The last page's printed label, or null.")] = None
+    boxes: Annotated[
+        list[PageBox],
+        Meta(
+            description="PDF: where the passage is drawn, one rectangle per stretch of a line, in reading "
+            "order (GET /v1/documents/{doc_id}/pages/{page} renders the page); empty for other formats "
+            "and for indexes built before boxes were kept."
+        ),
+    ] = msgspec.field(default_factory=list)
 
     @classmethod
     def of(cls, document: DocumentRecord, span: Span, *, base: str = "", **extra: Any) -> Self:
@@ -169,15 +199,26 @@ class Citation(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_hit(cls, hit: Hit, *, base: str = "") -> Self:
-        return cls.of(hit.document, hit.chunk, base=base)
+        """The citation of a search hit: an indexed chunk, with its printed page labels and its
+        rectangles on the pages (PDF)."""
+        document, chunk = hit.document, hit.chunk
+        return cls.of(
+            document,
+            chunk,
+            base=base,
+            page_label_start=document.page_label(chunk.page_start),
+            page_label_end=document.page_label(chunk.page_end),
+            boxes=[PageBox(*box) for box in chunk.boxes],
+        )
 
     def attributes(self, chunk_id: str) -> dict[str, str | int]:
         """The citation as flat attributes (OpenAI's ``attributes``, Dify's ``metadata``), with the
-        passage's ``chunk_id``; fields without a value (no date, no pages) are left out."""
+        passage's ``chunk_id``; fields without a value (no date, no pages) are left out, and so are
+        the PDF rectangles (``boxes``: not a flat value)."""
         found: dict[str, str | int] = {"chunk_id": chunk_id}
         for name in self.__struct_fields__:
             value = getattr(self, name)
-            if value is not None and value != "":
+            if value is not None and value != "" and isinstance(value, str | int):
                 found[name] = value
         return found
 
@@ -198,6 +239,14 @@ class SearchResult(msgspec.Struct, frozen=True):
     text: str
     citation: Citation
     scores: ScoreParts
+    highlights: Annotated[
+        list[tuple[int, int]],
+        Meta(
+            description="[start, end] offsets in `text` of each word matching a query term, as the keyword "
+            'index matches them (case, stemming and stopwords: "rovers" matches "rover"), in order; '
+            "bold `text[start:end]` to show why the passage matched."
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class SearchResponse(msgspec.Struct, frozen=True):

@@ -33,6 +33,7 @@ def to_result(hit: Hit) -> SearchResult:
         text=hit.chunk.text,
         citation=Citation.from_hit(hit),
         scores=ScoreParts(dense=hit.dense, lexical=hit.lexical),
+        highlights=list(hit.highlights),
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 from indexer.config import ReadingSettings
+from indexer.reading.boxes import CharBoxes
 
 MetaScalar = str | int | float | bool
 MetaValue = MetaScalar | list[MetaScalar]
@@ -42,6 +43,10 @@ class Extracted:
     """Headings in text order, starts strictly increasing."""
     body_start: int = 0
     """Where indexed text starts: what comes before (front matter) is kept in ``text`` but not chunked."""
+    char_boxes: CharBoxes | None = None
+    """Paged formats drawn on pages (PDF): where each character of ``text`` is drawn."""
+    page_labels: tuple[str, ...] = ()
+    """The pages' printed labels ("iv", "A-3") when the document defines them, page 1 first."""
 
 
 class DocumentReader(Protocol):

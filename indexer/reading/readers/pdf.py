@@ -3,8 +3,11 @@
 Pages are joined by a blank line and each page's start in the text is kept, so every passage knows
 its pages. Running headers and footers (a line repeated at the top or bottom of most pages, page
 numbers) are left out. The outline (bookmarks), when there is one, gives the sections. Title and
-date come from the document information, else the first line of text. A PDF without a text layer
-(a scan) is reported, not read: there is no OCR.
+date come from the document information, else the first line of text. Each character of the text
+keeps where it is drawn (:mod:`~indexer.reading.readers.pdf_layout`), and pages keep their printed
+labels. Pages without a usable text layer (scans) are read by OCR (:mod:`~indexer.reading.readers.pdf_ocr`)
+when ``reading.ocr`` is ``auto`` and the ``ocr`` extra is installed; a PDF with no text either way is
+reported, not read.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from indexer.errors import UnreadableDocumentError
 from indexer.reading.readers.base import Extracted, MetaValue, Section
 from indexer.reading.readers.headings import HeadingPath
 from indexer.reading.readers.metadata import flatten
+from indexer.reading.readers.pdf_layout import PageChars, indexed_lines, page_chars, page_labels, text_boxes
+from indexer.reading.readers.pdf_ocr import PageReader, needs_ocr, ocr_installed
 
 PAGE_BREAK = "\n\n"
 MAX_OUTLINE = 5000
 MAX_RUNNING_LINE = 120
 """Longer lines are never taken for a running header or footer."""
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")
 _DIGITS = re.compile(r"\d+")
 _WORD = re.compile(r"\w+")
 _PAGE_WORDS = frozenset(["page", "p", "pg", "of", "seite", "von", "de", "pagina", "página"])
@@ -55,13 +59,7 @@ def _pdf_date(value: str) -> str | None:
 
 
 def _lines(raw: str) -> list[str]:
-    text = _CONTROL.sub("", raw.replace("\r\n", "\n").replace("\r", "\n"))
-    lines = [line.rstrip() for line in text.split("\n")]
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    while lines and not lines[-1].strip():
-        lines.pop()
-    return lines
+    return [line for line, _ in indexed_lines(raw)]
 
 
 def _norm(line: str) -> str:
@@ -159,14 +157,19 @@ def _open(data: bytes, limits: ReadingSettings) -> Any:
     return pdf
 
 
-def _page_lines(pdf: Any, limits: ReadingSettings) -> list[list[str]]:
+def _page_lines(pdf: Any, limits: ReadingSettings, drawn: list[PageChars]) -> list[list[str]]:
+    """Each page's lines; where their characters are drawn is added to ``drawn``."""
     pages: list[list[str]] = []
     total = 0
+    ocr = _Ocr(limits)
     for index in range(len(pdf)):
         page = pdf[index]
         try:
             textpage = page.get_textpage()
             raw = textpage.get_text_range()
+            chars = ocr.read(page) if ocr.wanted(page, raw) else page_chars(page, textpage, raw)
+            raw = chars.raw
+            drawn.append(chars)
             textpage.close()
         finally:
             page.close()
@@ -175,6 +178,36 @@ def _page_lines(pdf: Any, limits: ReadingSettings) -> list[list[str]]:
             raise UnreadableDocumentError(f"more than reading.max_chars ({limits.max_chars}) characters")
         pages.append(_lines(raw))
     return pages
+
+
+class _Ocr:
+    """Reads the pages of one PDF that have no usable text layer by OCR (``reading.ocr``), up to
+    ``reading.max_ocr_pages`` of them."""
+
+    def __init__(self, limits: ReadingSettings) -> None:
+        self.on = limits.ocr == "auto" and ocr_installed()
+        self.limit = limits.max_ocr_pages
+        self.pages = 0
+        self._reader = PageReader() if self.on else None
+
+    def wanted(self, page: Any, raw: str) -> bool:
+        return self.on and needs_ocr(page, raw)
+
+    def read(self, page: Any) -> PageChars:
+        self.pages += 1
+        if self.pages > self.limit or self._reader is None:
+            raise UnreadableDocumentError(
+                f"more than reading.max_ocr_pages ({self.limit}) pages to read by OCR"
+            )
+        return self._reader.read(page)
+
+
+def _no_text(limits: ReadingSettings) -> str:
+    if limits.ocr == "off":
+        return "no text layer (a scanned PDF?); reading.ocr is off"
+    if not ocr_installed():
+        return "no text layer (a scanned PDF?); OCR needs the ocr extra (pip install '.[ocr]')"
+    return "no text layer (a scanned PDF?), and OCR found no text in its images"
 
 
 def _outline(pdf: Any, text: str, starts: Sequence[int]) -> tuple[Section, ...]:
@@ -234,10 +267,11 @@ class PdfReader:
         pdf = _open(data, limits)
         try:
             info = {str(k): str(v) for k, v in pdf.get_metadata_dict(skip_empty=True).items()}
-            raw_pages = _page_lines(pdf, limits)
+            drawn: list[PageChars] = []
+            raw_pages = _page_lines(pdf, limits, drawn)
             pages = strip_running_lines(raw_pages, _bookmarked(pdf))
             if not any(pages):
-                raise UnreadableDocumentError("no text layer (a scanned PDF?); there is no OCR")
+                raise UnreadableDocumentError(_no_text(limits))
             texts = ["\n".join(lines) for lines in pages]
             starts, offset = [], 0
             for page_text in texts:
@@ -245,6 +279,7 @@ class PdfReader:
                 offset += len(page_text) + len(PAGE_BREAK)
             text = PAGE_BREAK.join(texts)
             sections = _outline(pdf, text, starts)
+            labels = page_labels(pdf)
         except pdfium.PdfiumError as exc:
             raise UnreadableDocumentError(f"not a readable PDF ({exc})") from exc
         finally:
@@ -259,4 +294,6 @@ class PdfReader:
             metadata=metadata,
             pages=tuple(starts),
             sections=sections,
+            char_boxes=text_boxes(drawn, pages, PAGE_BREAK, text),
+            page_labels=labels,
         )

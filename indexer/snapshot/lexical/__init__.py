@@ -28,6 +28,11 @@ class LexicalIndex(Protocol):
         IDF mass), which makes scores comparable across queries and collections."""
         ...
 
+    def highlights(self, query: str, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+        """For each of ``texts``, ``(start, end)`` of the words matching the query's terms as this
+        index tokenizes them (what a client bolds)."""
+        ...
+
     def save(self, directory: Path) -> None: ...
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from indexer.config import LexicalSettings
+from indexer.snapshot.lexical.terms import term_spans
 
 
 def _bm25s() -> Any:
@@ -74,6 +75,14 @@ class BM25Index:
         if not known:
             return np.zeros(self._size, dtype=np.float32), mass
         return np.asarray(self._model.get_scores(known), dtype=np.float32), mass
+
+    def highlights(self, query: str, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+        """Where the query's terms occur in each of ``texts``: ``(start, end)`` of each word whose
+        stem is one the query is scored by."""
+        terms = set(self._tokens(query))
+        stopwords = set(_bm25s().tokenization._infer_stopwords(_stopwords(self._settings)))
+        stem = self._stemmer.stemWords if self._stemmer is not None else None
+        return [term_spans(text, terms, stopwords, stem) for text in texts]
 
     def _tokens(self, query: str) -> list[str]:
         import bm25s  # imported (and quietened) by build or load already

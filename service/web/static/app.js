@@ -382,9 +382,20 @@
     return [...terms].slice(0, 32).sort((a, b) => b.length - a.length);
   }
 
-  /** ``text`` with the words starting with a query term in <strong>, as DOM nodes. */
-  function emphasise(text, terms) {
+  /** ``text`` with the service's ``highlights`` ([start, end] of the words matching the query, as the
+      keyword index stems them) in <strong>, as DOM nodes; without them, the words starting with a term. */
+  function emphasise(text, terms, highlights) {
     const fragment = document.createDocumentFragment();
+    if (Array.isArray(highlights)) {
+      let at = 0;
+      for (const [start, end] of highlights) {
+        if (!(start >= at && end > start && end <= text.length)) continue;
+        fragment.append(text.slice(at, start), h("strong", { text: text.slice(start, end) }));
+        at = end;
+      }
+      fragment.append(text.slice(at));
+      return fragment;
+    }
     if (!terms.length) {
       fragment.append(text);
       return fragment;
@@ -433,13 +444,76 @@
         h("span", { class: "score", title: "Calibrated relevance, 0 to 1", "data-testid": "score" }, `score ${result.score.toFixed(2)}`),
       ),
       h("p", { class: "meta" }, meta.filter(Boolean).join(" · ")),
-      h("p", { class: "passage", "data-testid": "passage" }, emphasise(result.text, terms)),
+      h("p", { class: "passage", "data-testid": "passage" }, emphasise(result.text, terms, result.highlights)),
       h(
         "a",
         { class: "citation", "data-testid": "citation", href: documentHref(citation), "data-rank": result.rank },
         `Show in ${citation.source}, ${place(citation)}`,
       ),
+      pageView(citation),
     );
+  }
+
+  // ---- a PDF passage on its page ----------------------------------------------------------------------
+
+  const PAGE_WIDTH = 900; // pixels asked of GET /v1/documents/{doc_id}/pages/{n}; shown scaled to fit
+
+  function printedPage(citation, page) {
+    const label = page === citation.page_start ? citation.page_label_start : page === citation.page_end ? citation.page_label_end : null;
+    return label && label !== String(page) ? `page ${page} (printed “${label}”)` : `page ${page}`;
+  }
+
+  /** For a PDF citation with boxes, a folded "On the page" view: each page the passage is on, as an image
+      (loaded when unfolded) with the passage's rectangles drawn over it. */
+  function pageView(citation) {
+    const boxes = Array.isArray(citation.boxes) ? citation.boxes : [];
+    if (!boxes.length) return null;
+    const pages = [...new Set(boxes.map((box) => box.page))];
+    const view = h(
+      "details",
+      { class: "page-view", "data-testid": "page-view" },
+      h("summary", { text: `See it on ${pages.map((page) => printedPage(citation, page)).join(", ")}` }),
+    );
+    let loaded = false;
+    view.addEventListener("toggle", () => {
+      if (!view.open || loaded) return;
+      loaded = true;
+      for (const page of pages) view.append(pageFigure(citation, page, boxes.filter((box) => box.page === page)));
+    });
+    return view;
+  }
+
+  function pageFigure(citation, page, boxes) {
+    const sheet = h("div", { class: "page-sheet" });
+    const figure = h("figure", { class: "page-figure" }, sheet, h("figcaption", { text: `${citation.title || citation.doc_id}, ${printedPage(citation, page)}` }));
+    const image = h("img", { class: "page-image", alt: `${printedPage(citation, page)} of ${citation.title || citation.doc_id}, the cited passage outlined`, "data-testid": "page-image" });
+    sheet.append(image);
+    for (const box of boxes) {
+      const mark = h("div", { class: "page-box", "data-testid": "page-box" });
+      mark.style.left = `${box.x0 * 100}%`;
+      mark.style.top = `${box.y0 * 100}%`;
+      mark.style.width = `${(box.x1 - box.x0) * 100}%`;
+      mark.style.height = `${(box.y1 - box.y0) * 100}%`;
+      sheet.append(mark);
+    }
+    api(`/v1/documents/${encodeId(citation.doc_id)}/pages/${page}?width=${PAGE_WIDTH}`)
+      .then((response) => response.blob())
+      .then((blob) => {
+        image.src = URL.createObjectURL(blob);
+        image.addEventListener(
+          "load",
+          () => {
+            sheet.classList.add("loaded");
+            URL.revokeObjectURL(image.src);
+          },
+          { once: true },
+        );
+      })
+      .catch((error) => {
+        sheet.replaceChildren();
+        showProblem(sheet, error);
+      });
+    return figure;
   }
 
   function renderResults(data, params, body) {

@@ -73,9 +73,10 @@ def test_every_file_is_read_or_reported(mixed: Settings) -> None:
         manifest = snapshot.manifest
         assert manifest.counts.formats == report.formats
         assert manifest.documents["rover"].format == "html"  # no suffix: sniffed
-        assert manifest.documents["mission-report.pdf"].reader == "pdf/2"
+        pdf = f"pdf/{PdfReader.version}"
+        assert manifest.documents["mission-report.pdf"].reader == pdf
         assert manifest.documents["mission-report.pdf"].pages == 3
-        assert manifest.skipped["scan.pdf"].reader == "pdf/2" and manifest.skipped["logo.png"].reader == ""
+        assert manifest.skipped["scan.pdf"].reader == pdf and manifest.skipped["logo.png"].reader == ""
         record = snapshot.store.document("apollo.md")
         assert (
             record is not None
@@ -91,6 +92,19 @@ def test_every_file_is_read_or_reported(mixed: Settings) -> None:
             )
             for chunk in chunks:
                 assert record.text[chunk.char_start : chunk.char_end] == chunk.text
+                # a PDF passage is drawn on its pages; other formats have no boxes
+                assert bool(chunk.boxes) == (record.format == "pdf")
+                assert {box[0] for box in chunk.boxes} <= set(
+                    range(chunk.page_start or 1, (chunk.page_end or 0) + 1)
+                )
+    finally:
+        snapshot.close()
+
+
+def _pdf_boxes(settings: Settings) -> list[tuple[tuple[int, float, float, float, float], ...]]:
+    snapshot = open_current(settings.index_dir)
+    try:
+        return [chunk.boxes for chunk in snapshot.store.chunks_of("mission-report.pdf")]
     finally:
         snapshot.close()
 
@@ -100,13 +114,21 @@ def test_an_unchanged_folder_is_up_to_date_and_a_new_reader_version_reads_again(
 ) -> None:
     Builder(mixed, HashEmbedder).build()
     assert not Builder(mixed, no_model).build().published
-    monkeypatch.setattr(PdfReader, "version", 3)
+    boxes = _pdf_boxes(mixed)
+    assert boxes and all(boxes)
+    newer = PdfReader.version + 1
+    monkeypatch.setattr(PdfReader, "version", newer)
     report = Builder(mixed, HashEmbedder).build()
-    assert report.published and report.embedded_documents == 1  # the readable PDF, read by pdf/3
+    assert report.published and report.embedded_documents == 1  # the readable PDF, read again
     snapshot = open_current(mixed.index_dir)
-    assert snapshot.manifest.documents["mission-report.pdf"].reader == "pdf/3"
-    assert snapshot.manifest.skipped["scan.pdf"].reader == "pdf/3"  # tried again, still no text
+    assert snapshot.manifest.documents["mission-report.pdf"].reader == f"pdf/{newer}"
+    assert snapshot.manifest.skipped["scan.pdf"].reader == f"pdf/{newer}"  # tried again, still no text
     snapshot.close()
+    assert _pdf_boxes(mixed) == boxes
+    (mixed.seeds_dir / "late.txt").write_text("A note added later about the lunar rovers.\n")
+    report = Builder(mixed, HashEmbedder).build()
+    assert report.published and report.embedded_documents == 1  # the note; the PDF's chunks are copied
+    assert _pdf_boxes(mixed) == boxes
 
 
 def test_a_lower_limit_skips_a_document_it_had_indexed(mixed: Settings) -> None:
