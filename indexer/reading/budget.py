@@ -1,6 +1,8 @@
 """Read documents in worker processes, each file within a budget: ``reading.max_file_seconds`` of wall
-time and ``reading.max_file_memory_mb`` of memory (:mod:`indexer.reading.worker`). Past either, the
-file is skipped with the reason and the build goes on; a worker that overran is killed and replaced.
+time, plus ``reading.max_ocr_page_seconds`` for each page the worker reports it reads by OCR (at most
+``reading.max_ocr_pages`` of them), and ``reading.max_file_memory_mb`` of memory
+(:mod:`indexer.reading.worker`). Past either, the file is skipped with the reason and the build goes
+on; a worker that overran is killed and replaced.
 
 A worker is a fresh interpreter (not a fork of the build's process, which may hold the model: its
 address space must be small and known for the limit to mean something). It reads file after file;
@@ -25,7 +27,7 @@ from indexer.config import ReadingSettings
 from indexer.errors import IndexerError
 from indexer.reading.documents import Outcome, SourceFile, over_memory
 from indexer.reading.names import printable
-from indexer.reading.worker import READY
+from indexer.reading.worker import OCR_PAGE, READY
 
 log = logging.getLogger(__name__)
 
@@ -153,15 +155,22 @@ class ReadingPool:
         worker = pending.worker
         if worker is None:
             return pending.outcome
-        limit = self.limits.max_file_seconds
-        if not worker.results.poll(max(pending.started + limit - time.monotonic(), 0.0)):
-            worker.stop(kill=True)
-            log.warning("%s: reading took more than %g s, stopped", printable(pending.doc_id), limit)
-            return f"over reading.max_file_seconds ({limit:g} s)"
-        try:
-            outcome, leaving = worker.results.recv()
-        except (EOFError, OSError):
-            return self._died(worker, pending.doc_id)
+        ocr_pages = 0
+        while True:
+            left = pending.started + allowance(self.limits, ocr_pages) - time.monotonic()
+            if not worker.results.poll(max(left, 0.0)):
+                worker.stop(kill=True)
+                reason = over_time(self.limits, ocr_pages)
+                log.warning("%s: reading stopped, %s", printable(pending.doc_id), reason)
+                return reason
+            try:
+                message = worker.results.recv()
+            except (EOFError, OSError):
+                return self._died(worker, pending.doc_id)
+            if message != OCR_PAGE:
+                break
+            ocr_pages += 1
+        outcome, leaving = message
         if leaving:
             worker.stop(kill=False)
         else:
@@ -176,6 +185,23 @@ class ReadingPool:
         how = _signal_name(-code) if code is not None and code < 0 else f"exit code {code}"
         log.warning("%s: the reading process died (%s)", printable(doc_id), how)
         return f"the reading process died ({how}): {over_memory(self.limits)}, or a reader's crash"
+
+
+def allowance(limits: ReadingSettings, ocr_pages: int) -> float:
+    """Seconds a file may take to read once ``ocr_pages`` of its pages have started being read by OCR:
+    ``max_file_seconds`` and ``max_ocr_page_seconds`` for each, counting ``max_ocr_pages`` at most
+    (the reader refuses more), whatever a worker reports."""
+    return limits.max_file_seconds + min(ocr_pages, limits.max_ocr_pages) * limits.max_ocr_page_seconds
+
+
+def over_time(limits: ReadingSettings, ocr_pages: int) -> str:
+    """Why a file that took longer than :func:`allowance` was skipped."""
+    reason = f"over reading.max_file_seconds ({limits.max_file_seconds:g} s)"
+    if ocr_pages:
+        pages = min(ocr_pages, limits.max_ocr_pages)
+        each = f"reading.max_ocr_page_seconds ({limits.max_ocr_page_seconds:g} s)"
+        reason += f" + {each} for each of {pages} pages read by OCR"
+    return reason
 
 
 def _signal_name(number: int) -> str:

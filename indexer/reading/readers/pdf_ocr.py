@@ -4,10 +4,16 @@ by RapidOCR (PaddleOCR's PP-OCRv4 models on onnxruntime, Apache-2.0; the models 
 
 The OCR's text lines, top to bottom, become the page's text; each character keeps the box the
 recogniser gives it (``return_word_box``), so OCR'd passages are cited with boxes like a text layer's.
+
+The engine is loaded once per process, when a page first needs it, outside the file's memory budget
+(its libraries, threads and models are about 700 MB of address space, the same for every file); each
+page's rendering and inference count against it. Each page read tells the reading pool, which gives
+the file ``reading.max_ocr_page_seconds`` more (:mod:`indexer.reading.progress`).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
@@ -15,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from indexer.reading import memory, progress
 from indexer.reading.readers.pdf_layout import PageChars
 
 log = logging.getLogger(__name__)
@@ -45,29 +52,31 @@ def needs_ocr(page: Any, raw: str) -> bool:
     return any(True for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2))
 
 
+@functools.cache
+def engine() -> Any:
+    """The OCR engine, loaded on first use in this process (0.5 s) and kept for every page after it.
+    What loading it adds to the process is not counted against the file being read
+    (:func:`indexer.reading.memory.exempt`)."""
+    threads = min(4, os.cpu_count() or 1)
+    with memory.exempt():  # its libraries are mapped when imported: that is the engine's cost too
+        from rapidocr_onnxruntime import RapidOCR  # type: ignore[import-untyped]
+
+        return RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, print_verbose=False)
+
+
 class PageReader:
-    """One OCR engine, loaded on first use (0.1-0.2 s), reused for every page of the document."""
-
-    def __init__(self) -> None:
-        self._engine: Any = None
-
-    def _load(self) -> Any:
-        if self._engine is None:
-            from rapidocr_onnxruntime import RapidOCR  # type: ignore[import-untyped]
-
-            threads = min(4, os.cpu_count() or 1)
-            self._engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, print_verbose=False)
-        return self._engine
+    """Reads pages by OCR with the process's engine (:func:`engine`)."""
 
     def read(self, page: Any) -> PageChars:
         """The page's text as OCR reads it, one line of text per line found, and each character's
         box in 0-1 coordinates of the page."""
+        progress.ocr_page()
         width, height = page.get_size()
         scale = min(OCR_DPI / 72, MAX_SIDE / max(width, height, 1.0))
         image = page.render(scale=scale, grayscale=False).to_numpy()
         pixels_high, pixels_wide = image.shape[:2]
         # No angle classifier: it turned upright lines of dense pages over and lost them (34 of 40 read).
-        found, _ = self._load()(np.ascontiguousarray(image[:, :, :3]), use_cls=False, return_word_box=True)
+        found, _ = engine()(np.ascontiguousarray(image[:, :, :3]), use_cls=False, return_word_box=True)
         lines = sorted(
             (entry for entry in found or [] if float(entry[2]) >= MIN_SCORE and str(entry[1]).strip()),
             key=lambda entry: (_top(entry[0]), _left(entry[0])),

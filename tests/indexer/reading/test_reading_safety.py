@@ -6,20 +6,23 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from indexer.config import ReadingSettings
 from indexer.errors import UnreadableDocumentError
-from indexer.reading.budget import ReadingPool
+from indexer.reading.budget import ReadingPool, allowance
 from indexer.reading.caps import cap, cap_metadata
 from indexer.reading.documents import Document, load_source, load_sources, parse_document
 from indexer.reading.names import doc_id_for, printable
 from indexer.reading.readers.docx import DocxReader
 from indexer.reading.readers.html import HtmlReader, decode_html
 from indexer.reading.readers.pdf import PdfReader, strip_running_lines
-from tests.documents import make_docx, make_pdf
+from indexer.reading.readers.pdf_ocr import ocr_installed
+from tests.documents import make_docx, make_image_pdf, make_pdf
 from tests.security import hostile
 
 LIMITS = ReadingSettings()
@@ -150,3 +153,59 @@ def test_a_worker_killed_past_its_time_is_replaced(tmp_path: Path) -> None:
         first, second = pool.read((s, s.doc_id, None) for s in sources)
     assert first == "over reading.max_file_seconds (0.05 s)"
     assert isinstance(second, Document) and second.text == "Read by the next worker."
+
+
+SCAN = [
+    [f"Line {n} of page {page}: the rover crossed the crater floor." for n in range(12)] for page in (1, 2)
+]
+
+
+def _read_scan(tmp_path: Path, limits: ReadingSettings) -> object:
+    (tmp_path / "scan.pdf").write_bytes(make_image_pdf(SCAN))
+    (source,) = load_sources(tmp_path, limits)
+    with ReadingPool(limits) as pool:
+        (outcome,) = pool.read([(source, source.doc_id, None)])
+    return outcome
+
+
+@pytest.mark.skipif(not ocr_installed(), reason="the ocr extra is not installed")
+def test_each_page_read_by_ocr_gives_the_file_more_time(tmp_path: Path) -> None:
+    # 1 s would not even load the OCR engine and read two pages of 12 lines: the pages' time does
+    read = _read_scan(tmp_path, ReadingSettings(max_file_seconds=1, max_ocr_page_seconds=600))
+    assert isinstance(read, Document) and "Line 11 of page 2" in read.text
+
+
+@pytest.mark.skipif(not ocr_installed(), reason="the ocr extra is not installed")
+def test_a_scan_past_its_time_with_its_ocr_pages_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    skipped = _read_scan(tmp_path, ReadingSettings(max_file_seconds=1, max_ocr_page_seconds=0.01))
+    assert isinstance(skipped, str) and skipped.startswith("over reading.max_file_seconds (1 s) + ")
+    assert "reading.max_ocr_page_seconds (0.01 s) for each of" in skipped
+
+
+def test_the_time_ocr_pages_add_is_bounded_by_max_ocr_pages() -> None:
+    limits = ReadingSettings(max_file_seconds=30, max_ocr_page_seconds=20, max_ocr_pages=3)
+    assert allowance(limits, 0) == 30
+    assert allowance(limits, 2) == 70
+    assert allowance(limits, 3) == allowance(limits, 1000) == 90  # a worker reporting more gets no more
+
+
+def test_a_fixed_cost_exempted_from_the_memory_budget_leaves_the_file_its_whole_budget() -> None:
+    script = """
+from indexer.reading.memory import exempt, limit_memory, room
+limit_memory(64 * 2**20)
+before = room()
+with exempt():
+    engine = bytearray(256 * 2**20)  # like the OCR engine: over the budget, but not the file's
+after = room()
+try:
+    work = bytearray(96 * 2**20)
+    print(before - after, "allowed")
+except MemoryError:
+    print(before - after, "refused")
+"""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    command = [sys.executable, "-c", script]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True, env=env)
+    shrunk, verdict = run.stdout.split()
+    assert abs(int(shrunk)) < 8 * 2**20  # the room for the file is what it was
+    assert verdict == "refused"  # and the file's own work is still held to it
