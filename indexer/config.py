@@ -78,7 +78,7 @@ class ReadingSettings(_Section, frozen=True):
     ocr: Literal["auto", "off"] = "auto"
     """auto: PDF pages without a usable text layer (scans) are read by OCR, when the ``ocr`` extra is
     installed; off: such pages are left out (a PDF of scans only is skipped)."""
-    max_ocr_pages: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 500
+    max_ocr_pages: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 100
     """PDFs with more pages to OCR are skipped (OCR takes seconds a page)."""
     max_ocr_page_seconds: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 30
     """Each page read by OCR adds this much to the file's ``max_file_seconds`` (a file of scans thus
