@@ -53,4 +53,5 @@ def document_record(document: Document, chunks: int, first_row: int) -> Document
         first_row=first_row,
         text=document.text,
         page_labels=document.page_labels,
+        char_boxes=document.char_boxes.packed() if document.char_boxes is not None else b"",
     )
