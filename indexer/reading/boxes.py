@@ -9,7 +9,6 @@ several boxes where the text jumps back left or to another page (columns, readin
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,8 +20,6 @@ BOX_DIGITS = 4
 """Boxes are rounded to 1/10000 of the page (about 0.08 pt on A4): enough to draw, small to store."""
 _BACKWARDS = 0.002
 """A character starting this far (page fraction) left of where the previous one ended starts a new box."""
-_GRID = 10**BOX_DIGITS
-"""Packed character boxes are kept on the grid boxes are rounded to, so a span's boxes come out the same."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,47 +42,6 @@ class CharBoxes:
 
     def __len__(self) -> int:
         return int(self.page.shape[0])
-
-    def packed(self) -> bytes:
-        """The boxes, compact (zlib of deltas: a line's characters share their top and bottom, each
-        starts where the previous one ended; about 0.6 bytes a character of typeset text): what the
-        store keeps, so a passage merged from chunks or cut anywhere is boxed exactly (:meth:`unpacked`)."""
-        drawn = self.page >= 0
-        grid = np.rint(self.box[drawn].astype(np.float64) * _GRID).astype(np.int32)
-        x0, y0, x1, y1 = grid.T
-        previous_end = np.concatenate([[0], x1[:-1]])
-        pages = np.diff(self.page + 1, prepend=0).astype("<i4")  # 0 where a character is not drawn
-        coordinates = [x0 - previous_end, x1 - x0, np.diff(y0, prepend=0), y1 - y0]  # within +-_GRID
-        return zlib.compress(pages.tobytes() + b"".join(c.astype("<i2").tobytes() for c in coordinates))
-
-    @classmethod
-    def unpacked(cls, text: str, data: bytes, start: int = 0, end: int | None = None) -> CharBoxes:
-        """The boxes of ``text[start:end]`` from :meth:`packed` (``text``'s); raises ValueError if they
-        are not ``text``'s. Decoding costs about 20 bytes a character of ``text`` for a moment."""
-        try:
-            raw = zlib.decompress(data)
-        except zlib.error as exc:
-            raise ValueError(f"packed character boxes are damaged: {exc}") from exc
-        if len(raw) < 4 * len(text):
-            raise ValueError("packed character boxes do not match the text")
-        page = np.cumsum(np.frombuffer(raw, dtype="<i4", count=len(text)), dtype=np.int32) - 1
-        drawn = int(np.count_nonzero(page >= 0))
-        coordinates = np.frombuffer(raw, dtype="<i2", offset=4 * len(text))
-        if coordinates.size != 4 * drawn:
-            raise ValueError("packed character boxes do not match the text")
-        gap, width, dy0, height = coordinates.reshape(4, drawn)
-        # x0[i] = x1[i-1] + gap[i] and x1[i] = x0[i] + width[i]: x1 is a running sum (on the grid)
-        x1, y0 = np.cumsum(gap + width, dtype=np.int16), np.cumsum(dy0, dtype=np.int16)
-        start, end = max(0, start), len(text) if end is None else min(end, len(text))
-        first = int(np.count_nonzero(page[:start] >= 0))
-        window = page[start:end]
-        taken = slice(first, first + int(np.count_nonzero(window >= 0)))
-        box = np.zeros((len(window), 4), dtype=np.float32)
-        box[window >= 0] = (
-            np.column_stack([x1[taken] - width[taken], y0[taken], x1[taken], y0[taken] + height[taken]])
-            / _GRID
-        )
-        return cls.build(text[start:end], window, box)
 
     def boxes(self, start: int, end: int) -> list[Box]:
         """The rectangles of ``text[start:end]``: one per run of drawn characters on one line of one

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from indexer.reading.boxes import CharBoxes
+from indexer.reading import box_packing
 from indexer.reading.encodings import get_encoding
 from indexer.reading.positions import page_span
 from indexer.search.deadline import Deadline, check
@@ -199,7 +199,7 @@ class DocumentTexts:
             mine = [i for i, p in enumerate(passages) if p.document.doc_id == doc_id]
             start = min(passages[i].char_start for i in mine)
             try:
-                layout = CharBoxes.unpacked(text, packed, start, max(passages[i].char_end for i in mine))
+                layout = box_packing.unpack(text, packed, start, max(passages[i].char_end for i in mine))
             except ValueError as exc:  # a damaged store: the passages are still cited, without boxes
                 log.warning("no boxes for %s: %s", doc_id, exc)
                 continue

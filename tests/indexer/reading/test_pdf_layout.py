@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexer.config import ReadingSettings
-from indexer.reading.boxes import CharBoxes
+from indexer.reading import box_packing
 from indexer.reading.readers.base import Extracted
 from indexer.reading.readers.pdf import PdfReader
 from indexer.reading.readers.pdf_layout import indexed_lines
@@ -96,14 +96,14 @@ def test_packed_character_boxes_give_any_span_the_same_boxes(
     # what the store keeps to box passages merged or cut anywhere (context citations)
     extracted, _ = report
     assert extracted.char_boxes is not None
-    text, packed = extracted.text, extracted.char_boxes.packed()
+    text, packed = extracted.text, box_packing.pack(extracted.text, extracted.char_boxes)
     start = data.draw(st.integers(0, len(text)))
     end = data.draw(st.integers(start, len(text)))
     expected = extracted.char_boxes.boxes(start, end)
-    assert CharBoxes.unpacked(text, packed).boxes(start, end) == expected
+    assert box_packing.unpack(text, packed).boxes(start, end) == expected
     # decoded only over a stretch around the span (what a context does)
     low, high = data.draw(st.integers(0, start)), data.draw(st.integers(end, len(text)))
-    assert CharBoxes.unpacked(text, packed, low, high).boxes(start - low, end - low) == expected
+    assert box_packing.unpack(text, packed, low, high).boxes(start - low, end - low) == expected
 
 
 def test_packed_character_boxes_of_another_text_or_damaged_are_refused(
@@ -111,11 +111,11 @@ def test_packed_character_boxes_of_another_text_or_damaged_are_refused(
 ) -> None:
     extracted, _ = report
     assert extracted.char_boxes is not None
-    packed = extracted.char_boxes.packed()
+    packed = box_packing.pack(extracted.text, extracted.char_boxes)
     with pytest.raises(ValueError, match="do not match"):
-        CharBoxes.unpacked(extracted.text + "!", packed)
+        box_packing.unpack(extracted.text + "!", packed)
     with pytest.raises(ValueError, match="damaged"):
-        CharBoxes.unpacked(extracted.text, packed[:-5])
+        box_packing.unpack(extracted.text, packed[:-5])
 
 
 def test_a_span_gets_one_box_per_line_stretch_on_its_own_pages(
