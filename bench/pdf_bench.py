@@ -1,5 +1,6 @@
 """What PDF passage rectangles and page images cost: reading speed with character boxes, the bytes
-boxes add to the store, and the time to render a page image (uncached and cached), on PDFs
+boxes add to the store (the chunks' boxes, and the documents' character boxes context passages are
+boxed from), and the time to render a page image (uncached and cached), on PDFs
 generated here (reportlab: the dev extra). Run from the repository root, under the heavy-job lock:
 
     flock /tmp/heavy.lock python -m bench.pdf_bench [--documents 10] [--pages 50] [--json out.json]
@@ -24,6 +25,7 @@ import numpy as np
 from bench.formats_bench import make_pdf
 from indexer.build.records import chunk_records
 from indexer.config import ReadingSettings, Settings
+from indexer.reading import box_packing
 from indexer.reading.chunking import chunker_for
 from indexer.reading.documents import Document
 from indexer.reading.encodings import get_encoding
@@ -68,13 +70,30 @@ def read_pdfs(pdfs: list[bytes], *, boxes: bool = True) -> tuple[list[Document],
     return documents, time.perf_counter() - started
 
 
-def store_bytes(documents: list[Document], chunks: list[list[ChunkRecord]], boxes: bool, folder: Path) -> int:
-    path = folder / f"store-{boxes}.sqlite"
+def store_bytes(
+    documents: list[Document], chunks: list[list[ChunkRecord]], boxes: bool, folder: Path, chars: bool = False
+) -> int:
+    """The store's size with the chunks' ``boxes`` or not, and the documents' character boxes (``chars``:
+    what context passages are boxed from) or not."""
+    path = folder / f"store-{boxes}-{chars}.sqlite"
     writer = StoreWriter(path)
     for document, records in zip(documents, chunks, strict=True):
+        packed = (
+            box_packing.pack(document.text, document.char_boxes)
+            if chars and document.char_boxes is not None
+            else b""
+        )
         writer.add_document(
             DocumentRecord(
-                document.doc_id, "bench", document.title, None, "0", len(records), "pdf", text=document.text
+                document.doc_id,
+                "bench",
+                document.title,
+                None,
+                "0",
+                len(records),
+                "pdf",
+                text=document.text,
+                char_boxes=packed,
             )
         )
         writer.add_chunks(records if boxes else [dataclasses.replace(c, boxes=()) for c in records])
@@ -93,6 +112,8 @@ def boxes_cost(documents: list[Document], folder: Path) -> dict[str, Any]:
         row += len(records)
     with_boxes = store_bytes(documents, chunks, True, folder)
     without = store_bytes(documents, chunks, False, folder)
+    with_chars = store_bytes(documents, chunks, True, folder, chars=True)
+    characters = sum(len(d.text) for d in documents)
     count = sum(len(c) for c in chunks)
     boxes = sum(len(chunk.boxes) for c in chunks for chunk in c)
     pages = sum(len(d.pages) for d in documents)
@@ -105,7 +126,25 @@ def boxes_cost(documents: list[Document], folder: Path) -> dict[str, Any]:
         "added_percent": round(100 * (with_boxes - without) / without, 1),
         "added_bytes_per_chunk": round((with_boxes - without) / count, 1),
         "added_bytes_per_page": round((with_boxes - without) / pages, 1),
+        "store_bytes_with_character_boxes": with_chars,
+        "character_boxes_added_bytes": with_chars - with_boxes,
+        "character_boxes_added_percent": round(100 * (with_chars - with_boxes) / without, 1),
+        "character_boxes_bytes_per_character": round((with_chars - with_boxes) / characters, 2),
+        "context_boxes_ms_per_document": unpack_ms(documents),
     }
+
+
+def unpack_ms(documents: list[Document]) -> float:
+    """Median milliseconds to box a context passage from a whole document's packed character boxes
+    (the worst case: its passages spread from its start to its end)."""
+    times = []
+    for document in documents:
+        assert document.char_boxes is not None
+        packed, text = box_packing.pack(document.text, document.char_boxes), document.text
+        started = time.perf_counter()
+        box_packing.unpack(text, packed).boxes(len(text) // 2, len(text) // 2 + 1500)
+        times.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(times), 2)
 
 
 def render_times(pdf: bytes, folder: Path, repeats: int) -> dict[str, Any]:
@@ -172,6 +211,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{cost['store_bytes_with_boxes']:,} with (+{cost['added_bytes']:,} = +{cost['added_percent']}%; "
         f"{cost['boxes']:,} boxes in {cost['chunks']:,} chunks, {cost['added_bytes_per_chunk']} bytes a "
         f"chunk, {cost['added_bytes_per_page']} a page)"
+    )
+    print(
+        f"store with the documents' character boxes too (context passages): "
+        f"{cost['store_bytes_with_character_boxes']:,} bytes (+{cost['character_boxes_added_bytes']:,} = "
+        f"+{cost['character_boxes_added_percent']}% of the store without boxes; "
+        f"{cost['character_boxes_bytes_per_character']} bytes a character); boxing a context passage "
+        f"from a whole document's: {cost['context_boxes_ms_per_document']} ms"
     )
     for name, figures in result["page_images"].items():
         print(

@@ -3,6 +3,7 @@ section paths) and its document record. Shared by every way of processing docume
 
 from __future__ import annotations
 
+from indexer.reading import box_packing
 from indexer.reading.chunking import Chunker
 from indexer.reading.documents import Document
 from indexer.reading.positions import Layout
@@ -53,4 +54,7 @@ def document_record(document: Document, chunks: int, first_row: int) -> Document
         first_row=first_row,
         text=document.text,
         page_labels=document.page_labels,
+        char_boxes=box_packing.pack(document.text, document.char_boxes)
+        if document.char_boxes is not None
+        else b"",
     )

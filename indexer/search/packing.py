@@ -9,18 +9,22 @@ does not fit, it is cut at a token boundary rather than left out.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from indexer.reading import box_packing
 from indexer.reading.encodings import get_encoding
 from indexer.reading.positions import page_span
 from indexer.search.deadline import Deadline, check
 from indexer.search.hydration import Hit
-from indexer.snapshot.store import DocumentRecord, Store
+from indexer.snapshot.store import Box, DocumentRecord, Store
 
 if TYPE_CHECKING:
     from tiktoken import Encoding
+
+log = logging.getLogger(__name__)
 
 SEPARATOR = "\n\n"
 
@@ -45,6 +49,9 @@ class Passage:
     page_end: int | None = None
     section: str | None = None
     """The heading path the passage starts under."""
+    boxes: tuple[Box, ...] = ()
+    """Formats drawn on pages (PDF): the rectangles of exactly ``text``, one per stretch of a line
+    (filled by :func:`pack_context` once the passages are final)."""
 
 
 @dataclass(frozen=True)
@@ -165,17 +172,41 @@ def _truncated(passage: Passage, encoding: Encoding, budget: int) -> Passage | N
 
 
 class DocumentTexts:
-    """Full document texts by id, each read from the store at most once (hits carry metadata only)."""
+    """Full document texts by id, each read from the store at most once (hits carry metadata only),
+    with their character boxes where they are drawn on pages (PDF)."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._texts: dict[str, str] = {}
+        self._packed: dict[str, bytes] = {}
 
     def __call__(self, doc_id: str) -> str:
         if doc_id not in self._texts:
             record = self._store.document(doc_id)
             self._texts[doc_id] = record.text if record is not None else ""
+            self._packed[doc_id] = record.char_boxes if record is not None else b""
         return self._texts[doc_id]
+
+    def boxed(self, passages: Sequence[Passage]) -> list[Passage]:
+        """``passages`` with the rectangles of exactly their characters (none where the document has
+        no character boxes: not drawn on pages, or indexed before they were kept); one document's
+        boxes decoded at a time, over the stretch its passages cover."""
+        out = list(passages)
+        for doc_id in dict.fromkeys(p.document.doc_id for p in passages):
+            text, packed = self(doc_id), self._packed[doc_id]
+            if not packed:
+                continue
+            mine = [i for i, p in enumerate(passages) if p.document.doc_id == doc_id]
+            start = min(passages[i].char_start for i in mine)
+            try:
+                layout = box_packing.unpack(text, packed, start, max(passages[i].char_end for i in mine))
+            except ValueError as exc:  # a damaged store: the passages are still cited, without boxes
+                log.warning("no boxes for %s: %s", doc_id, exc)
+                continue
+            for i in mine:
+                found = layout.boxes(passages[i].char_start - start, passages[i].char_end - start)
+                out[i] = replace(passages[i], boxes=tuple(found))
+        return out
 
 
 def pack_context(
@@ -183,8 +214,10 @@ def pack_context(
 ) -> Packed:
     """:func:`pack` with tokens counted in the tiktoken ``encoding`` named (raises
     :class:`~indexer.errors.EncodingNotFoundError` if it is not available offline) and texts read
-    from ``store``."""
-    return pack(hits, get_encoding(encoding), max_tokens, DocumentTexts(store), deadline)
+    from ``store``; each passage comes with its boxes (PDF)."""
+    texts = DocumentTexts(store)
+    packed = pack(hits, get_encoding(encoding), max_tokens, texts, deadline)
+    return replace(packed, passages=texts.boxed(packed.passages))
 
 
 def pack(

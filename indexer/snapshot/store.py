@@ -1,6 +1,7 @@
 """The chunk and document store: one SQLite file, read by id without loading everything.
 
-Columns added since the first schema (``documents.page_labels``, ``chunks.boxes``) may be missing from
+Columns added since the first schema (``documents.page_labels``, ``documents.char_boxes``,
+``chunks.boxes``) may be missing from
 a snapshot written before them: such a store still opens, and reads them as empty.
 """
 
@@ -30,7 +31,8 @@ CREATE TABLE documents (
     sections TEXT NOT NULL,
     first_row INTEGER NOT NULL,
     text TEXT NOT NULL,
-    page_labels TEXT
+    page_labels TEXT,
+    char_boxes BLOB
 );
 CREATE TABLE chunks (
     row INTEGER PRIMARY KEY,
@@ -76,6 +78,9 @@ class DocumentRecord:
     """Empty in records read for hits (:meth:`Store.documents`); :meth:`Store.document` fills it."""
     page_labels: tuple[str, ...] = ()
     """The pages' printed labels ("iv", "A-3"), page 1 first, when the document defines them."""
+    char_boxes: bytes = b""
+    """Formats drawn on pages (PDF): where each character of ``text`` is drawn, packed
+    (:meth:`indexer.reading.boxes.CharBoxes.packed`), to box any span of it; filled with ``text``."""
 
     def page_label(self, page: int | None) -> str | None:
         """The printed label of ``page`` (1-based); None when the document has none for it."""
@@ -116,7 +121,7 @@ _DOC_META = (
     "doc_id, source, title, date, sha256, chunk_count, format, metadata, pages, sections, first_row, "
     "page_labels"
 )
-_DOC_COLUMNS = f"{_DOC_META}, text"
+_DOC_COLUMNS = f"{_DOC_META}, text, char_boxes"
 _JSON = msgspec.json.Encoder()
 _META_DECODER = msgspec.json.Decoder(dict[str, MetaValue])
 _PAGES_DECODER = msgspec.json.Decoder(tuple[int, ...])
@@ -143,6 +148,7 @@ def _document(row: Sequence[Any]) -> DocumentRecord:
         first_row=row[10],
         page_labels=_LABELS_DECODER.decode(row[11]) if row[11] else (),
         text=row[12] if len(row) > 12 else "",
+        char_boxes=(row[13] or b"") if len(row) > 13 else b"",
     )
 
 
@@ -189,7 +195,7 @@ class StoreWriter:
 
     def add_document(self, doc: DocumentRecord) -> None:
         self._conn.execute(
-            f"INSERT INTO documents ({_DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO documents ({_DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 doc.doc_id,
                 doc.source,
@@ -204,6 +210,7 @@ class StoreWriter:
                 doc.first_row,
                 _JSON.encode(doc.page_labels).decode() if doc.page_labels else None,
                 doc.text,
+                doc.char_boxes or None,
             ),
         )
 
@@ -243,7 +250,7 @@ class Store:
         self._lock = threading.Lock()
         self._chunk_columns = self._present("chunks", _CHUNK_COLUMNS)
         self._doc_meta = self._present("documents", _DOC_META)
-        self._doc_columns = f"{self._doc_meta}, text"
+        self._doc_columns = self._present("documents", _DOC_COLUMNS)
 
     def _present(self, table: str, columns: str) -> str:
         """``columns`` to select, a column the file lacks (written before it existed) read as NULL."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Protocol, Self
 
 import msgspec
@@ -125,6 +126,8 @@ class Span(Protocol):
     def page_end(self) -> int | None: ...
     @property
     def section(self) -> str | None: ...
+    @property
+    def boxes(self) -> Sequence[tuple[int, float, float, float, float]]: ...
 
 
 class Citation(msgspec.Struct, frozen=True, kw_only=True):
@@ -178,8 +181,9 @@ class Citation(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def of(cls, document: DocumentRecord, span: Span, *, base: str = "", **extra: Any) -> Self:
-        """The citation of ``span`` in ``document``; its ``url`` starts with ``base`` (empty: relative).
-        ``extra``: the fields a subclass adds."""
+        """The citation of ``span`` in ``document``, with its pages' printed labels and its rectangles
+        on the pages (PDF); its ``url`` starts with ``base`` (empty: relative). ``extra``: the fields
+        a subclass adds."""
         return cls(
             doc_id=document.doc_id,
             source=document.source,
@@ -194,22 +198,16 @@ class Citation(msgspec.Struct, frozen=True, kw_only=True):
             page_end=span.page_end,
             section=span.section,
             format=document.format,
+            page_label_start=document.page_label(span.page_start),
+            page_label_end=document.page_label(span.page_end),
+            boxes=[PageBox(*box) for box in span.boxes],
             **extra,
         )
 
     @classmethod
     def from_hit(cls, hit: Hit, *, base: str = "") -> Self:
-        """The citation of a search hit: an indexed chunk, with its printed page labels and its
-        rectangles on the pages (PDF)."""
-        document, chunk = hit.document, hit.chunk
-        return cls.of(
-            document,
-            chunk,
-            base=base,
-            page_label_start=document.page_label(chunk.page_start),
-            page_label_end=document.page_label(chunk.page_end),
-            boxes=[PageBox(*box) for box in chunk.boxes],
-        )
+        """The citation of a search hit: an indexed chunk."""
+        return cls.of(hit.document, hit.chunk, base=base)
 
     def attributes(self, chunk_id: str) -> dict[str, str | int]:
         """The citation as flat attributes (OpenAI's ``attributes``, Dify's ``metadata``), with the

@@ -3,19 +3,25 @@ covering exactly its characters) and the pages' printed labels; other formats ha
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import msgspec
 import pytest
 from litestar.testing import TestClient
 
 from indexer.build import Builder
+from indexer.config import ChunkingSettings, ReadingSettings
+from indexer.reading.readers.pdf import PdfReader
 from indexer.reading.readers.pdf_ocr import ocr_installed
+from indexer.search import SearchEngine
 from service.app import create_app
+from service.integrations.mcp.server import PASSAGE_FIELDS, fetch_tool
 from service.settings import AppSettings, AuthSettings
 from tests.conftest import make_settings
 from tests.documents import make_image_pdf, make_pdf
@@ -229,3 +235,128 @@ def test_a_scanned_pdf_answers_with_exact_citations_into_its_ocr_text(tmp_path: 
         first = citation["boxes"][0]
         assert 0.1 < first["x0"] < 0.15 and 0.05 < first["y0"] < first["y1"] < 0.15  # where the line is drawn
         assert client.get("/v1/documents/scan.pdf/pages/1", params={"width": 200}).status_code == 200
+
+
+REPORT = [
+    [
+        f"Rover {n} crossed the crater floor and logged dust, ice and rock samples on day {n}."
+        for n in range(p, p + 9)
+    ]
+    for p in (1, 10, 19)
+]
+
+
+QUESTION = "rover crater floor dust ice rock samples day"
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, bytes, AppSettings]]:  # type: ignore[type-arg]
+    """A three-page PDF cut into many small chunks, so a context merges several of them."""
+    root = tmp_path_factory.mktemp("pdfcontext")
+    (root / "seeds").mkdir()
+    data = make_pdf(REPORT, labels=[(0, "ROMAN_UPPER", 1, "")])
+    (root / "seeds" / "report.pdf").write_bytes(data)
+    settings = make_settings(root, chunking=ChunkingSettings(max_tokens=40, overlap_tokens=10))
+    assert Builder(settings, HashEmbedder).build().published
+    with TestClient(app=create_app(settings, embedder=HashEmbedder())) as client:
+        yield client, data, settings
+
+
+def context_citations(
+    client: TestClient, max_tokens: int, query: str = QUESTION, top_k: int = 8
+) -> list[dict[str, Any]]:  # type: ignore[type-arg]
+    body = {"query": query, "max_tokens": max_tokens, "top_k": top_k, "mode": "lexical", "min_score": 0}
+    response = client.post("/v1/context", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()["citations"]  # type: ignore[no-any-return]
+
+
+def assert_boxed_exactly(citation: dict[str, Any], data: bytes, text: str) -> None:
+    """The citation's boxes are those of exactly its characters, as the reader's character boxes give
+    them, and cover those characters on the page (PDFium's own boxes) and no others."""
+    extracted = PdfReader().read(data, Path("report.pdf"), ReadingSettings())
+    assert extracted.text == text and extracted.char_boxes is not None
+    boxes = [(b["page"], b["x0"], b["y0"], b["x1"], b["y1"]) for b in citation["boxes"]]
+    expected = extracted.char_boxes.boxes(citation["char_start"], citation["char_end"])
+    assert len(boxes) == len(expected)
+    for got, want in zip(boxes, expected, strict=True):
+        assert got[0] == want[0] and got[1:] == pytest.approx(want[1:], abs=1.5e-4)
+    assert covered(boxes, drawn_characters(data)) == re.sub(r"\s", "", citation["text"])
+    labels = ["I", "II", "III"]
+    assert citation["page_label_start"] == labels[citation["page_start"] - 1]
+    assert citation["page_label_end"] == labels[citation["page_end"] - 1]
+
+
+def test_context_citations_of_merged_chunks_carry_the_boxes_of_exactly_their_characters(
+    report: tuple[TestClient, bytes, AppSettings],  # type: ignore[type-arg]
+) -> None:
+    client, data, _ = report
+    text = client.get("/v1/documents/report.pdf").json()["text"]
+    citations = context_citations(client, 100_000) + context_citations(
+        client, 100_000, "day 12 day 13 day 14", 5
+    )
+    merged = [c for c in citations if len(c["chunk_ids"]) > 1]
+    assert len(merged) >= 3, "expected chunks merged into passages"
+    assert any(c["page_start"] != c["page_end"] for c in merged), "expected a passage over a page break"
+    assert any(c["char_start"] > 0 for c in merged) and all(c["char_end"] < len(text) for c in merged)
+    for citation in citations:
+        assert text[citation["char_start"] : citation["char_end"]] == citation["text"]
+        assert_boxed_exactly(citation, data, text)
+
+
+def test_a_truncated_context_passage_is_boxed_up_to_its_cut(
+    report: tuple[TestClient, bytes, AppSettings],  # type: ignore[type-arg]
+) -> None:
+    client, data, _ = report
+    text = client.get("/v1/documents/report.pdf").json()["text"]
+    (citation,) = context_citations(client, 45)
+    assert citation["truncated"]
+    assert text[citation["char_end"] :].split("\n")[0].strip(), "cut within a line"
+    assert_boxed_exactly(citation, data, text)
+
+
+def test_context_citations_of_other_formats_have_no_boxes(served: TestClient) -> None:  # type: ignore[type-arg]
+    response = served.post(
+        "/v1/context", json={"query": "rover notes dusty", "max_tokens": 2000, "min_score": 0}
+    )
+    notes = [c for c in response.json()["citations"] if c["doc_id"] == "notes.txt"]
+    assert notes and notes[0]["boxes"] == [] and notes[0]["page_label_start"] is None
+
+
+def test_mcp_fetch_gives_a_passage_the_fields_of_its_citation_with_page_labels(
+    report: tuple[TestClient, bytes, AppSettings],  # type: ignore[type-arg]
+) -> None:
+    client, _, settings = report
+    (hit,) = [
+        r for r in results(client, "day 12 day 13 day 14", mode="lexical") if r["chunk_id"] == "report.pdf#6"
+    ]
+    engine = SearchEngine(settings, HashEmbedder())
+    searcher = engine.open_current()
+    try:
+        fetched = anyio.run(fetch_tool, settings, lambda: contextlib.nullcontext(searcher), "report.pdf#6")
+    finally:
+        searcher.snapshot.close()
+        engine.close()
+    metadata = fetched["metadata"]
+    assert metadata["chunk_id"] == "report.pdf#6" and metadata["page_label_start"] == "II"
+    assert {name: metadata[name] for name in PASSAGE_FIELDS} == {
+        name: hit["citation"][name] for name in PASSAGE_FIELDS
+    }
+    assert fetched["url"].endswith(hit["citation"]["url"])
+
+
+def test_a_rebuild_that_reuses_the_pdf_keeps_its_context_boxes(tmp_path: Path) -> None:
+    (tmp_path / "seeds").mkdir()
+    data = make_pdf(REPORT)
+    (tmp_path / "seeds" / "report.pdf").write_bytes(data)
+    settings = make_settings(tmp_path, chunking=ChunkingSettings(max_tokens=40, overlap_tokens=10))
+    Builder(settings, HashEmbedder).build()
+    (tmp_path / "seeds" / "notes.txt").write_text("Rover notes.\n", encoding="utf-8")
+    assert Builder(settings, HashEmbedder).build().reused_documents == 1
+    with TestClient(app=create_app(settings, embedder=HashEmbedder())) as client:
+        citations = [c for c in context_citations(client, 100_000) if c["doc_id"] == "report.pdf"]
+        assert citations
+        for citation in citations:
+            assert citation["boxes"]
+            boxes = [(b["page"], b["x0"], b["y0"], b["x1"], b["y1"]) for b in citation["boxes"]]
+            assert covered(boxes, drawn_characters(data)) == re.sub(r"\s", "", citation["text"])

@@ -41,6 +41,19 @@ MAX_ID_CHARS = 4_200
 """The longest id ``fetch`` looks up: a document id (a path in the source folder: at most 4,096 bytes
 on Linux) with ``#`` and a passage number. Longer ids are refused before any lookup."""
 MAX_POSITION_DIGITS = 9
+PASSAGE_FIELDS = (
+    "char_start",
+    "char_end",
+    "line_start",
+    "line_end",
+    "page_start",
+    "page_end",
+    "page_label_start",
+    "page_label_end",
+    "section",
+)
+"""The passage's fields of its :class:`Citation` that ``fetch`` puts in ``metadata`` (not ``boxes``: the
+rectangles are for drawing, not for a model to read; ``/v1/search`` and ``/v1/context`` carry them)."""
 INSTRUCTIONS = (
     "Search a private document collection. Call `search` with a natural-language question; each result "
     "has an `id` to pass to `fetch` for the whole document. Cite results by their `url`."
@@ -129,29 +142,16 @@ async def fetch_tool(settings: AppSettings, lease: Lease, item_id: str) -> Fetch
         "sha256": document.sha256,
         "format": document.format,
     }
-    start = end = None
+    base = settings.public_url
+    url = document_url(document.doc_id, base=base)
     if chunk is not None:
-        start, end = chunk.char_start, chunk.char_end
-        metadata |= {
-            "chunk_id": chunk.chunk_id,
-            "char_start": start,
-            "char_end": end,
-            "line_start": chunk.line_start,
-            "line_end": chunk.line_end,
-            "page_start": chunk.page_start,
-            "page_end": chunk.page_end,
-            "section": chunk.section,
-        }
+        citation = Citation.of(document, chunk, base=base)
+        url = citation.url
+        metadata["chunk_id"] = chunk.chunk_id
+        metadata |= {name: getattr(citation, name) for name in PASSAGE_FIELDS}
     for key, value in document.metadata.items():  # the document's own metadata, where names are free
         metadata.setdefault(key, value)
-    base = settings.public_url
-    return FetchedDocument(
-        id=item_id,
-        title=document.title,
-        text=document.text,
-        url=document_url(document.doc_id, base=base, start=start, end=end),
-        metadata=metadata,
-    )
+    return FetchedDocument(id=item_id, title=document.title, text=document.text, url=url, metadata=metadata)
 
 
 @contextlib.contextmanager
@@ -235,7 +235,8 @@ def build_server(settings: AppSettings, lease: Lease, pool: SearchPool | None = 
     async def fetch(id: str) -> FetchedDocument:
         """Fetch the whole document behind a search result `id` (or a document id): its full text, a
         `url` to cite, and metadata (source, date, format, the passage's character and line range,
-        pages and section, and the document's own metadata). Ids are at most 4,200 characters."""
+        pages with their printed labels and section, and the document's own metadata). Ids are at most
+        4,200 characters."""
         with _as_tool_error():
             return await fetch_tool(settings, lease, id)
 

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexer.config import ReadingSettings
+from indexer.reading import box_packing
 from indexer.reading.readers.base import Extracted
 from indexer.reading.readers.pdf import PdfReader
 from indexer.reading.readers.pdf_layout import indexed_lines
@@ -85,6 +86,36 @@ def test_the_boxes_of_any_span_cover_its_characters_and_no_others(
     boxes = extracted.char_boxes.boxes(start, end)
     assert covered(boxes, drawn) == re.sub(r"\s", "", extracted.text[start:end])
     assert all(0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1 for _, x0, y0, x1, y1 in boxes)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_packed_character_boxes_give_any_span_the_same_boxes(
+    report: tuple[Extracted, list[tuple[int, str, float, float]]], data: st.DataObject
+) -> None:
+    # what the store keeps to box passages merged or cut anywhere (context citations)
+    extracted, _ = report
+    assert extracted.char_boxes is not None
+    text, packed = extracted.text, box_packing.pack(extracted.text, extracted.char_boxes)
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    expected = extracted.char_boxes.boxes(start, end)
+    assert box_packing.unpack(text, packed).boxes(start, end) == expected
+    # decoded only over a stretch around the span (what a context does)
+    low, high = data.draw(st.integers(0, start)), data.draw(st.integers(end, len(text)))
+    assert box_packing.unpack(text, packed, low, high).boxes(start - low, end - low) == expected
+
+
+def test_packed_character_boxes_of_another_text_or_damaged_are_refused(
+    report: tuple[Extracted, list[tuple[int, str, float, float]]],
+) -> None:
+    extracted, _ = report
+    assert extracted.char_boxes is not None
+    packed = box_packing.pack(extracted.text, extracted.char_boxes)
+    with pytest.raises(ValueError, match="do not match"):
+        box_packing.unpack(extracted.text + "!", packed)
+    with pytest.raises(ValueError, match="damaged"):
+        box_packing.unpack(extracted.text, packed[:-5])
 
 
 def test_a_span_gets_one_box_per_line_stretch_on_its_own_pages(

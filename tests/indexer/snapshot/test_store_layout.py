@@ -1,5 +1,5 @@
-"""The store keeps each chunk's boxes and each document's page labels, and still opens a store
-written before they existed (they read as empty)."""
+"""The store keeps each chunk's boxes and each document's page labels and character boxes, and still
+opens a store written before they existed (they read as empty)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,16 @@ def test_boxes_and_page_labels_are_kept(tmp_path: Path) -> None:
     writer = StoreWriter(path)
     writer.add_document(
         DocumentRecord(
-            "a.pdf", "seeds", "A", None, "x", 2, format="pdf", pages=(0, 9), page_labels=("iv", "v")
+            "a.pdf",
+            "seeds",
+            "A",
+            None,
+            "x",
+            2,
+            format="pdf",
+            pages=(0, 9),
+            page_labels=("iv", "v"),
+            char_boxes=b"packed boxes",
         )
     )
     writer.add_chunks(
@@ -33,6 +42,8 @@ def test_boxes_and_page_labels_are_kept(tmp_path: Path) -> None:
     assert record is not None and record.page_labels == ("iv", "v")
     assert record.page_label(1) == "iv" and record.page_label(3) is None and record.page_label(None) is None
     assert store.documents(["a.pdf"])["a.pdf"].page_labels == ("iv", "v")
+    assert record.char_boxes == b"packed boxes"  # with the text; metadata reads leave both out
+    assert store.documents(["a.pdf"])["a.pdf"].char_boxes == b""
     store.close()
 
 
@@ -60,5 +71,6 @@ def test_a_store_written_before_boxes_and_labels_still_opens(tmp_path: Path) -> 
     assert chunk.text == "Hello" and chunk.page_start == 1 and chunk.boxes == ()
     record = store.document("a.pdf")
     assert record is not None and record.text == "Hello" and record.page_labels == ()
+    assert record.char_boxes == b""
     assert [c.boxes for c in store.chunks_of("a.pdf")] == [()]
     store.close()
