@@ -16,7 +16,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.types import ControllerRouterHandler
 
 from indexer.search import Embedder, SearchEngine, Searcher
-from service.admission.auth import KeyChecker, require_key
+from service.admission.auth import KeyChecker, access_of, require_key
 from service.admission.cors import cors_config
 from service.admission.head_size import HeadLimit
 from service.admission.hosts import HostCheck, allowed_hosts
@@ -33,6 +33,7 @@ from service.errors import UnavailableError, exception_handlers
 from service.integrations import CHATBOT_HANDLERS
 from service.integrations.mcp import McpEndpoint
 from service.querying import caller_of
+from service.runtime.collections import Collections
 from service.runtime.hot_swap import SnapshotHolder
 from service.runtime.metrics import Metrics
 from service.runtime.observability import RequestObserver, annotate
@@ -67,19 +68,20 @@ def _provide_settings(state: State) -> AppSettings:
 def _lifespan(
     settings: AppSettings, embedder: Embedder | None, registry: Metrics
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """Load the model and serve the current snapshot (if there is one yet) while the app runs; newly
-    published snapshots are swapped in every ``service.reload_poll_seconds``."""
+    """Load the model once and serve each collection's current snapshot (if there is one yet) while the
+    app runs; newly published snapshots are swapped in every ``service.reload_poll_seconds``."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = SearchEngine(settings, embedder, options=settings.service, observer=registry)
         registry.count_cache(lambda: len(engine.cache))
-        holder = SnapshotHolder(engine, registry)
-        registry.report_readiness(holder.not_ready)
-        holder.reload()  # a missing or refused snapshot leaves the service up but not ready
-        app.state.snapshots = holder
+        collections = Collections(settings, engine, registry)
+        registry.report_readiness(collections.not_ready)
+        collections.reload()  # a missing or refused snapshot leaves the service up, that collection 503
+        app.state.collections = collections
+        app.state.snapshots = collections.default_holder
         poll = settings.service.reload_poll_seconds
-        watcher = asyncio.create_task(holder.watch(poll)) if poll > 0 else None
+        watcher = asyncio.create_task(collections.watch(poll)) if poll > 0 else None
         try:
             yield
         finally:
@@ -88,7 +90,8 @@ def _lifespan(
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
             app.state.snapshots = None
-            holder.close()
+            app.state.collections = None
+            collections.close()
             engine.close()
 
     return lifespan
@@ -131,6 +134,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
             "snapshots": Provide(_provide_snapshots, sync_to_thread=False),
             "settings": Provide(_provide_settings, sync_to_thread=False),
             "caller": Provide(caller_of, sync_to_thread=False),
+            "access": Provide(access_of, sync_to_thread=False),
         },
         lifespan=[_lifespan(settings, embedder, registry), mcp.lifespan],
         exception_handlers=exception_handlers(),
@@ -143,6 +147,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
         state=State(
             {
                 "snapshots": None,
+                "collections": None,
                 "settings": settings,
                 "started_at": time.time(),
                 "auth": KeyChecker(settings.auth, public_prefixes=public),

@@ -129,9 +129,7 @@ class Plan:
             deadline=deadline,
         )
 
-    async def run(
-        self, searcher: Searcher, then: Callable[[list[Hit], Deadline], T], caller: Caller
-    ) -> T:
+    async def run(self, searcher: Searcher, then: Callable[[list[Hit], Deadline], T], caller: Caller) -> T:
         """``then(hits, deadline)`` (e.g. packing them into a context), computed with the search on a
         worker thread of ``caller.pool`` within the time budget, the work charged to the caller first;
         the request's log line gets the query, ``top_k``, mode and result count."""

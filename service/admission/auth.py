@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
@@ -66,6 +67,8 @@ class Access:
 
 EVERYTHING = Access("anonymous", {EVERY_COLLECTION: frozenset({"search"})})
 """The caller of an open service (no keys configured): every collection's search."""
+NOBODY = Access("anonymous")
+"""A caller without a key where search needs one (a public endpoint, e.g. ``/ready``): no collection."""
 
 
 def _scoped(key: KeySettings) -> tuple[bytes, Access]:
@@ -98,7 +101,7 @@ class KeyChecker:
         """The caller's :class:`Access`; :class:`UnauthorizedError` unless ``authorization`` carries a
         known key (where one is needed), :class:`ForbiddenError` if that key is not good for ``level``."""
         if level == "public" or (level == "api" and not self.api_required):
-            return EVERYTHING if not authorization else self._optional(authorization)
+            return self._optional(authorization)
         if not authorization:
             raise UnauthorizedError("an API key is required: send Authorization: Bearer <key>")
         scheme, _, token = authorization.strip().partition(" ")
@@ -114,12 +117,14 @@ class KeyChecker:
             raise ForbiddenError("this API key is good for search, not for admin endpoints (auth.admin_keys)")
         return access
 
-    def _optional(self, authorization: str) -> Access:
-        """An open endpoint's caller: a known key's access when it is more (an admin key), else
-        every collection's search."""
-        _, _, token = authorization.strip().partition(" ")
+    def _optional(self, authorization: str | None) -> Access:
+        """The caller of an endpoint that needs no key: a known key's access; else, without one,
+        every collection's search when search is open, nothing when it needs a key."""
+        _, _, token = (authorization or "").strip().partition(" ")
         access = self._find(_digest(token.strip())) if token.strip() else None
-        return access if access is not None and access.admin else EVERYTHING
+        if access is not None:
+            return access
+        return NOBODY if self.api_required else EVERYTHING
 
     def level_of(self, path: str, route_handler: BaseRouteHandler) -> Level:
         level = route_handler.opt.get("auth")
@@ -137,7 +142,7 @@ async def require_key(
     connection.state.access = checker.check(connection.headers.get("authorization"), level)
 
 
-def access_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Access:
+def access_of(request: Request[Any, Any, Any]) -> Access:
     """The caller's :class:`Access`, as the guard resolved it (a Litestar dependency)."""
-    access: Access | None = connection.state.get("access")
+    access: Access | None = request.state.get("access")
     return EVERYTHING if access is None else access

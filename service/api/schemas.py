@@ -301,17 +301,37 @@ class RefusalInfo(msgspec.Struct, frozen=True):
     at: Annotated[str, Meta(description="When it was refused (ISO 8601, UTC).")]
 
 
+class CollectionState(msgspec.Struct, frozen=True):
+    name: str
+    status: Annotated[
+        Literal["ready", "unavailable"],
+        Meta(description="unavailable: not built yet, refused or damaged; its searches answer 503."),
+    ]
+    snapshot_id: str | None
+    documents: int
+    chunks: int
+    detail: Annotated[str | None, Meta(description="Why the collection is unavailable, when it is.")]
+
+
 class ReadyResponse(msgspec.Struct, frozen=True):
     status: Annotated[
-        Literal["ready", "unavailable"], Meta(description="ready: a snapshot is loaded and searches work.")
+        Literal["ready", "unavailable"],
+        Meta(description="ready: at least one collection is loaded and searches work."),
     ]
-    snapshot: SnapshotInfo | None
+    snapshot: Annotated[SnapshotInfo | None, Meta(description="The default collection's snapshot.")]
     detail: Annotated[str | None, Meta(description="Why the service is not ready, when it is not.")]
     last_refusal: Annotated[
         RefusalInfo | None, Meta(description="The last snapshot refused (corrupt, incomplete, other model).")
     ]
     loads: Annotated[int, Meta(description="Snapshots loaded since start (the first one included).")]
     refusals: Annotated[int, Meta(description="Snapshots refused since start.")]
+    collections: Annotated[
+        list[CollectionState],
+        Meta(
+            description="Each collection the caller's key may search (none for a caller without a key "
+            "where search needs one), the default first."
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class ReloadResponse(msgspec.Struct, frozen=True):

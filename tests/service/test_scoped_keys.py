@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from indexer.errors import ConfigError
-from service.admission.auth import EVERYTHING, KeyChecker
+from service.admission.auth import NOBODY, KeyChecker
 from service.errors import ForbiddenError, UnauthorizedError
 from service.settings import AppSettings, load_app_settings
 
@@ -75,7 +75,7 @@ def test_unknown_keys_and_no_key_are_refused_once_scoped_keys_exist(tmp_path: Pa
         checker.check(None, "api")
     with pytest.raises(UnauthorizedError, match="not valid"):
         checker.check(_bearer(TEAM_KEY + "x"), "api")
-    assert checker.check(None, "public") is EVERYTHING
+    assert checker.check(None, "public") is NOBODY
 
 
 def test_without_keys_every_collection_is_open(tmp_path: Path) -> None:
