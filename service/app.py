@@ -8,8 +8,9 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -23,13 +24,14 @@ from service.admission.hosts import HostCheck, allowed_hosts
 from service.admission.proxies import ProxyHeaders, parse_networks
 from service.admission.rate_limit import RateLimitMiddleware, rate_limiter
 from service.api.admin import AdminController
+from service.api.collections import CollectionsController
 from service.api.documents import DocumentsController
 from service.api.health import health, ready
 from service.api.index import describe_index
 from service.api.metrics import metrics
 from service.api.openapi import openapi_config, swagger_assets
 from service.api.search import SearchController
-from service.errors import UnavailableError, exception_handlers
+from service.errors import NotFoundError, UnavailableError, exception_handlers
 from service.integrations import CHATBOT_HANDLERS
 from service.integrations.mcp import McpEndpoint
 from service.querying import caller_of
@@ -51,13 +53,25 @@ def _provide_snapshots(state: State) -> SnapshotHolder:
     return holder
 
 
-async def _provide_searcher(state: State) -> AsyncIterator[Searcher]:
-    """The snapshot served when the request started; kept open until the request is done, even if a
-    new snapshot is swapped in meanwhile. Async although it never waits: Litestar runs the setup and
-    cleanup of a sync generator dependency on a worker thread, two thread hops per request."""
+async def _provide_searcher(state: State, request: Request[Any, Any, Any]) -> AsyncIterator[Searcher]:
+    """The default collection's snapshot served when the request started; kept open until the request
+    is done, even if a new snapshot is swapped in meanwhile (404 for a key that may not search the
+    default collection, as for a collection that does not exist). Async although it never waits:
+    Litestar runs the setup and cleanup of a sync generator dependency on a worker thread, two thread
+    hops per request."""
+    settings: AppSettings = state.settings
+    if not access_of(request).may(settings.default_collection):
+        raise NotFoundError(f"no collection {settings.default_collection!r}")
     with _provide_snapshots(state).lease() as searcher:
         annotate(snapshot_id=searcher.snapshot_id)
         yield searcher
+
+
+def _provide_collections(state: State) -> Collections:
+    collections: Collections | None = state.get("collections")
+    if collections is None:
+        raise UnavailableError("the service is starting")
+    return collections
 
 
 def _provide_settings(state: State) -> AppSettings:
@@ -104,6 +118,7 @@ def _routes(settings: AppSettings, mcp: McpEndpoint) -> list[ControllerRouterHan
     return [
         SearchController,
         DocumentsController,
+        CollectionsController,
         describe_index,
         *operations,
         *CHATBOT_HANDLERS,
@@ -132,6 +147,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
         dependencies={
             "searcher": Provide(_provide_searcher),
             "snapshots": Provide(_provide_snapshots, sync_to_thread=False),
+            "collections": Provide(_provide_collections, sync_to_thread=False),
             "settings": Provide(_provide_settings, sync_to_thread=False),
             "caller": Provide(caller_of, sync_to_thread=False),
             "access": Provide(access_of, sync_to_thread=False),

@@ -21,6 +21,8 @@ class Hit:
     """The passage's cosine to the query; None when the mode did not compute it (lexical)."""
     lexical: float | None = None
     """The passage's BM25 score; None when the mode did not compute it (dense)."""
+    collection: str = ""
+    """The collection it was found in, when a search spans collections (set by the service)."""
 
 
 class Hydration:

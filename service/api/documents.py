@@ -31,22 +31,27 @@ class DocumentsController(Controller):
         the document's path relative to the seeds folder, as given in every citation. ``text`` is what
         was indexed (for PDF, HTML and DOCX the extracted text): every citation's offsets, lines and
         pages refer to it."""
-        doc_id = doc_id.lstrip("/")
-        record = await anyio.to_thread.run_sync(searcher.snapshot.store.document, doc_id)
-        if record is None:
-            raise NotFoundError(f"no document with id {doc_id!r} in the index")
-        return DocumentResponse(
-            doc_id=record.doc_id,
-            source=record.source,
-            title=record.title,
-            date=record.date,
-            sha256=record.sha256,
-            chunk_count=record.chunk_count,
-            char_count=len(record.text),
-            text=record.text,
-            snapshot_id=searcher.snapshot_id,
-            format=record.format,
-            metadata=dict(record.metadata),
-            page_starts=list(record.pages) if record.pages else None,
-            sections=[SectionStart(start=start, path=path) for start, _, path in record.sections],
-        )
+        return await document_of(searcher, doc_id)
+
+
+async def document_of(searcher: Searcher, doc_id: str) -> DocumentResponse:
+    """Document ``doc_id`` of ``searcher``'s snapshot (404 if it has none by that id)."""
+    doc_id = doc_id.lstrip("/")
+    record = await anyio.to_thread.run_sync(searcher.snapshot.store.document, doc_id)
+    if record is None:
+        raise NotFoundError(f"no document with id {doc_id!r} in the index")
+    return DocumentResponse(
+        doc_id=record.doc_id,
+        source=record.source,
+        title=record.title,
+        date=record.date,
+        sha256=record.sha256,
+        chunk_count=record.chunk_count,
+        char_count=len(record.text),
+        text=record.text,
+        snapshot_id=searcher.snapshot_id,
+        format=record.format,
+        metadata=dict(record.metadata),
+        page_starts=list(record.pages) if record.pages else None,
+        sections=[SectionStart(start=start, path=path) for start, _, path in record.sections],
+    )

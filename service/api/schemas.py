@@ -73,6 +73,19 @@ Score = Annotated[
 ]
 
 
+CollectionNames = Annotated[
+    list[Annotated[str, Meta(max_length=64)]],
+    Meta(
+        min_length=1,
+        max_length=100,
+        description='The collections to search, one ranked list by calibrated score ("*": every collection '
+        "this key may search); default: the default collection. One this key may not search is a 404, as "
+        "one that does not exist.",
+        examples=[["default", "papers"]],
+    ),
+]
+
+
 class SearchRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     query: Query
     top_k: TopK = DEFAULT_TOP_K
@@ -92,6 +105,7 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     ) = None
     min_score: MinScore | None = None
     filters: Filters | None = None
+    collections: CollectionNames | None = None
 
 
 class Span(Protocol):
@@ -145,11 +159,26 @@ class Citation(msgspec.Struct, frozen=True, kw_only=True):
     format: Annotated[str, Meta(description="The document's format: text, markdown, pdf, html, docx.")] = (
         "text"
     )
+    collection: Annotated[
+        str | None, Meta(description="The collection of the document (null: the default collection).")
+    ] = None
 
     @classmethod
-    def of(cls, document: DocumentRecord, span: Span, *, base: str = "", **extra: Any) -> Self:
-        """The citation of ``span`` in ``document``; its ``url`` starts with ``base`` (empty: relative).
-        ``extra``: the fields a subclass adds."""
+    def of(
+        cls,
+        document: DocumentRecord,
+        span: Span,
+        *,
+        base: str = "",
+        collection: str = "",
+        default: str | None = None,
+        **extra: Any,
+    ) -> Self:
+        """The citation of ``span`` in ``document`` of ``collection``; its ``url`` starts with ``base``
+        (empty: relative) and is ``/v1/documents/...`` for the ``default`` collection (or no collection
+        named), ``/v1/collections/<name>/documents/...`` for the others. ``extra``: the fields a
+        subclass adds."""
+        path_collection = collection if collection and collection != default else None
         return cls(
             doc_id=document.doc_id,
             source=document.source,
@@ -159,17 +188,24 @@ class Citation(msgspec.Struct, frozen=True, kw_only=True):
             char_end=span.char_end,
             line_start=span.line_start,
             line_end=span.line_end,
-            url=document_url(document.doc_id, base=base, start=span.char_start, end=span.char_end),
+            url=document_url(
+                document.doc_id,
+                base=base,
+                start=span.char_start,
+                end=span.char_end,
+                collection=path_collection,
+            ),
             page_start=span.page_start,
             page_end=span.page_end,
             section=span.section,
             format=document.format,
+            collection=collection or None,
             **extra,
         )
 
     @classmethod
-    def from_hit(cls, hit: Hit, *, base: str = "") -> Self:
-        return cls.of(hit.document, hit.chunk, base=base)
+    def from_hit(cls, hit: Hit, *, base: str = "", default: str | None = None) -> Self:
+        return cls.of(hit.document, hit.chunk, base=base, collection=hit.collection, default=default)
 
     def attributes(self, chunk_id: str) -> dict[str, str | int]:
         """The citation as flat attributes (OpenAI's ``attributes``, Dify's ``metadata``), with the
@@ -204,7 +240,10 @@ class SearchResponse(msgspec.Struct, frozen=True):
     query: str
     results: list[SearchResult]
     took_ms: float
-    snapshot_id: str
+    snapshot_id: Annotated[str, Meta(description="The snapshot searched (the first collection's).")]
+    snapshot_ids: Annotated[
+        dict[str, str], Meta(description="Each collection searched, with its snapshot.")
+    ] = msgspec.field(default_factory=dict)
 
 
 class SectionStart(msgspec.Struct, frozen=True):
@@ -299,6 +338,26 @@ class RefusalInfo(msgspec.Struct, frozen=True):
     snapshot: Annotated[str, Meta(description="The refused snapshot's folder name.")]
     reason: str
     at: Annotated[str, Meta(description="When it was refused (ISO 8601, UTC).")]
+
+
+class CollectionInfo(msgspec.Struct, frozen=True):
+    name: str
+    description: str
+    default: Annotated[bool, Meta(description="Searched when a request names no collection.")]
+    status: Annotated[
+        Literal["ready", "unavailable"],
+        Meta(description="unavailable: not built yet, refused or damaged; its searches answer 503."),
+    ]
+    documents: int
+    chunks: int
+    formats: Annotated[dict[str, int], Meta(description="Documents per format.")]
+    snapshot_id: str | None
+    updated: Annotated[str | None, Meta(description="When its served snapshot was built (ISO 8601, UTC).")]
+    permissions: Annotated[list[str], Meta(description="What this key may do in it: search, write.")]
+
+
+class CollectionList(msgspec.Struct, frozen=True):
+    collections: list[CollectionInfo]
 
 
 class CollectionState(msgspec.Struct, frozen=True):

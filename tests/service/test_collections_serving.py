@@ -11,13 +11,11 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from indexer.build import Builder
-from indexer.config import CollectionSettings
 from indexer.embedding import Embedder
 from service.app import create_app
 from service.runtime.collections import Collections
 from service.settings import AppSettings, AuthSettings, KeySettings
-from tests.service.helpers import corpus_settings
+from tests.service.helpers import build_collection, with_collections
 
 Client = TestClient  # type: ignore[type-arg]
 CORPORA = {
@@ -26,28 +24,6 @@ CORPORA = {
     "private": {"salary.txt": "The salary table for next year is confidential."},
 }
 TEAM_KEY = "team-key-0123456789abcdef"
-
-
-def with_collections(root: Path, names: tuple[str, ...] = tuple(CORPORA), **service: object) -> AppSettings:
-    """Settings serving ``names`` from ``root/seeds-<name>``, each indexed in ``root/index/<name>``."""
-    settings = corpus_settings(root, **service)
-    collections = {}
-    for name in names:
-        seeds = root / f"seeds-{name}"
-        seeds.mkdir(exist_ok=True)
-        collections[name] = CollectionSettings(seeds_dir=seeds, description=f"The {name} documents")
-    return msgspec.structs.replace(settings, collections=collections)
-
-
-def build_collection(settings: AppSettings, name: str, embedder: Embedder, documents: dict[str, str]) -> str:
-    collection = settings.collection(name)
-    for old in collection.seeds_dir.iterdir():
-        old.unlink()
-    for file, text in documents.items():
-        (collection.seeds_dir / file).write_text(text, encoding="utf-8")
-    report = Builder(collection, lambda: embedder).build(allow_shrink=True)
-    assert report.published
-    return report.snapshot_id
 
 
 @pytest.fixture(scope="module")

@@ -68,8 +68,8 @@ def dify_error(request: Request[Any, Any, Any], refused: Refusal) -> Response[An
     return Response(body, status_code=refused.status, headers=refused.headers, media_type="application/json")
 
 
-def _record(hit: Hit, base_url: str) -> DifyRecord:
-    metadata = Citation.from_hit(hit, base=base_url).attributes(hit.chunk.chunk_id)
+def _record(hit: Hit, base_url: str, default: str) -> DifyRecord:
+    metadata = Citation.from_hit(hit, base=base_url, default=default).attributes(hit.chunk.chunk_id)
     return DifyRecord(hit.chunk.text, hit.score, hit.document.title, metadata)
 
 
@@ -118,4 +118,6 @@ class DifyController(Controller):
         keys = Keys(top_k="retrieval_setting.top_k", filters="metadata_condition")
         ask = Ask((data.query,), setting.top_k, filters=filters, min_score=threshold, keys=keys)
         hits = await querying.search(ask, settings, searcher, caller)
-        return DifyRetrievalResponse([_record(hit, settings.public_url) for hit in hits])
+        return DifyRetrievalResponse(
+            [_record(hit, settings.public_url, settings.default_collection) for hit in hits]
+        )

@@ -106,7 +106,7 @@ async def search_tool(
         SearchResult(
             id=hit.chunk.chunk_id,
             title=hit.document.title,
-            url=Citation.from_hit(hit, base=base).url,
+            url=Citation.from_hit(hit, base=base, default=settings.default_collection).url,
             text=snippet(hit.chunk.text),
         )
         for hit in hits

@@ -60,12 +60,14 @@ def openai_error(request: Request[Any, Any, Any], refused: Refusal) -> Response[
     return Response(body, status_code=status, headers=refused.headers, media_type="application/json")
 
 
-def _result(hit: Hit, base_url: str) -> VectorStoreSearchResult:
+def _result(hit: Hit, base_url: str, default: str) -> VectorStoreSearchResult:
     return VectorStoreSearchResult(
         file_id=hit.document.doc_id,
         filename=hit.document.doc_id,
         score=hit.score,
-        attributes=dict(Citation.from_hit(hit, base=base_url).attributes(hit.chunk.chunk_id)),
+        attributes=dict(
+            Citation.from_hit(hit, base=base_url, default=default).attributes(hit.chunk.chunk_id)
+        ),
         content=[Content(type="text", text=hit.chunk.text)],
     )
 
@@ -118,5 +120,5 @@ class VectorStoresController(Controller):
             keys=keys,
         )
         hits = await querying.search(ask, settings, searcher, caller)
-        results = [_result(hit, settings.public_url) for hit in hits]
+        results = [_result(hit, settings.public_url, settings.default_collection) for hit in hits]
         return VectorStoreSearchPage(search_query=list(queries), data=results)
