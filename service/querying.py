@@ -128,13 +128,11 @@ class Target:
     searcher: Searcher
 
 
-def visible(caller: Caller, name: str, permission: str = "search") -> Searcher | None:
-    """Whether ``caller`` may ``permission`` in collection ``name`` (None: 404, whether it exists or
-    not); its holder's current searcher otherwise (not leased)."""
+def reachable(caller: Caller, name: str) -> bool:
+    """Whether collection ``name`` exists and ``caller`` may search it (else the door answers as it
+    does for an unknown collection, so names do not leak)."""
     collections = caller.collections
-    if collections is None or collections.get(name) is None or not caller.access.may(name, permission):
-        return None
-    return collections.holders[name].current
+    return collections is not None and collections.get(name) is not None and caller.access.may(name)
 
 
 def resolve(names: Sequence[str], caller: Caller, key: str = "collections") -> tuple[tuple[str, ...], bool]:

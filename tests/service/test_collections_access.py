@@ -151,3 +151,72 @@ def test_context_across_collections_cites_each_in_its_collection(site: str) -> N
     assert {c["collection"] for c in citations} == {"default", "papers"}
     for citation in citations:
         _exact(site, TEAM, citation, citation["text"])
+
+
+def vector_store(site: str, key: str, store: str) -> httpx.Response:
+    return call(site, key, "POST", f"/v1/vector_stores/{store}/search", {"query": QUERY})
+
+
+def dify(site: str, key: str, knowledge: str) -> httpx.Response:
+    body = {
+        "knowledge_id": knowledge,
+        "query": QUERY,
+        "retrieval_setting": {"top_k": 5, "score_threshold": 0},
+    }
+    return call(site, key, "POST", "/retrieval", body)
+
+
+def test_openai_vector_store_id_is_a_collection(site: str) -> None:
+    papers = vector_store(site, TEAM, "papers")
+    assert papers.status_code == 200, papers.text
+    assert [r["filename"] for r in papers.json()["data"]] == ["bees.txt"]
+    assert papers.json()["data"][0]["attributes"]["collection"] == "papers"
+    alias = vector_store(site, TEAM, "vs_citesearch").json()["data"]
+    assert {r["attributes"]["collection"] for r in alias} == {"default"}
+    for key, store in ((TEAM, "private"), (PAPERS, "vs_citesearch"), (PAPERS, "default"), (API, "nope")):
+        refused = vector_store(site, key, store)
+        assert refused.status_code == 404 and "salary" not in refused.text
+        assert refused.json()["error"]["message"] == f"No vector store found with id {store!r}."
+
+
+def test_dify_knowledge_id_is_a_collection(site: str) -> None:
+    papers = dify(site, PAPERS, "papers")
+    assert papers.status_code == 200, papers.text
+    assert [r["metadata"]["doc_id"] for r in papers.json()["records"]] == ["bees.txt"]
+    assert {r["metadata"]["collection"] for r in dify(site, TEAM, "citesearch").json()["records"]} == {
+        "default"
+    }
+    for key, knowledge in ((TEAM, "private"), (PAPERS, "citesearch"), (API, "nope")):
+        refused = dify(site, key, knowledge)
+        assert refused.status_code == 404 and refused.json()["error_code"] == 2001
+
+
+def mcp(site: str, key: str, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments},
+    }
+    headers = {"authorization": f"Bearer {key}", "accept": "application/json, text/event-stream"}
+    response = httpx.post(f"{site}/mcp", json=body, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()["result"]
+    return result
+
+
+def test_mcp_searches_and_fetches_within_the_keys_reach(site: str) -> None:
+    found = mcp(site, TEAM, "search", {"query": QUERY, "collections": ["*"]})
+    results = found["structuredContent"]["results"]
+    ids = [r["id"] for r in results]
+    assert "papers::bees.txt#0" in ids and not any(i.startswith("private::") for i in ids)
+    fetched = mcp(site, TEAM, "fetch", {"id": "papers::bees.txt#0"})["structuredContent"]
+    assert (
+        fetched["metadata"]["doc_id"] == "bees.txt" and "/v1/collections/papers/documents/" in fetched["url"]
+    )
+    refused = mcp(site, TEAM, "search", {"query": QUERY, "collections": ["private"]})
+    assert refused["isError"] and "salary" not in str(refused)
+    hidden = mcp(site, TEAM, "fetch", {"id": "private::salary.txt#0"})
+    assert hidden["isError"] and "Confidential" not in str(hidden)
+    default = mcp(site, PAPERS, "search", {"query": QUERY})  # no collections: the default, not this key's
+    assert default["isError"]
