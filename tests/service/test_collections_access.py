@@ -220,3 +220,10 @@ def test_mcp_searches_and_fetches_within_the_keys_reach(site: str) -> None:
     assert hidden["isError"] and "Confidential" not in str(hidden)
     default = mcp(site, PAPERS, "search", {"query": QUERY})  # no collections: the default, not this key's
     assert default["isError"]
+
+
+def test_admin_reloads_a_named_collection(site: str) -> None:
+    reloaded = call(site, ADMIN, "POST", "/v1/admin/reload?collection=papers")
+    assert reloaded.status_code == 200 and reloaded.json()["status"] == "unchanged"
+    assert call(site, ADMIN, "POST", "/v1/admin/reload?collection=nope").status_code == 404
+    assert call(site, TEAM, "POST", "/v1/admin/reload?collection=papers").status_code == 403

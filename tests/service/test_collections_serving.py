@@ -4,9 +4,12 @@ lists each one's state (to the keys that may search it) and stays 200 while any 
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import msgspec
 import pytest
 from litestar.testing import TestClient
@@ -16,6 +19,7 @@ from service.app import create_app
 from service.runtime.collections import Collections
 from service.settings import AppSettings, AuthSettings, KeySettings
 from tests.service.helpers import build_collection, with_collections
+from tests.service.server import serve
 
 Client = TestClient  # type: ignore[type-arg]
 CORPORA = {
@@ -99,3 +103,43 @@ def test_a_rebuild_swaps_only_its_collection(tmp_path: Path, embedder: Embedder)
         papers = collections.holders["papers"].current
         assert papers is not None and papers.snapshot_id == second != first["papers"]
         assert collections.holders["papers"].loads == 2 and collections.holders["default"].loads == 1
+
+
+def test_a_rebuild_under_load_leaves_the_other_collections_serving(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """Clients search the default collection over real HTTP while papers is rebuilt twice and picked
+    up by polling: none of their requests fails and the default's snapshot never changes."""
+    settings = with_collections(tmp_path, ("default", "papers"), reload_poll_seconds=0.05)
+    served = build_collection(settings, "default", embedder, CORPORA["default"])
+    build_collection(settings, "papers", embedder, CORPORA["papers"])
+    stop = threading.Event()
+    seen: list[str] = []
+    failures: list[str] = []
+
+    def client(base: str) -> None:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            while not stop.is_set() and len(seen) < 2000:
+                response = http.post("/v1/search", json={"query": "lighthouse", "collections": ["default"]})
+                if response.status_code != 200:
+                    failures.append(response.text)
+                else:
+                    seen.append(response.json()["snapshot_id"])
+
+    with serve(create_app(settings, embedder=embedder)) as base:
+        threads = [threading.Thread(target=client, args=(base,)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        try:
+            for text in ("Ants follow pheromone trails.", "Wasps build paper nests."):
+                rebuilt = build_collection(settings, "papers", embedder, {"insects.txt": text})
+                deadline = time.monotonic() + 20
+                while httpx.get(f"{base}/v1/collections/papers", timeout=10).json()["snapshot_id"] != rebuilt:
+                    assert time.monotonic() < deadline, "the rebuilt collection was not picked up"
+                    time.sleep(0.05)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=30)
+    assert not failures, failures[:3]
+    assert seen and set(seen) == {served}
