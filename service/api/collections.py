@@ -10,10 +10,18 @@ from litestar.params import FromPath
 
 from service.admission.auth import API_SECURITY, Access
 from service.api.documents import document_of
-from service.api.schemas import CollectionInfo, CollectionList, DocumentResponse, problem_responses
+from service.api.index import describe
+from service.api.schemas import (
+    CollectionInfo,
+    CollectionList,
+    DocumentResponse,
+    IndexResponse,
+    problem_responses,
+)
 from service.errors import NotFoundError
 from service.runtime.collections import Collections
 from service.runtime.hot_swap import SnapshotHolder
+from service.settings import AppSettings
 
 PERMISSIONS = ("search", "write")
 
@@ -77,6 +85,26 @@ class CollectionsController(Controller):
         """One collection, as listed by ``GET /v1/collections`` (404 if this key may not search it)."""
         _holder(name, collections, access)
         return _info(name, collections, access)
+
+    @get(
+        "/{name:str}/index",
+        summary="Describe a collection's index",
+        operation_id="describeCollectionIndex",
+        tags=["collections"],
+        security=API_SECURITY,
+        responses=problem_responses(401, 404, 429, 503),
+    )
+    async def describe_collection_index(
+        self,
+        name: FromPath[str],
+        collections: NamedDependency[Collections],
+        access: NamedDependency[Access],
+        settings: NamedDependency[AppSettings],
+    ) -> IndexResponse:
+        """As ``GET /v1/index`` for the default collection: the collection's documents per format,
+        the fields its ``filters`` may name, and the search defaults."""
+        with _holder(name, collections, access).lease() as searcher:
+            return describe(searcher, settings)
 
     @get(
         "/{name:str}/documents/{doc_id:path}",

@@ -227,3 +227,11 @@ def test_admin_reloads_a_named_collection(site: str) -> None:
     assert reloaded.status_code == 200 and reloaded.json()["status"] == "unchanged"
     assert call(site, ADMIN, "POST", "/v1/admin/reload?collection=nope").status_code == 404
     assert call(site, TEAM, "POST", "/v1/admin/reload?collection=papers").status_code == 403
+
+
+def test_each_collection_describes_its_own_index(site: str) -> None:
+    papers = call(site, TEAM, "GET", "/v1/collections/papers/index")
+    assert papers.status_code == 200 and papers.json()["documents"] == 1
+    assert call(site, TEAM, "GET", "/v1/index").json()["documents"] == 2  # the default collection
+    assert call(site, TEAM, "GET", "/v1/collections/private/index").status_code == 404
+    assert call(site, PAPERS, "GET", "/v1/index").status_code == 404
