@@ -1,5 +1,5 @@
-"""python -m indexer: build the index snapshot from the seeds folder, inspect it, or measure
-retrieval quality on a BEIR-format collection."""
+"""python -m indexer: build each collection's index snapshot from its seeds folder, inspect one, or
+measure retrieval quality on a BEIR-format collection."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -17,6 +18,9 @@ from indexer.embedding import Embedder, load_embedder
 from indexer.errors import IndexerError
 from indexer.reading.names import printable
 from indexer.snapshot import Manifest, current_dir, open_current
+
+if TYPE_CHECKING:
+    from indexer.build import BuildReport
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Chunk and embed new or changed documents (unchanged ones are reused), drop deleted "
         "ones, and publish a new snapshot atomically. Does nothing if the index is up to date.",
     )
+    build.add_argument(
+        "--collection", metavar="NAME", help="build only this collection (default: every collection)"
+    )
     build.add_argument("--force", action="store_true", help="re-embed every document")
     build.add_argument("--no-progress", action="store_true", help="hide progress bars")
     build.add_argument(
@@ -38,7 +45,10 @@ def _parser() -> argparse.ArgumentParser:
         help="publish even if the build removes every served document, or more than index.max_shrink of them",
     )
     _add_ray_arguments(build)
-    inspect = commands.add_parser("inspect", help="print what the current snapshot holds")
+    inspect = commands.add_parser("inspect", help="print what a collection's current snapshot holds")
+    inspect.add_argument(
+        "--collection", metavar="NAME", help="the collection to inspect (default: default_collection)"
+    )
     inspect.add_argument("--json", action="store_true", help="print the full manifest as JSON")
     inspect.add_argument(
         "--documents", action="store_true", help="list every document: format, chunks, date, title, metadata"
@@ -113,7 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _build(_with_ray(settings, args), args)
         if args.command == "eval":
             return _eval(settings, args)
-        return _inspect(settings, as_json=args.json, documents=args.documents)
+        _warn_legacy(settings)
+        name = args.collection or settings.default_collection
+        return _inspect(settings.collection(name), as_json=args.json, documents=args.documents)
     except IndexerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -141,28 +153,77 @@ def _with_ray(settings: Settings, args: argparse.Namespace) -> Settings:
     return msgspec.structs.replace(settings, ray=ray)
 
 
+def _warn_legacy(settings: Settings) -> None:
+    """Say so when ``index_dir`` still holds the index of a single-collection configuration, which
+    ``collections`` does not read (it is left where it is, never deleted)."""
+    if settings.legacy_index():
+        folder = settings.index_dir
+        target = folder / settings.default_collection
+        print(
+            f"note: {folder}/current is the index from before `collections` was set and is no longer "
+            f"served; to keep it as collection {settings.default_collection!r}: mkdir {target} && "
+            f"mv {folder}/current {folder}/snapshots {target}/",
+            file=sys.stderr,
+        )
+
+
+def _shared_model(settings: Settings) -> Callable[[], Embedder]:
+    """The configured model, loaded once (on first use) for every collection of one build."""
+    loaded: list[Embedder] = []
+
+    def model() -> Embedder:
+        if not loaded:
+            loaded.append(_model(settings))
+        return loaded[0]
+
+    return model
+
+
 def _build(settings: Settings, args: argparse.Namespace) -> int:
+    """Build the collection ``--collection`` names, or every one; a collection that fails is
+    reported and the others are built all the same (exit status 1 if any failed)."""
     from indexer.build import Builder
 
+    _warn_legacy(settings)
+    names = (args.collection,) if args.collection else settings.collection_names
+    chosen = [settings.collection(name) for name in names]  # an unknown name fails before any work
+    several = bool(settings.collections)
     progress = not args.no_progress and sys.stderr.isatty()
-    builder = Builder(settings, lambda: _model(settings), progress=progress, ray=args.ray)
-    report = builder.build(force=args.force, allow_shrink=args.allow_shrink)
+    model = _shared_model(settings)
+    failed = 0
+    for name, collection in zip(names, chosen, strict=True):
+        label = f"{name}: " if several else ""
+        try:
+            builder = Builder(collection, model, progress=progress, ray=args.ray)
+            report = builder.build(force=args.force, allow_shrink=args.allow_shrink)
+        except IndexerError as exc:
+            if not several:
+                raise
+            print(f"{label}error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        _summary(label, report)
+    if failed:
+        print(f"{failed} of {len(names)} collections failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _summary(label: str, report: BuildReport) -> None:
     formats = _formats(report.formats)
     if not report.published:
         print(
-            f"index is up to date: snapshot {report.snapshot_id}, {report.documents} documents{formats}, "
-            f"{report.chunks} chunks, {len(report.skipped)} skipped ({report.seconds:.2f}s)"
+            f"{label}index is up to date: snapshot {report.snapshot_id}, {report.documents} documents"
+            f"{formats}, {report.chunks} chunks, {len(report.skipped)} skipped ({report.seconds:.2f}s)"
         )
-        return 0
+        return
     print(
-        f"published snapshot {report.snapshot_id}: {report.documents} documents{formats}, {report.chunks} "
-        f"chunks; embedded {report.embedded_documents} documents ({report.embedded_chunks} chunks), reused "
-        f"{report.reused_documents}, removed {report.deleted_documents}, skipped {len(report.skipped)} "
-        f"in {report.seconds:.2f}s"
+        f"{label}published snapshot {report.snapshot_id}: {report.documents} documents{formats}, "
+        f"{report.chunks} chunks; embedded {report.embedded_documents} documents ({report.embedded_chunks} "
+        f"chunks), reused {report.reused_documents}, removed {report.deleted_documents}, skipped "
+        f"{len(report.skipped)} in {report.seconds:.2f}s"
     )
     for doc_id, reason in report.skipped.items():
         print(f"  skipped {printable(doc_id)}: {printable(reason)}")
-    return 0
 
 
 def _formats(counts: dict[str, int]) -> str:

@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, get_args, overload
+from typing import Annotated, Any, Literal, Self, TypeVar, get_args, overload
 
 import msgspec
 import yaml
@@ -243,6 +243,27 @@ class EngineOptions(_Section, frozen=True):
     ``distance_compute_blas_threshold``)."""
 
 
+COLLECTION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+"""A collection's name: lower-case letters, digits, ``-`` and ``_``, at most 64 characters."""
+
+
+class CollectionSettings(_Section, frozen=True):
+    """One knowledge base: its own seeds folder, and its own snapshots under ``<index_dir>/<name>/``."""
+
+    seeds_dir: Path
+    description: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+
+
+def check_collection_name(name: str) -> str:
+    """``name`` if it is a valid collection name, else :class:`ConfigError`."""
+    if not COLLECTION_NAME.match(name):
+        raise ConfigError(
+            f"collection name {name!r} is not valid: lower-case letters, digits, - and _, "
+            "starting with a letter or digit, at most 64 characters"
+        )
+    return name
+
+
 class Settings(_Section, frozen=True):
     """The sections the indexer and the query engine read. The service's own sections (``service``,
     ``auth``, ``observability``, ``integrations``) are declared by ``service.settings.AppSettings``, a
@@ -257,6 +278,48 @@ class Settings(_Section, frozen=True):
     lexical: LexicalSettings = msgspec.field(default_factory=LexicalSettings)
     retrieval: RetrievalSettings = msgspec.field(default_factory=RetrievalSettings)
     ray: RaySettings = msgspec.field(default_factory=RaySettings)
+    collections: dict[str, CollectionSettings] | None = None
+    """Several knowledge bases, each ``{seeds_dir, description}``, each indexed in
+    ``<index_dir>/<name>/``. None or empty: one collection, ``default_collection``, from
+    ``seeds_dir``, indexed in ``index_dir`` itself (the layout of a single-collection service)."""
+    default_collection: str = "default"
+    """The collection a request searches when it names none."""
+
+    def __post_init__(self) -> None:
+        for name in (*(self.collections or ()), self.default_collection):
+            try:
+                check_collection_name(name)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        if self.collections and self.default_collection not in self.collections:
+            raise ValueError(
+                f"default_collection {self.default_collection!r} is not one of collections "
+                f"({', '.join(sorted(self.collections))})"
+            )
+
+    @property
+    def collection_names(self) -> tuple[str, ...]:
+        """Every collection, the default first, then the others by name."""
+        others = sorted(name for name in self.collections or () if name != self.default_collection)
+        return (self.default_collection, *others)
+
+    def collection(self, name: str) -> Self:
+        """These settings as the indexer and the query engine see one collection: ``seeds_dir`` and
+        ``index_dir`` are that collection's (:class:`~indexer.errors.ConfigError` for an unknown name)."""
+        if not self.collections:
+            if name != self.default_collection:
+                raise ConfigError(f"no collection {name!r}: the only one is {self.default_collection!r}")
+            return self
+        found = self.collections.get(name)
+        if found is None:
+            known = ", ".join(self.collection_names)
+            raise ConfigError(f"no collection {name!r} (collections: {known})")
+        return msgspec.structs.replace(self, seeds_dir=found.seeds_dir, index_dir=self.index_dir / name)
+
+    def legacy_index(self) -> bool:
+        """Whether ``index_dir`` still holds a single-collection index (``index_dir/current``) that
+        ``collections`` no longer reads."""
+        return bool(self.collections) and os.path.lexists(self.index_dir / "current")
 
 
 S = TypeVar("S", bound=Settings)
@@ -363,8 +426,13 @@ def load_settings(
         raise _invalid(exc, config_path, overrides, schema) from exc
     base = config_path.resolve().parent
     onnx_cache = settings.model.onnx_cache
+    collections = {
+        name: msgspec.structs.replace(found, seeds_dir=(base / found.seeds_dir).resolve())
+        for name, found in (settings.collections or {}).items()
+    }
     return msgspec.structs.replace(
         settings,
+        collections=collections or None,
         seeds_dir=(base / settings.seeds_dir).resolve(),
         index_dir=(base / settings.index_dir).resolve(),
         model=msgspec.structs.replace(

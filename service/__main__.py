@@ -6,7 +6,9 @@ answers 503 until python -m indexer build publishes one, which is then picked up
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import secrets
 import socket
 import sys
 
@@ -47,11 +49,25 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "command",
         nargs="?",
-        choices=["serve", "mcp"],
+        choices=["serve", "mcp", "keys"],
         default="serve",
-        help="serve: HTTP on host:port (the default); mcp: MCP over stdin/stdout, for desktop assistants",
+        help="serve: HTTP on host:port (the default); mcp: MCP over stdin/stdout, for desktop assistants; "
+        "keys new: print a new random API key and its sha256 (for auth.keys)",
     )
+    parser.add_argument("action", nargs="?", choices=["new"], help=argparse.SUPPRESS)
     return parser
+
+
+def _new_key() -> int:
+    """Print a new random key (256 bits) and the line of ``auth.keys`` that accepts it."""
+    key = secrets.token_urlsafe(32)
+    digest = hashlib.sha256(key.encode("ascii")).hexdigest()
+    print(f"key:    {key}")
+    print(f"sha256: {digest}")
+    print("give the key to its holder; config.yaml keeps only the sha256:", file=sys.stderr)
+    entry = f'{{name: NAME, sha256: "{digest}", collections: {{default: [search]}}}}'
+    print(f"  auth: {{keys: [{entry}]}}", file=sys.stderr)
+    return 0
 
 
 def _workers(text: str) -> int:
@@ -69,6 +85,10 @@ def _workers(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "keys" or args.action is not None:
+        if args.command != "keys" or args.action != "new":
+            parser.error("use: python -m service keys new")
+        return _new_key()
     try:
         settings = with_address(load_app_settings(args.config), host=args.host, port=args.port)
         _refuse_other_model(settings)
@@ -123,12 +143,13 @@ def _refuse_other_model(settings: AppSettings) -> None:
     """Fail fast, before the model loads, when the published snapshot was built with another model
     than the configured one (its manifest says so; the files are verified when it is opened). No
     snapshot yet is fine: the service starts and serves the first one published."""
-    try:
-        directory = current_dir(settings.index_dir)
-    except NoSnapshotError:
-        return
-    manifest = read_manifest(directory)
-    check_queryable(manifest.snapshot_id, manifest.model, settings.model, None)
+    for name in settings.collection_names:
+        try:
+            directory = current_dir(settings.collection(name).index_dir)
+        except NoSnapshotError:
+            continue
+        manifest = read_manifest(directory)
+        check_queryable(manifest.snapshot_id, manifest.model, settings.model, None)
 
 
 def _serve(settings: AppSettings, sock: socket.socket) -> None:

@@ -8,21 +8,23 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.types import ControllerRouterHandler
 
 from indexer.search import Embedder, SearchEngine, Searcher
-from service.admission.auth import KeyChecker, require_key
+from service.admission.auth import KeyChecker, access_of, require_key
 from service.admission.cors import cors_config
 from service.admission.head_size import HeadLimit
 from service.admission.hosts import HostCheck, allowed_hosts
 from service.admission.proxies import ProxyHeaders, parse_networks
 from service.admission.rate_limit import RateLimitMiddleware, rate_limiter
 from service.api.admin import AdminController
+from service.api.collections import CollectionsController
 from service.api.documents import DocumentsController
 from service.api.health import health, not_ready, ready
 from service.api.index import describe_index
@@ -30,10 +32,11 @@ from service.api.metrics import metrics
 from service.api.openapi import openapi_config, swagger_assets
 from service.api.pages import PagesController
 from service.api.search import SearchController
-from service.errors import UnavailableError, exception_handlers
+from service.errors import NotFoundError, UnavailableError, exception_handlers
 from service.integrations import CHATBOT_HANDLERS
 from service.integrations.mcp import McpEndpoint
 from service.querying import caller_of
+from service.runtime.collections import Collections
 from service.runtime.hot_swap import SnapshotHolder
 from service.runtime.metrics import Metrics
 from service.runtime.observability import RequestObserver, annotate
@@ -52,10 +55,15 @@ def _provide_snapshots(state: State) -> SnapshotHolder:
     return holder
 
 
-async def _provide_searcher(state: State) -> AsyncIterator[Searcher]:
-    """The snapshot served when the request started; kept open until the request is done, even if a
-    new snapshot is swapped in meanwhile. Async although it never waits: Litestar runs the setup and
-    cleanup of a sync generator dependency on a worker thread, two thread hops per request."""
+async def _provide_searcher(state: State, request: Request[Any, Any, Any]) -> AsyncIterator[Searcher]:
+    """The default collection's snapshot served when the request started; kept open until the request
+    is done, even if a new snapshot is swapped in meanwhile (404 for a key that may not search the
+    default collection, as for a collection that does not exist). Async although it never waits:
+    Litestar runs the setup and cleanup of a sync generator dependency on a worker thread, two thread
+    hops per request."""
+    settings: AppSettings = state.settings
+    if not access_of(request).may(settings.default_collection):
+        raise NotFoundError(f"no collection {settings.default_collection!r}")
     with _provide_snapshots(state).lease() as searcher:
         annotate(snapshot_id=searcher.snapshot_id)
         yield searcher
@@ -66,6 +74,13 @@ def _provide_page_images(state: State) -> PageImages:
     return images
 
 
+def _provide_collections(state: State) -> Collections:
+    collections: Collections | None = state.get("collections")
+    if collections is None:
+        raise UnavailableError("the service is starting")
+    return collections
+
+
 def _provide_settings(state: State) -> AppSettings:
     settings: AppSettings = state.settings
     return settings
@@ -74,19 +89,20 @@ def _provide_settings(state: State) -> AppSettings:
 def _lifespan(
     settings: AppSettings, embedder: Embedder | None, registry: Metrics, work: SearchPool
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """Load the model and serve the current snapshot (if there is one yet) while the app runs; newly
-    published snapshots are swapped in every ``service.reload_poll_seconds``."""
+    """Load the model once and serve each collection's current snapshot (if there is one yet) while the
+    app runs; newly published snapshots are swapped in every ``service.reload_poll_seconds``."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = SearchEngine(settings, embedder, options=settings.service, observer=registry)
         registry.count_cache(lambda: len(engine.cache))
-        holder = SnapshotHolder(engine, registry)
-        registry.report_readiness(lambda: not_ready(holder, work))
-        holder.reload()  # a missing or refused snapshot leaves the service up but not ready
-        app.state.snapshots = holder
+        collections = Collections(settings, engine, registry)
+        registry.report_readiness(lambda: not_ready(collections.not_ready, work))
+        collections.reload()  # a missing or refused snapshot leaves the service up, that collection 503
+        app.state.collections = collections
+        app.state.snapshots = collections.default_holder
         poll = settings.service.reload_poll_seconds
-        watcher = asyncio.create_task(holder.watch(poll)) if poll > 0 else None
+        watcher = asyncio.create_task(collections.watch(poll)) if poll > 0 else None
         try:
             yield
         finally:
@@ -95,7 +111,8 @@ def _lifespan(
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
             app.state.snapshots = None
-            holder.close()
+            app.state.collections = None
+            collections.close()
             engine.close()
 
     return lifespan
@@ -109,6 +126,7 @@ def _routes(settings: AppSettings, mcp: McpEndpoint) -> list[ControllerRouterHan
         SearchController,
         DocumentsController,
         PagesController,
+        CollectionsController,
         describe_index,
         *operations,
         *CHATBOT_HANDLERS,
@@ -137,9 +155,11 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
         dependencies={
             "searcher": Provide(_provide_searcher),
             "snapshots": Provide(_provide_snapshots, sync_to_thread=False),
+            "collections": Provide(_provide_collections, sync_to_thread=False),
             "settings": Provide(_provide_settings, sync_to_thread=False),
             "caller": Provide(caller_of, sync_to_thread=False),
             "page_images": Provide(_provide_page_images, sync_to_thread=False),
+            "access": Provide(access_of, sync_to_thread=False),
         },
         lifespan=[_lifespan(settings, embedder, registry, work), mcp.lifespan],
         exception_handlers=exception_handlers(),
@@ -152,6 +172,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
         state=State(
             {
                 "snapshots": None,
+                "collections": None,
                 "settings": settings,
                 "page_images": PageImages(settings.seeds_dir),
                 "started_at": time.time(),

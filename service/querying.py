@@ -5,11 +5,19 @@ then :meth:`Plan.run`) with its :class:`Caller`. Here, once for all of them: the
 rate limit charged by the work (:mod:`service.admission.cost`), the search off the event loop within
 its time budget (:mod:`service.runtime.work`: 503 past ``service.request_timeout_seconds``, stopped
 when the client goes away) and the access log's fields. A parameter every endpoint gains is added
-here, not five times."""
+here, not five times.
+
+The collections searched too: :func:`leased` resolves an ask's ``collections`` against the caller's
+key (a collection it may not search is a 404 exactly as one that does not exist) and leases each
+one's snapshot; :meth:`Plan.hits` searches each (the query is embedded once: the engine's query cache
+holds its vector for the others) and ranks one list by the calibrated score, each hit naming its
+collection."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -17,13 +25,16 @@ from litestar import Request
 from litestar.types import Receive, Scope
 
 from indexer.search import Deadline, Filter, Hit, Searcher
+from indexer.snapshot.store import Store
+from service.admission.auth import EVERYTHING, Access
 from service.admission.cost import charge_work, search_units
 from service.admission.limits import check_query, check_top_k
 from service.admission.rate_limit import RateLimiter
-from service.errors import InvalidInputError
+from service.errors import InvalidInputError, NotFoundError, UnavailableError
+from service.runtime.collections import Collections
 from service.runtime.observability import annotate
 from service.runtime.work import SearchPool
-from service.settings import AppSettings
+from service.settings import EVERY_COLLECTION, AppSettings
 
 T = TypeVar("T")
 
@@ -39,6 +50,7 @@ class Keys:
     ``service.max_top_k`` rather than refused."""
     max_per_doc: str = "max_per_doc"
     filters: str = "filters"
+    collections: str = "collections"
 
 
 class Caller:
@@ -46,7 +58,7 @@ class Caller:
     the request (charged for the work by the rate limiter; its disconnect stops the search). A plain
     class, not a dataclass: Litestar converts a dependency of a dataclass type field by field."""
 
-    __slots__ = ("limiter", "pool", "receive", "scope")
+    __slots__ = ("access", "collections", "limiter", "pool", "receive", "scope")
 
     def __init__(
         self,
@@ -54,17 +66,31 @@ class Caller:
         scope: Scope | None = None,
         limiter: RateLimiter | None = None,
         receive: Receive | None = None,
+        *,
+        access: Access = EVERYTHING,
+        collections: Collections | None = None,
     ) -> None:
         self.pool = pool
         self.scope = scope
         self.limiter = limiter
         self.receive = receive
+        self.access = access
+        """What the caller's key may reach (resolved once, by the auth guard)."""
+        self.collections = collections
 
 
 def caller_of(request: Request[Any, Any, Any]) -> Caller:
     """The caller of an HTTP request (a Litestar dependency)."""
     state = request.app.state
-    return Caller(state.work, request.scope, state.get("limiter"), request.receive)
+    access: Access = request.state.get("access", EVERYTHING)
+    return Caller(
+        state.work,
+        request.scope,
+        state.get("limiter"),
+        request.receive,
+        access=access,
+        collections=state.get("collections"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +116,73 @@ class Ask:
     keys: Keys = Keys()
     context_tokens: int = 0
     """The most tokens of context the hits will be packed into (``/v1/context``): part of the cost."""
+    collections: tuple[str, ...] | None = None
+    """The collections to search (``"*"``: every one the caller may search); None: the default."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One collection a search reads: its name and its snapshot, leased for the request."""
+
+    collection: str
+    searcher: Searcher
+
+
+def reachable(caller: Caller, name: str) -> bool:
+    """Whether collection ``name`` exists and ``caller`` may search it (else the door answers as it
+    does for an unknown collection, so names do not leak)."""
+    collections = caller.collections
+    return collections is not None and collections.get(name) is not None and caller.access.may(name)
+
+
+def resolve(names: Sequence[str], caller: Caller, key: str = "collections") -> tuple[tuple[str, ...], bool]:
+    """The collections ``names`` asks for, each once, in order (``"*"``: every one the caller may
+    search); and whether any came from ``"*"`` (those not built yet are then left out rather than
+    answered 503). :class:`NotFoundError` for a name the caller may not search, as for one that does
+    not exist."""
+    collections = caller.collections
+    known = collections.names if collections is not None else ()
+    chosen: list[str] = []
+    wildcard = False
+    for name in names:
+        if name == EVERY_COLLECTION:
+            wildcard = True
+            chosen.extend(caller.access.visible(known))
+        elif name in known and caller.access.may(name):
+            chosen.append(name)
+        else:
+            raise NotFoundError(
+                f"no collection {name[:80]!r}",
+                errors=[{"key": key, "message": "no such collection", "source": "body"}],
+            )
+    unique = tuple(dict.fromkeys(chosen))
+    if not unique:
+        raise NotFoundError("no collection this key may search", errors=[{"key": key, "message": "none"}])
+    return unique, wildcard
+
+
+@contextlib.contextmanager
+def leased(
+    ask: Ask, caller: Caller, settings: AppSettings, default: Searcher | None = None
+) -> Iterator[tuple[Target, ...]]:
+    """The snapshots ``ask`` searches, leased until the block ends: ``default`` (a lease the endpoint
+    already holds on the default collection) when ``ask`` names no collection, else each one named."""
+    if ask.collections is None and default is not None:
+        yield (Target(settings.default_collection, default),)
+        return
+    names, wildcard = resolve(ask.collections or (settings.default_collection,), caller, ask.keys.collections)
+    assert caller.collections is not None  # resolve found the names in it
+    with contextlib.ExitStack() as stack:
+        targets = []
+        for name in names:
+            holder = caller.collections.holders[name]
+            if wildcard and holder.current is None:
+                continue
+            targets.append(Target(name, stack.enter_context(holder.lease())))
+        if not targets:
+            raise UnavailableError("none of these collections has a snapshot loaded yet")
+        annotate(snapshot_id=",".join(target.searcher.snapshot_id for target in targets))
+        yield tuple(targets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,38 +193,53 @@ class Plan:
     top_k: int
     mode: str | None
     max_per_doc: int | None
-    filters: Filter | None
+    filters: tuple[Filter | None, ...]
+    """Per target: the filters parsed against its snapshot's fields."""
     min_score: float | None
     units: int
     """The work, in the rate limiter's units (:func:`service.admission.cost.search_units`)."""
+    targets: tuple[Target, ...]
 
-    def hits(self, searcher: Searcher, deadline: Deadline | None = None) -> list[Hit]:
-        """The hits, best first (blocking: :meth:`run` calls it off the event loop). Several queries:
-        a passage found by more than one keeps its best score; at most ``top_k`` in all."""
-        if len(self.queries) == 1:
-            return self._search(searcher, self.queries[0], deadline)
-        best: dict[str, Hit] = {}
-        for query in self.queries:
-            for hit in self._search(searcher, query, deadline):
-                seen = best.get(hit.chunk.chunk_id)
-                if seen is None or hit.score > seen.score:
-                    best[hit.chunk.chunk_id] = hit
-        return sorted(best.values(), key=lambda hit: -hit.score)[: self.top_k]
+    @property
+    def searcher(self) -> Searcher:
+        """The first collection's snapshot (the default one when the ask named none)."""
+        return self.targets[0].searcher
 
-    def _search(self, searcher: Searcher, query: str, deadline: Deadline | None) -> list[Hit]:
+    def stores(self) -> dict[str, Store]:
+        """Each target's document store by collection name (to read the hits' documents)."""
+        return {target.collection: target.searcher.snapshot.store for target in self.targets}
+
+    def hits(self, deadline: Deadline | None = None) -> list[Hit]:
+        """The hits, best first, each naming its collection (blocking: :meth:`run` calls it off the
+        event loop). Several queries: a passage found by more than one keeps its best score; several
+        collections: one list by calibrated score; at most ``top_k`` in all."""
+        best: dict[tuple[str, str], Hit] = {}
+        for target, filters in zip(self.targets, self.filters, strict=True):
+            for query in self.queries:
+                for hit in self._search(target.searcher, query, filters, deadline):
+                    key = (target.collection, hit.chunk.chunk_id)
+                    seen = best.get(key)
+                    if seen is None or hit.score > seen.score:
+                        best[key] = dataclasses.replace(hit, collection=target.collection)
+        if len(self.queries) == 1 and len(self.targets) == 1:
+            return list(best.values())  # the engine's own order, ties included
+        ranked = sorted(best.values(), key=lambda hit: -hit.score)[: self.top_k]
+        return [dataclasses.replace(hit, rank=rank) for rank, hit in enumerate(ranked, start=1)]
+
+    def _search(
+        self, searcher: Searcher, query: str, filters: Filter | None, deadline: Deadline | None
+    ) -> list[Hit]:
         return searcher.search(
             query,
             self.top_k,
             self.mode,
             max_per_doc=self.max_per_doc,
-            filters=self.filters,
+            filters=filters,
             min_score=self.min_score,
             deadline=deadline,
         )
 
-    async def run(
-        self, searcher: Searcher, then: Callable[[list[Hit], Deadline], T], caller: Caller
-    ) -> T:
+    async def run(self, then: Callable[[list[Hit], Deadline], T], caller: Caller) -> T:
         """``then(hits, deadline)`` (e.g. packing them into a context), computed with the search on a
         worker thread of ``caller.pool`` within the time budget, the work charged to the caller first;
         the request's log line gets the query, ``top_k``, mode and result count."""
@@ -139,12 +247,12 @@ class Plan:
             charge_work(caller.scope, caller.limiter, self.units)
 
         def work(deadline: Deadline) -> tuple[int, T]:
-            hits = self.hits(searcher, deadline)
+            hits = self.hits(deadline)
             return len(hits), then(hits, deadline)
 
         found, result = await caller.pool.run(work, units=self.units, receive=caller.receive)
         query: str | list[str] = self.queries[0] if len(self.queries) == 1 else list(self.queries)
-        mode = self.mode or searcher.engine.settings.retrieval.mode
+        mode = self.mode or self.searcher.engine.settings.retrieval.mode
         annotate(query=query, top_k=self.top_k, mode=mode, results=found)
         return result
 
@@ -155,9 +263,11 @@ def _top_k(ask: Ask, settings: AppSettings) -> int:
     return check_top_k(ask.top_k, settings.service, key=ask.keys.top_k)
 
 
-def plan(ask: Ask, settings: AppSettings, searcher: Searcher) -> Plan:
-    """``ask`` checked against the limits (422, naming the field), its filters parsed against
-    ``searcher``'s fields, its threshold settled."""
+def plan(ask: Ask, settings: AppSettings, targets: Searcher | Sequence[Target]) -> Plan:
+    """``ask`` checked against the limits (422, naming the field), its filters parsed against each
+    target's fields (a searcher alone: the default collection), its threshold settled."""
+    if isinstance(targets, Searcher):
+        targets = (Target(settings.default_collection, targets),)
     most = settings.service.max_queries
     if not 1 <= len(ask.queries) <= most:
         raise InvalidInputError(
@@ -169,14 +279,17 @@ def plan(ask: Ask, settings: AppSettings, searcher: Searcher) -> Plan:
     top_k = _top_k(ask, settings)
     if ask.max_per_doc is not None:
         check_top_k(ask.max_per_doc, settings.service, key=ask.keys.max_per_doc)
-    filters = ask.filters
-    if isinstance(filters, Mapping):
-        filters = searcher.parse_filters(filters, param=ask.keys.filters)
+    spec = ask.filters
+    filters = tuple(
+        target.searcher.parse_filters(spec, param=ask.keys.filters) if isinstance(spec, Mapping) else spec
+        for target in targets
+    )
     min_score = ask.min_score
     if min_score is None and ask.default_threshold:
         min_score = settings.retrieval.min_score
-    units = search_units(top_k, filters, queries=len(ask.queries), context_tokens=ask.context_tokens)
-    return Plan(ask.queries, top_k, ask.mode, ask.max_per_doc, filters, min_score, units)
+    units = search_units(top_k, filters[0], queries=len(ask.queries), context_tokens=ask.context_tokens)
+    units *= len(targets)
+    return Plan(ask.queries, top_k, ask.mode, ask.max_per_doc, filters, min_score, units, tuple(targets))
 
 
 def same(hits: list[Hit], _deadline: Deadline) -> list[Hit]:
@@ -184,6 +297,8 @@ def same(hits: list[Hit], _deadline: Deadline) -> list[Hit]:
     return hits
 
 
-async def search(ask: Ask, settings: AppSettings, searcher: Searcher, caller: Caller) -> list[Hit]:
-    """The hits for ``ask``, best first, within the limits (the path of every endpoint)."""
-    return await plan(ask, settings, searcher).run(searcher, same, caller)
+async def search(ask: Ask, settings: AppSettings, searcher: Searcher | None, caller: Caller) -> list[Hit]:
+    """The hits for ``ask``, best first, within the limits (the path of every endpoint); ``searcher``:
+    the endpoint's lease on the default collection, if it holds one."""
+    with leased(ask, caller, settings, searcher) as targets:
+        return await plan(ask, settings, targets).run(same, caller)

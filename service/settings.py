@@ -85,13 +85,46 @@ ApiKey = Annotated[str, msgspec.Meta(min_length=16, max_length=256, pattern=r"^[
 """At least 16 printable ASCII characters, no spaces."""
 
 
+Permission = Literal["search", "write"]
+"""What a scoped key may do in a collection: search it (every read door), or also write to it."""
+EVERY_COLLECTION = "*"
+
+
+class KeySettings(_Section, frozen=True):
+    """One scoped key (``auth.keys``): the collections it reaches and what it may do in each."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    """Who holds the key (shown in the access log instead of the key)."""
+    sha256: Annotated[str, msgspec.Meta(pattern=r"^([0-9a-f]{64})?$")] = ""
+    """The lower-case hex SHA-256 of the key (``python -m service keys new`` prints a key and it)."""
+    key: Annotated[str, msgspec.Meta(pattern=r"^([!-~]{16,256})?$")] = ""
+    """The key itself, for tests and development only: production configs give ``sha256``."""
+    collections: dict[str, tuple[Permission, ...]] = msgspec.field(default_factory=dict)
+    """Collection name (or ``"*"``: every collection) to permissions; a collection not named is not
+    reachable with this key (404, as if it did not exist)."""
+    admin: bool = False
+    """Admin endpoints, and search and write on every collection."""
+
+    def __post_init__(self) -> None:
+        if bool(self.sha256) == bool(self.key):
+            raise ValueError(f"auth.keys {self.name!r}: give exactly one of sha256 and key")
+
+
 class AuthSettings(_Section, frozen=True):
+    keys: tuple[KeySettings, ...] = ()
+    """Scoped keys, each reaching only the collections it names (see :class:`KeySettings`)."""
     api_keys: tuple[ApiKey, ...] = ()
     """Keys accepted on the search endpoints (``Authorization: Bearer <key>``); empty: they are open.
     Set them in the environment rather than in a committed file:
     ``CITESEARCH__AUTH__API_KEYS='["key one", "key two"]'``."""
     admin_keys: tuple[ApiKey, ...] = ()
     """Keys accepted on the admin endpoints (and on search); empty: admin endpoints always answer 401."""
+
+    def __post_init__(self) -> None:
+        names = [key.name for key in self.keys]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"auth.keys: the name {repeated[0]!r} is given to more than one key")
 
 
 class ObservabilitySettings(_Section, frozen=True):
@@ -114,6 +147,17 @@ class AppSettings(Settings, frozen=True):
     auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
     observability: ObservabilitySettings = msgspec.field(default_factory=ObservabilitySettings)
     integrations: IntegrationsSettings = msgspec.field(default_factory=IntegrationsSettings)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        known = set(self.collection_names)
+        for key in self.auth.keys:
+            unknown = sorted(set(key.collections) - known - {EVERY_COLLECTION})
+            if unknown:
+                raise ValueError(
+                    f"auth.keys {key.name!r} names the collection {unknown[0]!r}, which is not configured "
+                    f"(collections: {', '.join(self.collection_names)})"
+                )
 
     @property
     def public_url(self) -> str:

@@ -23,6 +23,8 @@ class Hit:
     """The passage's BM25 score; None when the mode did not compute it (dense)."""
     highlights: tuple[tuple[int, int], ...] = ()
     """``(start, end)`` in the chunk's text of each word matching a query term (keyword stemming)."""
+    collection: str = ""
+    """The collection it was found in, when a search spans collections (set by the service)."""
 
 
 class Hydration:

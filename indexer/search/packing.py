@@ -10,7 +10,7 @@ does not fit, it is cut at a token boundary rather than left out.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -52,6 +52,8 @@ class Passage:
     boxes: tuple[Box, ...] = ()
     """Formats drawn on pages (PDF): the rectangles of exactly ``text``, one per stretch of a line
     (filled by :func:`pack_context` once the passages are final)."""
+    collection: str = ""
+    """The collection of its document (:attr:`Hit.collection`)."""
 
 
 @dataclass(frozen=True)
@@ -112,12 +114,13 @@ def _span(doc: DocumentRecord, text: str, start: int, end: int, members: Sequenc
         page_start=page_start,
         page_end=page_end,
         section=first[1] if first is not None else None,
+        collection=members[0].collection,
     )
 
 
 def _touches(passage: Passage, hit: Hit) -> bool:
     chunk = hit.chunk
-    if passage.document.doc_id != chunk.doc_id:
+    if passage.document.doc_id != chunk.doc_id or passage.collection != hit.collection:
         return False
     overlaps = chunk.char_start <= passage.char_end and passage.char_start <= chunk.char_end
     neighbours = any(abs(chunk.position - p) == 1 for p in passage.positions)
@@ -172,31 +175,38 @@ def _truncated(passage: Passage, encoding: Encoding, budget: int) -> Passage | N
 
 
 class DocumentTexts:
-    """Full document texts by id, each read from the store at most once (hits carry metadata only),
-    with their character boxes where they are drawn on pages (PDF)."""
+    """Full document texts of a hit, each read from its collection's store at most once (hits carry
+    metadata only), with their character boxes where they are drawn on pages (PDF)."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._texts: dict[str, str] = {}
-        self._packed: dict[str, bytes] = {}
+    def __init__(self, stores: Store | Mapping[str, Store]) -> None:
+        self._stores = stores
+        self._texts: dict[tuple[str, str], str] = {}
+        self._packed: dict[tuple[str, str], bytes] = {}
 
-    def __call__(self, doc_id: str) -> str:
-        if doc_id not in self._texts:
-            record = self._store.document(doc_id)
-            self._texts[doc_id] = record.text if record is not None else ""
-            self._packed[doc_id] = record.char_boxes if record is not None else b""
-        return self._texts[doc_id]
+    def __call__(self, hit: Hit) -> str:
+        return self.text(hit.collection, hit.chunk.doc_id)
+
+    def text(self, collection: str, doc_id: str) -> str:
+        key = (collection, doc_id)
+        if key not in self._texts:
+            stores = self._stores
+            store = stores.get(collection) if isinstance(stores, Mapping) else stores
+            record = store.document(doc_id) if store is not None else None
+            self._texts[key] = record.text if record is not None else ""
+            self._packed[key] = record.char_boxes if record is not None else b""
+        return self._texts[key]
 
     def boxed(self, passages: Sequence[Passage]) -> list[Passage]:
         """``passages`` with the rectangles of exactly their characters (none where the document has
         no character boxes: not drawn on pages, or indexed before they were kept); one document's
         boxes decoded at a time, over the stretch its passages cover."""
         out = list(passages)
-        for doc_id in dict.fromkeys(p.document.doc_id for p in passages):
-            text, packed = self(doc_id), self._packed[doc_id]
+        for key in dict.fromkeys((p.collection, p.document.doc_id) for p in passages):
+            collection, doc_id = key
+            text, packed = self.text(collection, doc_id), self._packed[key]
             if not packed:
                 continue
-            mine = [i for i, p in enumerate(passages) if p.document.doc_id == doc_id]
+            mine = [i for i, p in enumerate(passages) if (p.collection, p.document.doc_id) == key]
             start = min(passages[i].char_start for i in mine)
             try:
                 layout = box_packing.unpack(text, packed, start, max(passages[i].char_end for i in mine))
@@ -210,13 +220,18 @@ class DocumentTexts:
 
 
 def pack_context(
-    hits: Sequence[Hit], encoding: str, max_tokens: int, store: Store, deadline: Deadline | None = None
+    hits: Sequence[Hit],
+    encoding: str,
+    max_tokens: int,
+    store: Store | Mapping[str, Store],
+    deadline: Deadline | None = None,
 ) -> Packed:
     """:func:`pack` with tokens counted in the tiktoken ``encoding`` named (raises
     :class:`~indexer.errors.EncodingNotFoundError` if it is not available offline) and texts read
-    from ``store``; each passage comes with its boxes (PDF)."""
+    from ``store`` (or, hits of several collections, from each one's store by collection name); each
+    passage comes with its boxes (PDF)."""
     texts = DocumentTexts(store)
-    packed = pack(hits, get_encoding(encoding), max_tokens, texts, deadline)
+    packed = pack(hits, get_encoding(encoding), max_tokens, lambda _: "", deadline, text_of=texts)
     return replace(packed, passages=texts.boxed(packed.passages))
 
 
@@ -226,20 +241,26 @@ def pack(
     max_tokens: int,
     document_text: Callable[[str], str],
     deadline: Deadline | None = None,
+    *,
+    text_of: Callable[[Hit], str] | None = None,
 ) -> Packed:
     """The best passages of ``hits`` whose rendered context stays within ``max_tokens``
-    (``deadline`` checked before each hit).
+    (``deadline`` checked before each hit); each hit's document text is ``text_of(hit)``, or
+    ``document_text(doc_id)``.
 
     Each passage's block is tokenized once, when it is made or widened, and a candidate context is
     measured as the sum of its blocks (re-tokenizing the whole context for each hit made packing
     quadratic: 200 ms for 100 hits). The final context is counted exactly; where the joins tokenized
     differently and it went over (not seen in practice), packing is done again counting each
     candidate context whole."""
+    if text_of is None:
+        text_of = lambda hit: document_text(hit.chunk.doc_id)  # noqa: E731
     blocks = _BlockTokens(encoding)
     passages: list[Passage] = []
     for hit in hits:
         check(deadline)
-        candidate = add_hit(passages, hit, document_text(hit.chunk.doc_id))
+        text = text_of(hit)
+        candidate = add_hit(passages, hit, text)
         if candidate is None:
             continue
         if blocks.total(candidate) <= max_tokens:
@@ -252,7 +273,7 @@ def pack(
     context = render(passages)
     used = count_tokens(encoding, context)
     if used > max_tokens:
-        return _pack_exact(hits, encoding, max_tokens, document_text, deadline)
+        return _pack_exact(hits, encoding, max_tokens, text_of, deadline)
     return Packed(context, passages, used)
 
 
@@ -280,7 +301,7 @@ def _pack_exact(
     hits: Sequence[Hit],
     encoding: Encoding,
     max_tokens: int,
-    document_text: Callable[[str], str],
+    text_of: Callable[[Hit], str],
     deadline: Deadline | None,
 ) -> Packed:
     """:func:`pack`, counting each candidate context whole (quadratic in the hits; exact)."""
@@ -288,7 +309,8 @@ def _pack_exact(
     used = 0
     for hit in hits:
         check(deadline)
-        candidate = add_hit(passages, hit, document_text(hit.chunk.doc_id))
+        text = text_of(hit)
+        candidate = add_hit(passages, hit, text)
         if candidate is None:
             continue
         tokens = count_tokens(encoding, render(candidate))

@@ -1,6 +1,10 @@
 """Where a snapshot's parts live on disk, and which snapshot is the current one.
 
-<index_dir>/
+Each collection has such a folder: ``<index_dir>/<name>/`` when ``collections`` is configured,
+``<index_dir>`` itself for the one collection of a configuration without it
+(:meth:`indexer.config.Settings.collection`):
+
+<folder>/
     current -> snapshots/<id>      symlink, switched atomically by the indexer
     snapshots/<id>/                manifest.json, index.faiss, vectors.npy, store.sqlite, lexical/
     snapshots/.staging-<id>/       a build in progress (never read)

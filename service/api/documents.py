@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from indexer.search import Searcher
+from indexer.snapshot import DocumentRecord
 from service.admission.auth import API_SECURITY
 from service.api.pages import page_address, page_image
 from service.api.schemas import DocumentResponse, SectionStart, problem_responses
@@ -44,18 +45,31 @@ class DocumentsController(Controller):
             return await page_image(request, *address, searcher, page_images)  # type: ignore[return-value]
         if record is None:
             raise NotFoundError(f"no document with id {doc_id!r} in the index")
-        return DocumentResponse(
-            doc_id=record.doc_id,
-            source=record.source,
-            title=record.title,
-            date=record.date,
-            sha256=record.sha256,
-            chunk_count=record.chunk_count,
-            char_count=len(record.text),
-            text=record.text,
-            snapshot_id=searcher.snapshot_id,
-            format=record.format,
-            metadata=dict(record.metadata),
-            page_starts=list(record.pages) if record.pages else None,
-            sections=[SectionStart(start=start, path=path) for start, _, path in record.sections],
-        )
+        return document_response(searcher, record)
+
+
+async def document_of(searcher: Searcher, doc_id: str) -> DocumentResponse:
+    """Document ``doc_id`` of ``searcher``'s snapshot (404 if it has none by that id)."""
+    doc_id = doc_id.lstrip("/")
+    record = await anyio.to_thread.run_sync(searcher.snapshot.store.document, doc_id)
+    if record is None:
+        raise NotFoundError(f"no document with id {doc_id!r} in the index")
+    return document_response(searcher, record)
+
+
+def document_response(searcher: Searcher, record: DocumentRecord) -> DocumentResponse:
+    return DocumentResponse(
+        doc_id=record.doc_id,
+        source=record.source,
+        title=record.title,
+        date=record.date,
+        sha256=record.sha256,
+        chunk_count=record.chunk_count,
+        char_count=len(record.text),
+        text=record.text,
+        snapshot_id=searcher.snapshot_id,
+        format=record.format,
+        metadata=dict(record.metadata),
+        page_starts=list(record.pages) if record.pages else None,
+        sections=[SectionStart(start=start, path=path) for start, _, path in record.sections],
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 
 from litestar import Response, get
 from litestar.datastructures import State
@@ -11,8 +12,9 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 
 from service import __version__
-from service.admission.auth import PUBLIC
-from service.api.schemas import HealthResponse, ReadyResponse, RefusalInfo, SnapshotInfo
+from service.admission.auth import PUBLIC, Access
+from service.api.schemas import CollectionState, HealthResponse, ReadyResponse, RefusalInfo, SnapshotInfo
+from service.runtime.collections import Collections
 from service.runtime.hot_swap import SnapshotHolder
 from service.runtime.work import SearchPool
 
@@ -29,10 +31,11 @@ def snapshot_age_seconds(created_at: str, now: float | None = None) -> float:
     return max(0.0, (now if now is not None else time.time()) - created.timestamp())
 
 
-def not_ready(snapshots: SnapshotHolder, work: SearchPool | None) -> str | None:
+def not_ready(snapshots: Callable[[], str | None], work: SearchPool | None) -> str | None:
     """Why the service is not ready (``/ready`` answers 503 and ``citesearch_ready`` is 0), or None:
-    no snapshot, the served one damaged on disk, or the search threads saturated past the timeout."""
-    detail = snapshots.not_ready()
+    ``snapshots()`` (no collection served, the served one damaged on disk), or the search threads
+    saturated past the timeout."""
+    detail = snapshots()
     if detail is None and work is not None:
         detail = work.saturated()
     return detail
@@ -60,11 +63,15 @@ async def health(state: State) -> HealthResponse:
         )
     },
 )
-async def ready(snapshots: NamedDependency[SnapshotHolder], state: State) -> Response[ReadyResponse]:
-    """200 when a snapshot is loaded (its id, age, counts and model), 503 while none is, when the
-    served snapshot's files were removed or truncated on disk, or when every search thread has been
-    busy for longer than ``service.request_timeout_seconds`` (searches are being refused); also the
-    last snapshot the service refused to load, and why."""
+async def ready(
+    snapshots: NamedDependency[SnapshotHolder], access: NamedDependency[Access], state: State
+) -> Response[ReadyResponse]:
+    """200 when a snapshot is loaded (the default collection's id, age, counts and model), 503 while
+    none is, when the served snapshot's files were removed or truncated on disk, or when every search
+    thread has been busy for longer than ``service.request_timeout_seconds`` (searches are being
+    refused); also the last snapshot the service refused to load, and why. With several collections
+    it is 200 while any one of them answers: an unbuilt or damaged collection answers 503 on its own
+    searches and is listed ``unavailable`` here (to the keys that may search it)."""
     searcher = snapshots.current
     info = None
     if searcher is not None:
@@ -80,7 +87,10 @@ async def ready(snapshots: NamedDependency[SnapshotHolder], state: State) -> Res
             dimension=manifest.model.dimension,
         )
     refusal = snapshots.last_refusal
-    detail = not_ready(snapshots, state.get("work"))
+    collections: Collections | None = state.get("collections")
+    detail = not_ready(
+        collections.not_ready if collections is not None else snapshots.not_ready, state.get("work")
+    )
     ok = detail is None
     body = ReadyResponse(
         status="ready" if ok else "unavailable",
@@ -89,5 +99,25 @@ async def ready(snapshots: NamedDependency[SnapshotHolder], state: State) -> Res
         last_refusal=RefusalInfo(refusal.snapshot, refusal.reason, refusal.at_iso) if refusal else None,
         loads=snapshots.loads,
         refusals=snapshots.refusals,
+        collections=_states(collections, access) if collections is not None else [],
     )
     return Response(body, status_code=200 if ok else 503)
+
+
+def _states(collections: Collections, access: Access) -> list[CollectionState]:
+    states = []
+    for name in access.visible(collections.names):
+        holder = collections.holders[name]
+        searcher, detail = holder.current, holder.not_ready()
+        counts = searcher.manifest.counts if searcher is not None else None
+        states.append(
+            CollectionState(
+                name=name,
+                status="unavailable" if detail else "ready",
+                snapshot_id=searcher.snapshot_id if searcher is not None else None,
+                documents=counts.documents if counts is not None else 0,
+                chunks=counts.chunks if counts is not None else 0,
+                detail=detail,
+            )
+        )
+    return states

@@ -53,7 +53,13 @@ async def describe_index(
 ) -> IndexResponse:
     """The served snapshot's documents per format, the fields ``filters`` may name (built-in document
     and passage fields, and the metadata keys the documents have, each with its type and how many
-    documents have it), and the defaults of ``POST /v1/search``."""
+    documents have it), and the defaults of ``POST /v1/search`` (the default collection's: another
+    collection's is at ``GET /v1/collections/{name}/index``)."""
+    return describe(searcher, settings)
+
+
+def describe(searcher: Searcher, settings: AppSettings) -> IndexResponse:
+    """What :func:`describe_index` answers, for ``searcher``'s snapshot."""
     manifest = searcher.manifest
     return IndexResponse(
         snapshot_id=manifest.snapshot_id,

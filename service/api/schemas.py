@@ -74,6 +74,19 @@ Score = Annotated[
 ]
 
 
+CollectionNames = Annotated[
+    list[Annotated[str, Meta(max_length=64)]],
+    Meta(
+        min_length=1,
+        max_length=100,
+        description='The collections to search, one ranked list by calibrated score ("*": every collection '
+        "this key may search); default: the default collection. One this key may not search is a 404, as "
+        "one that does not exist.",
+        examples=[["default", "papers"]],
+    ),
+]
+
+
 class SearchRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     query: Query
     top_k: TopK = DEFAULT_TOP_K
@@ -93,6 +106,7 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     ) = None
     min_score: MinScore | None = None
     filters: Filters | None = None
+    collections: CollectionNames | None = None
 
 
 Unit = Annotated[float, Meta(ge=0, le=1)]
@@ -179,11 +193,26 @@ class Citation(msgspec.Struct, frozen=True, kw_only=True):
         ),
     ] = msgspec.field(default_factory=list)
 
+    collection: Annotated[
+        str | None, Meta(description="The collection of the document (null: the default collection).")
+    ] = None
+
     @classmethod
-    def of(cls, document: DocumentRecord, span: Span, *, base: str = "", **extra: Any) -> Self:
-        """The citation of ``span`` in ``document``, with its pages' printed labels and its rectangles
-        on the pages (PDF); its ``url`` starts with ``base`` (empty: relative). ``extra``: the fields
-        a subclass adds."""
+    def of(
+        cls,
+        document: DocumentRecord,
+        span: Span,
+        *,
+        base: str = "",
+        collection: str = "",
+        default: str | None = None,
+        **extra: Any,
+    ) -> Self:
+        """The citation of ``span`` in ``document`` of ``collection``, with its pages' printed labels and
+        its rectangles on the pages (PDF); its ``url`` starts with ``base`` (empty: relative) and is
+        ``/v1/documents/...`` for the ``default`` collection (or no collection named),
+        ``/v1/collections/<name>/documents/...`` for the others. ``extra``: the fields a subclass adds."""
+        path_collection = collection if collection and collection != default else None
         return cls(
             doc_id=document.doc_id,
             source=document.source,
@@ -193,7 +222,13 @@ class Citation(msgspec.Struct, frozen=True, kw_only=True):
             char_end=span.char_end,
             line_start=span.line_start,
             line_end=span.line_end,
-            url=document_url(document.doc_id, base=base, start=span.char_start, end=span.char_end),
+            url=document_url(
+                document.doc_id,
+                base=base,
+                start=span.char_start,
+                end=span.char_end,
+                collection=path_collection,
+            ),
             page_start=span.page_start,
             page_end=span.page_end,
             section=span.section,
@@ -201,13 +236,14 @@ class Citation(msgspec.Struct, frozen=True, kw_only=True):
             page_label_start=document.page_label(span.page_start),
             page_label_end=document.page_label(span.page_end),
             boxes=[PageBox(*box) for box in span.boxes],
+            collection=collection or None,
             **extra,
         )
 
     @classmethod
-    def from_hit(cls, hit: Hit, *, base: str = "") -> Self:
-        """The citation of a search hit: an indexed chunk."""
-        return cls.of(hit.document, hit.chunk, base=base)
+    def from_hit(cls, hit: Hit, *, base: str = "", default: str | None = None) -> Self:
+        """The citation of a search hit: an indexed chunk of ``hit.collection``."""
+        return cls.of(hit.document, hit.chunk, base=base, collection=hit.collection, default=default)
 
     def attributes(self, chunk_id: str) -> dict[str, str | int]:
         """The citation as flat attributes (OpenAI's ``attributes``, Dify's ``metadata``), with the
@@ -251,7 +287,10 @@ class SearchResponse(msgspec.Struct, frozen=True):
     query: str
     results: list[SearchResult]
     took_ms: float
-    snapshot_id: str
+    snapshot_id: Annotated[str, Meta(description="The snapshot searched (the first collection's).")]
+    snapshot_ids: Annotated[
+        dict[str, str], Meta(description="Each collection searched, with its snapshot.")
+    ] = msgspec.field(default_factory=dict)
 
 
 class SectionStart(msgspec.Struct, frozen=True):
@@ -348,17 +387,57 @@ class RefusalInfo(msgspec.Struct, frozen=True):
     at: Annotated[str, Meta(description="When it was refused (ISO 8601, UTC).")]
 
 
+class CollectionInfo(msgspec.Struct, frozen=True):
+    name: str
+    description: str
+    default: Annotated[bool, Meta(description="Searched when a request names no collection.")]
+    status: Annotated[
+        Literal["ready", "unavailable"],
+        Meta(description="unavailable: not built yet, refused or damaged; its searches answer 503."),
+    ]
+    documents: int
+    chunks: int
+    formats: Annotated[dict[str, int], Meta(description="Documents per format.")]
+    snapshot_id: str | None
+    updated: Annotated[str | None, Meta(description="When its served snapshot was built (ISO 8601, UTC).")]
+    permissions: Annotated[list[str], Meta(description="What this key may do in it: search, write.")]
+
+
+class CollectionList(msgspec.Struct, frozen=True):
+    collections: list[CollectionInfo]
+
+
+class CollectionState(msgspec.Struct, frozen=True):
+    name: str
+    status: Annotated[
+        Literal["ready", "unavailable"],
+        Meta(description="unavailable: not built yet, refused or damaged; its searches answer 503."),
+    ]
+    snapshot_id: str | None
+    documents: int
+    chunks: int
+    detail: Annotated[str | None, Meta(description="Why the collection is unavailable, when it is.")]
+
+
 class ReadyResponse(msgspec.Struct, frozen=True):
     status: Annotated[
-        Literal["ready", "unavailable"], Meta(description="ready: a snapshot is loaded and searches work.")
+        Literal["ready", "unavailable"],
+        Meta(description="ready: at least one collection is loaded and searches work."),
     ]
-    snapshot: SnapshotInfo | None
+    snapshot: Annotated[SnapshotInfo | None, Meta(description="The default collection's snapshot.")]
     detail: Annotated[str | None, Meta(description="Why the service is not ready, when it is not.")]
     last_refusal: Annotated[
         RefusalInfo | None, Meta(description="The last snapshot refused (corrupt, incomplete, other model).")
     ]
     loads: Annotated[int, Meta(description="Snapshots loaded since start (the first one included).")]
     refusals: Annotated[int, Meta(description="Snapshots refused since start.")]
+    collections: Annotated[
+        list[CollectionState],
+        Meta(
+            description="Each collection the caller's key may search (none for a caller without a key "
+            "where search needs one), the default first."
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class ReloadResponse(msgspec.Struct, frozen=True):

@@ -8,7 +8,7 @@ from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from indexer.search import Hit, Searcher
+from indexer.search import Hit
 from service.admission.auth import API_SECURITY
 from service.admission.guards import require_json
 from service.api.bodies import StrictJSON
@@ -21,17 +21,17 @@ from service.api.schemas import (
     SearchResult,
     problem_responses,
 )
-from service.querying import Ask, Caller, search
+from service.querying import Ask, Caller, leased, plan, same
 from service.settings import AppSettings
 
 
-def to_result(hit: Hit) -> SearchResult:
+def to_result(hit: Hit, default: str | None = None) -> SearchResult:
     return SearchResult(
         rank=hit.rank,
         score=hit.score,
         chunk_id=hit.chunk.chunk_id,
         text=hit.chunk.text,
-        citation=Citation.from_hit(hit),
+        citation=Citation.from_hit(hit, default=default),
         scores=ScoreParts(dense=hit.dense, lexical=hit.lexical),
         highlights=list(hit.highlights),
     )
@@ -55,7 +55,6 @@ class SearchController(Controller):
     async def search(
         self,
         data: JSONBody[SearchRequest],
-        searcher: NamedDependency[Searcher],
         settings: NamedDependency[AppSettings],
         caller: NamedDependency[Caller],
     ) -> SearchResponse:
@@ -63,7 +62,8 @@ class SearchController(Controller):
         ``document.text[char_start:char_end] == text``, and its pages and section where the format has
         them. ``score`` is a calibrated relevance (0 to 1, comparable across queries), ``scores`` its
         parts; ``min_score`` leaves out weaker passages; ``filters`` narrows the search to matching
-        passages (up to ``top_k`` of them are still returned)."""
+        passages (up to ``top_k`` of them are still returned). ``collections`` searches several
+        collections as one ranked list, each citation naming its collection."""
         started = time.perf_counter()
         ask = Ask(
             (data.query,),
@@ -74,11 +74,14 @@ class SearchController(Controller):
             filters=data.filters,
             min_score=data.min_score,
             default_threshold=False,
+            collections=tuple(data.collections) if data.collections is not None else None,
         )
-        hits = await search(ask, settings, searcher, caller)
+        with leased(ask, caller, settings) as targets:
+            hits = await plan(ask, settings, targets).run(same, caller)
         return SearchResponse(
             query=data.query,
-            results=[to_result(hit) for hit in hits],
+            results=[to_result(hit, settings.default_collection) for hit in hits],
             took_ms=round((time.perf_counter() - started) * 1000, 3),
-            snapshot_id=searcher.snapshot_id,
+            snapshot_id=targets[0].searcher.snapshot_id,
+            snapshot_ids={target.collection: target.searcher.snapshot_id for target in targets},
         )

@@ -19,10 +19,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Protocol
-
-import anyio
-import anyio.to_thread
 
 from indexer.errors import IndexerError, NoSnapshotError, SnapshotError
 from indexer.search import SearchEngine, Searcher
@@ -73,9 +71,19 @@ class SnapshotObserver(Protocol):
 class SnapshotHolder:
     """Owns the served snapshot; thread-safe."""
 
-    def __init__(self, engine: SearchEngine, observer: SnapshotObserver | None = None) -> None:
+    def __init__(
+        self,
+        engine: SearchEngine,
+        observer: SnapshotObserver | None = None,
+        *,
+        index_dir: Path | None = None,
+        name: str = "",
+    ) -> None:
+        """``index_dir``: the collection's folder (default: the engine's ``index_dir``); ``name``: the
+        collection's, in log lines (when the service has several)."""
         self.engine = engine
-        self.index_dir = engine.settings.index_dir
+        self.name = name
+        self.index_dir = engine.settings.index_dir if index_dir is None else index_dir
         self.observer = observer
         self._lock = threading.Lock()  # guards _current, _leases, _retired
         self._reload_lock = threading.Lock()  # one reload at a time
@@ -155,7 +163,8 @@ class SnapshotHolder:
                 return self._refuse(target.name, self.relative(str(exc)), served_id, True)
             self._swap(searcher)
             log.info(
-                "serving snapshot %s (%d documents, %d chunks, model %s; verified in %.2fs)%s",
+                "%sserving snapshot %s (%d documents, %d chunks, model %s; verified in %.2fs)%s",
+                f"collection {self.name}: " if self.name else "",
                 searcher.snapshot_id,
                 searcher.snapshot.manifest.counts.documents,
                 searcher.snapshot.manifest.counts.chunks,
@@ -172,7 +181,8 @@ class SnapshotHolder:
             self.last_refusal = refusal
             self.refusals += 1
             log.error(
-                "refused snapshot %s: %s; %s",
+                "%srefused snapshot %s: %s; %s",
+                f"collection {self.name}: " if self.name else "",
                 name,
                 reason,
                 f"still serving {served_id}" if served_id else "no snapshot is served",
@@ -234,15 +244,6 @@ class SnapshotHolder:
         if self._current is None:
             return self.last_error or "no snapshot is loaded"
         return None
-
-    async def watch(self, interval: float) -> None:
-        """Poll ``index/current`` every ``interval`` seconds and swap in what the indexer publishes."""
-        while True:
-            await anyio.sleep(interval)
-            try:
-                await anyio.to_thread.run_sync(lambda: self.reload(retry_refused=False))
-            except Exception:  # keep watching whatever happens; the error is in the log
-                log.exception("checking for a new snapshot failed")
 
     def close(self) -> None:
         """Close the served snapshot (at shutdown); leased ones close when returned."""

@@ -31,6 +31,7 @@ class Metrics:
         self._http()
         self._queries()
         self._snapshots()
+        self._collections()
         self._search_pool()
 
     def _http(self) -> None:
@@ -125,6 +126,47 @@ class Metrics:
             registry=registry,
         )
 
+    def _collections(self) -> None:
+        registry, labels = self.registry, ("collection",)
+        self.collection_ready = Gauge(
+            "citesearch_collection_ready",
+            "1 when the collection's searches are answered, else 0 (no snapshot, or damaged on disk).",
+            labels,
+            registry=registry,
+        )
+        self.collection_documents = Gauge(
+            "citesearch_collection_documents",
+            "Documents in the collection's served snapshot.",
+            labels,
+            registry=registry,
+        )
+        self.collection_chunks = Gauge(
+            "citesearch_collection_chunks",
+            "Chunks in the collection's served snapshot.",
+            labels,
+            registry=registry,
+        )
+        self.collection_loads = Counter(
+            "citesearch_collection_snapshot_loads",
+            "Snapshots of the collection loaded and served.",
+            labels,
+            registry=registry,
+        )
+        self.collection_refusals = Counter(
+            "citesearch_collection_snapshot_refusals",
+            "Published snapshots of the collection refused.",
+            labels,
+            registry=registry,
+        )
+
+    def for_collection(
+        self, name: str, not_ready: Callable[[], str | None], *, default: bool
+    ) -> CollectionMetrics:
+        """The observer of collection ``name``'s hot swap: its labelled gauges and, for the default
+        collection, the unlabelled ones (``citesearch_documents``, ``citesearch_snapshot_info``, ...)."""
+        self.collection_ready.labels(name).set_function(lambda: 0.0 if not_ready() else 1.0)
+        return CollectionMetrics(self, name, default=default)
+
     def _search_pool(self) -> None:
         registry = self.registry
         self.abandoned = Counter(
@@ -212,3 +254,25 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class CollectionMetrics:
+    """One collection's :class:`~service.runtime.hot_swap.SnapshotObserver`."""
+
+    def __init__(self, metrics: Metrics, name: str, *, default: bool) -> None:
+        self.metrics = metrics
+        self.name = name
+        self.default = default
+
+    def snapshot_loaded(self, manifest: Manifest) -> None:
+        metrics = self.metrics
+        metrics.collection_documents.labels(self.name).set(manifest.counts.documents)
+        metrics.collection_chunks.labels(self.name).set(manifest.counts.chunks)
+        metrics.collection_loads.labels(self.name).inc()
+        if self.default:
+            metrics.snapshot_loaded(manifest)
+
+    def snapshot_refused(self, at: float) -> None:
+        self.metrics.collection_refusals.labels(self.name).inc()
+        if self.default:
+            self.metrics.snapshot_refused(at)

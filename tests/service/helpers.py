@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from indexer.build import Builder
+from indexer.config import CollectionSettings
 from indexer.embedding import Embedder
 from indexer.snapshot import CURRENT_LINK, SNAPSHOTS_DIR, current_dir
 from service.settings import AppSettings as Settings
@@ -76,3 +77,27 @@ def publish_copy(settings: Settings, name: str, damage: str) -> Path:
         raise ValueError(damage)
     point_current_at(settings.index_dir, name)
     return target
+
+
+def with_collections(
+    root: Path, names: tuple[str, ...] = ("default", "papers", "private"), **service: Any
+) -> Settings:
+    """Settings serving ``names`` from ``root/seeds-<name>``, each indexed in ``root/index/<name>``."""
+    settings = corpus_settings(root, **service)
+    collections = {}
+    for name in names:
+        seeds = root / f"seeds-{name}"
+        seeds.mkdir(exist_ok=True)
+        collections[name] = CollectionSettings(seeds_dir=seeds, description=f"The {name} documents")
+    return msgspec.structs.replace(settings, collections=collections)
+
+
+def build_collection(settings: Settings, name: str, embedder: Embedder, documents: dict[str, str]) -> str:
+    collection = settings.collection(name)
+    for old in collection.seeds_dir.iterdir():
+        old.unlink()
+    for file, text in documents.items():
+        (collection.seeds_dir / file).write_text(text, encoding="utf-8")
+    report = Builder(collection, lambda: embedder).build(allow_shrink=True)
+    assert report.published
+    return report.snapshot_id

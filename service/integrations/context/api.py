@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from indexer.errors import EncodingNotFoundError
-from indexer.search import Deadline, Hit, Searcher
+from indexer.search import Deadline, Hit
 from indexer.search.packing import Packed, Passage, pack_context
 from indexer.snapshot.store import Store
 from service import querying
@@ -29,10 +29,12 @@ from service.querying import Ask, Caller
 from service.settings import AppSettings
 
 
-def _citation(number: int, passage: Passage) -> ContextCitation:
+def _citation(number: int, passage: Passage, default: str) -> ContextCitation:
     return ContextCitation.of(
         passage.document,
         passage,
+        collection=passage.collection,
+        default=default,
         number=number,
         text=passage.text,
         chunk_ids=list(passage.chunk_ids),
@@ -41,7 +43,7 @@ def _citation(number: int, passage: Passage) -> ContextCitation:
     )
 
 
-def _packer(data: ContextRequest, store: Store) -> Callable[[list[Hit], Deadline], Packed]:
+def _packer(data: ContextRequest, store: Mapping[str, Store]) -> Callable[[list[Hit], Deadline], Packed]:
     """Packs the hits into ``data``'s token budget (on the search's worker thread)."""
 
     def pack(hits: list[Hit], deadline: Deadline) -> Packed:
@@ -72,7 +74,6 @@ class ContextController(Controller):
     async def context(
         self,
         data: JSONBody[ContextRequest],
-        searcher: NamedDependency[Searcher],
         settings: NamedDependency[AppSettings],
         caller: NamedDependency[Caller],
     ) -> ContextResponse:
@@ -91,16 +92,19 @@ class ContextController(Controller):
             min_score=data.min_score,
             # the context holds at most top_k chunks' tokens, whatever max_tokens allows
             context_tokens=min(data.max_tokens, data.top_k * settings.chunking.max_tokens),
+            collections=tuple(data.collections) if data.collections is not None else None,
         )
-        plan = querying.plan(ask, settings, searcher)
-        packed = await plan.run(searcher, _packer(data, searcher.snapshot.store), caller)
+        with querying.leased(ask, caller, settings) as targets:
+            plan = querying.plan(ask, settings, targets)
+            packed = await plan.run(_packer(data, plan.stores()), caller)
+        default = settings.default_collection
         return ContextResponse(
             query=data.query,
             context=packed.context,
-            citations=[_citation(n, p) for n, p in enumerate(packed.passages, start=1)],
+            citations=[_citation(n, p, default) for n, p in enumerate(packed.passages, start=1)],
             used_tokens=packed.used_tokens,
             max_tokens=data.max_tokens,
             encoding=data.encoding,
             took_ms=round((time.perf_counter() - started) * 1000, 3),
-            snapshot_id=searcher.snapshot_id,
+            snapshot_id=targets[0].searcher.snapshot_id,
         )

@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from service.api.schemas import MAX_TOP_K, Citation, Filters, MinScore, Mode, Query
+from service.api.schemas import MAX_TOP_K, Citation, CollectionNames, Filters, MinScore, Mode, Query
 
 MAX_CONTEXT_TOKENS = 1_000_000
 DEFAULT_CONTEXT_TOP_K = 20
@@ -45,6 +45,7 @@ class ContextRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         ),
     ] = None
     filters: Filters | None = None
+    collections: CollectionNames | None = None
 
 
 class ContextCitation(Citation, frozen=True, kw_only=True):

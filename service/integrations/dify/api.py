@@ -7,6 +7,7 @@ this controller answers with Dify's error codes (1001 malformed header, 1002 key
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from litestar import Controller, Request, Response, post
@@ -14,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
-from indexer.search import Hit, Searcher
+from indexer.search import Hit
 from service import querying
 from service.admission.auth import API_SECURITY
 from service.admission.guards import require_json
@@ -68,8 +69,8 @@ def dify_error(request: Request[Any, Any, Any], refused: Refusal) -> Response[An
     return Response(body, status_code=refused.status, headers=refused.headers, media_type="application/json")
 
 
-def _record(hit: Hit, base_url: str) -> DifyRecord:
-    metadata = Citation.from_hit(hit, base=base_url).attributes(hit.chunk.chunk_id)
+def _record(hit: Hit, base_url: str, default: str) -> DifyRecord:
+    metadata = Citation.from_hit(hit, base=base_url, default=default).attributes(hit.chunk.chunk_id)
     return DifyRecord(hit.chunk.text, hit.score, hit.document.title, metadata)
 
 
@@ -98,7 +99,6 @@ class DifyController(Controller):
     async def retrieval(
         self,
         data: JSONBody[DifyRetrievalRequest],
-        searcher: NamedDependency[Searcher],
         settings: NamedDependency[AppSettings],
         caller: NamedDependency[Caller],
     ) -> DifyRetrievalResponse:
@@ -106,16 +106,27 @@ class DifyController(Controller):
         least ``score_threshold`` (calibrated relevance; 0 or unset, as Dify sends it when its
         threshold is switched off: ``retrieval.min_score``), each with its citation as ``metadata``.
         Nothing relevant: ``records`` is empty. ``metadata_condition`` filters on the citation's fields
-        and the documents' metadata keys (translated into the filters of ``POST /v1/search``)."""
-        if data.knowledge_id not in settings.integrations.dify_knowledge_ids:
-            raise UnknownKnowledgeError(f"no knowledge with id {data.knowledge_id!r}")
-        filters = None
-        if data.metadata_condition is not None:
-            filters = dify_filter(data.metadata_condition, searcher.fields)
+        and the documents' metadata keys (translated into the filters of ``POST /v1/search``).
+        ``knowledge_id`` is a collection's name (``integrations.dify_knowledge_ids`` name the default
+        collection)."""
+        knowledge = data.knowledge_id
+        name = (
+            settings.default_collection
+            if knowledge in settings.integrations.dify_knowledge_ids
+            else knowledge
+        )
+        if not querying.reachable(caller, name):
+            raise UnknownKnowledgeError(f"no knowledge with id {knowledge[:128]!r}")
         setting = data.retrieval_setting
         # Dify sends 0.0 when its score threshold is switched off: that means "not set" here too.
         threshold = setting.score_threshold or None
         keys = Keys(top_k="retrieval_setting.top_k", filters="metadata_condition")
-        ask = Ask((data.query,), setting.top_k, filters=filters, min_score=threshold, keys=keys)
-        hits = await querying.search(ask, settings, searcher, caller)
-        return DifyRetrievalResponse([_record(hit, settings.public_url) for hit in hits])
+        ask = Ask((data.query,), setting.top_k, min_score=threshold, keys=keys, collections=(name,))
+        with querying.leased(ask, caller, settings) as targets:
+            if data.metadata_condition is not None:
+                filters = dify_filter(data.metadata_condition, targets[0].searcher.fields)
+                ask = dataclasses.replace(ask, filters=filters)
+            hits = await querying.plan(ask, settings, targets).run(querying.same, caller)
+        return DifyRetrievalResponse(
+            [_record(hit, settings.public_url, settings.default_collection) for hit in hits]
+        )

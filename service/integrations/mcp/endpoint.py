@@ -15,8 +15,9 @@ from litestar.handlers import ASGIRouteHandler
 from litestar.types import Receive, Scope, Send
 
 from indexer.search import Embedder, SearchEngine, Searcher
+from service.admission.auth import NOBODY
 from service.errors import UnavailableError
-from service.integrations.mcp.server import build_server
+from service.integrations.mcp.server import ACCESS, build_server
 from service.settings import AppSettings
 
 if TYPE_CHECKING:
@@ -53,7 +54,12 @@ class McpEndpoint:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
-        server = build_server(self.settings, lambda: self._lease_of(app), app.state.get("work"))
+        server = build_server(
+            self.settings,
+            lambda: self._lease_of(app),
+            app.state.get("work"),
+            lambda: app.state.get("collections"),
+        )
         server.streamable_http_app(
             stateless_http=True,
             json_response=True,
@@ -77,6 +83,7 @@ class McpEndpoint:
             manager = endpoint._manager
             if manager is None:
                 raise UnavailableError("the MCP endpoint is starting")
+            ACCESS.set(scope.get("state", {}).get("access", NOBODY))  # this request's task only
             if scope.get("method") == "GET":  # an event stream: closed once idle
                 await _with_idle_timeout(
                     manager, scope, receive, send, endpoint.settings.service.stream_idle_seconds

@@ -3,7 +3,13 @@
 Two tools, in the shapes chat assistants' connectors expect: ``search(query)`` → ``results`` with
 ``id``, ``title``, ``url`` and a snippet (``text``); ``fetch(id)`` → ``id``, ``title``, ``text``, ``url``,
 ``metadata``. Every ``url`` is absolute (``integrations.public_base_url``) and opens our own
-``GET /v1/documents/{doc_id}?start=&end=`` view of the cited passage.
+``GET /v1/documents/{doc_id}?start=&end=`` view of the cited passage (``/v1/collections/{name}/...``
+for a collection other than the default).
+
+Over HTTP the tools answer within the calling key's reach (:data:`ACCESS`, set per request by the
+endpoint): ``search`` takes an optional ``collections`` list (default: the default collection;
+``["*"]``: every one the key may search), and the ids of passages of another collection than the
+default name it: ``<collection>::<doc_id>#<position>``; ``fetch`` reads such an id in that collection.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio.to_thread
@@ -22,10 +29,12 @@ from indexer.errors import InvalidFilterError
 from indexer.search import Searcher
 from indexer.snapshot import ChunkRecord, DocumentRecord
 from service import __version__, querying
+from service.admission.auth import EVERYTHING, Access
 from service.api.links import document_url
 from service.api.schemas import Citation
 from service.errors import InvalidInputError, NotFoundError, ServiceError
 from service.querying import Ask, Caller, Keys
+from service.runtime.collections import Collections
 from service.runtime.work import SearchPool
 from service.settings import AppSettings
 
@@ -61,6 +70,12 @@ INSTRUCTIONS = (
 
 Lease = Callable[[], AbstractContextManager[Searcher]]
 """Gives the searcher to use for one tool call (the served snapshot, kept open meanwhile)."""
+Shelf = Callable[[], Collections | None]
+"""The service's collections (None over stdio: the default collection only, through the lease)."""
+ACCESS: ContextVar[Access] = ContextVar("mcp_access", default=EVERYTHING)
+"""The calling key's reach during one MCP request over HTTP (set by the endpoint before the SDK runs
+the call; the SDK's tasks inherit it)."""
+COLLECTION_SEPARATOR = "::"
 
 
 class SearchResult(TypedDict):
@@ -108,18 +123,37 @@ def _find(searcher: Searcher, item_id: str) -> tuple[DocumentRecord, ChunkRecord
     return (document, None) if document is not None else None
 
 
+def _scoped(caller: Caller, shelf: Shelf) -> Caller:
+    """``caller`` with the calling key's reach and the service's collections."""
+    return Caller(caller.pool, access=ACCESS.get(), collections=shelf())
+
+
 async def search_tool(
-    settings: AppSettings, lease: Lease, caller: Caller, query: str, filters: dict[str, Any] | None = None
+    settings: AppSettings,
+    lease: Lease,
+    caller: Caller,
+    query: str,
+    filters: dict[str, Any] | None = None,
+    collections: list[str] | None = None,
+    shelf: Shelf = lambda: None,
 ) -> SearchResults:
     base = settings.public_url
-    ask = Ask((query.strip(),), SEARCH_RESULTS, filters=filters, keys=Keys(top_k=None))
-    with lease() as searcher:
-        hits = await querying.search(ask, settings, searcher, caller)
+    names = tuple(collections) if collections is not None else None
+    ask = Ask((query.strip(),), SEARCH_RESULTS, filters=filters, keys=Keys(top_k=None), collections=names)
+    scoped = _scoped(caller, shelf)
+    if scoped.collections is not None:
+        hits = await querying.search(ask, settings, None, scoped)
+    else:  # over stdio: the default collection
+        with lease() as searcher:
+            hits = await querying.search(ask, settings, searcher, caller)
+    default = settings.default_collection
     results = [
         SearchResult(
-            id=hit.chunk.chunk_id,
+            id=hit.chunk.chunk_id
+            if hit.collection in ("", default)
+            else f"{hit.collection}{COLLECTION_SEPARATOR}{hit.chunk.chunk_id}",
             title=hit.document.title,
-            url=Citation.from_hit(hit, base=base).url,
+            url=Citation.from_hit(hit, base=base, default=default).url,
             text=snippet(hit.chunk.text),
         )
         for hit in hits
@@ -127,11 +161,30 @@ async def search_tool(
     return SearchResults(results=results)
 
 
-async def fetch_tool(settings: AppSettings, lease: Lease, item_id: str) -> FetchedDocument:
+def _collection_lease(
+    settings: AppSettings, lease: Lease, shelf: Shelf, item_id: str
+) -> tuple[Lease, str, str]:
+    """Where ``fetch`` looks ``item_id`` up: the lease of its collection (named before ``::``, else the
+    default), the collection's name and the id within it; 404 for a collection out of the key's reach."""
+    collections = shelf()
+    name, separator, rest = item_id.partition(COLLECTION_SEPARATOR)
+    if collections is None:
+        return lease, settings.default_collection, item_id
+    if not separator or collections.get(name) is None:
+        name, rest = settings.default_collection, item_id
+    if not ACCESS.get().may(name):
+        raise NotFoundError(f"no passage or document with id {item_id[:200]!r}")
+    return collections.holders[name].lease, name, rest
+
+
+async def fetch_tool(
+    settings: AppSettings, lease: Lease, item_id: str, shelf: Shelf = lambda: None
+) -> FetchedDocument:
     if len(item_id) > MAX_ID_CHARS:
         raise InvalidInputError(f"id is {len(item_id)} characters long; the limit is {MAX_ID_CHARS}")
-    with lease() as searcher:
-        found = await anyio.to_thread.run_sync(_find, searcher, item_id)
+    chosen, collection, local_id = _collection_lease(settings, lease, shelf, item_id)
+    with chosen() as searcher:
+        found = await anyio.to_thread.run_sync(_find, searcher, local_id)
     if found is None:
         raise NotFoundError(f"no passage or document with id {item_id!r}")
     document, chunk = found
@@ -143,9 +196,12 @@ async def fetch_tool(settings: AppSettings, lease: Lease, item_id: str) -> Fetch
         "format": document.format,
     }
     base = settings.public_url
-    url = document_url(document.doc_id, base=base)
+    where = None if collection == settings.default_collection else collection
+    url = document_url(document.doc_id, base=base, collection=where)
     if chunk is not None:
-        citation = Citation.of(document, chunk, base=base)
+        citation = Citation.of(
+            document, chunk, base=base, collection=collection, default=settings.default_collection
+        )
         url = citation.url
         metadata["chunk_id"] = chunk.chunk_id
         metadata |= {name: getattr(citation, name) for name in PASSAGE_FIELDS}
@@ -171,6 +227,12 @@ def _as_tool_error() -> Iterator[None]:
 class SearchArguments(msgspec.Struct):
     query: str
     filters: dict[str, Any] | None = None
+    collections: (
+        Annotated[
+            list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(min_length=1, max_length=100)
+        ]
+        | None
+    ) = None
 
 
 class FetchArguments(msgspec.Struct):
@@ -202,9 +264,12 @@ class ArgumentCheck:
         return await call_next(ctx)
 
 
-def build_server(settings: AppSettings, lease: Lease, pool: SearchPool | None = None) -> MCPServer:
-    """The MCP server with the ``search`` and ``fetch`` tools, answering from ``lease()``; searches run
-    in ``pool`` (the app's, within the request time budget; default: one of its own)."""
+def build_server(
+    settings: AppSettings, lease: Lease, pool: SearchPool | None = None, shelf: Shelf = lambda: None
+) -> MCPServer:
+    """The MCP server with the ``search`` and ``fetch`` tools, answering from ``lease()`` (or, over
+    HTTP, from the collections ``shelf()`` gives, within the calling key's reach); searches run in
+    ``pool`` (the app's, within the request time budget; default: one of its own)."""
     caller = Caller(pool if pool is not None else SearchPool(settings.service))
     from mcp.server.mcpserver import MCPServer
     from mcp.types import ToolAnnotations
@@ -219,7 +284,9 @@ def build_server(settings: AppSettings, lease: Lease, pool: SearchPool | None = 
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
     @server.tool(annotations=read_only)
-    async def search(query: str, filters: dict[str, Any] | None = None) -> SearchResults:
+    async def search(
+        query: str, filters: dict[str, Any] | None = None, collections: list[str] | None = None
+    ) -> SearchResults:
         """Search the documents for passages that answer `query` (natural language). Returns the best
         passages first, each with an `id` (pass it to `fetch`), a `title`, a `url` to cite, and a
         snippet in `text`. No results: the documents hold nothing relevant to the query. Optional
@@ -227,9 +294,11 @@ def build_server(settings: AppSettings, lease: Lease, pool: SearchPool | None = 
         {"type": "and", "filters": [{"type": "gte", "key": "date", "value": "2024-01-01"}, {"type":
         "eq", "key": "tags", "value": "apollo"}]} (types eq, ne, gt, gte, lt, lte, in, nin, and, or;
         keys doc_id, source, title, date, format, section, page_start, page_end and the documents'
-        metadata keys)."""
+        metadata keys). Optional `collections` names the collections to search (default: the default
+        one; ["*"]: every one you may search); results of other collections have ids
+        `collection::doc_id#n`."""
         with _as_tool_error():
-            return await search_tool(settings, lease, caller, query, filters)
+            return await search_tool(settings, lease, caller, query, filters, collections, shelf)
 
     @server.tool(annotations=read_only)
     async def fetch(id: str) -> FetchedDocument:
@@ -238,6 +307,6 @@ def build_server(settings: AppSettings, lease: Lease, pool: SearchPool | None = 
         pages with their printed labels and section, and the document's own metadata). Ids are at most
         4,200 characters."""
         with _as_tool_error():
-            return await fetch_tool(settings, lease, id)
+            return await fetch_tool(settings, lease, id, shelf)
 
     return server

@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
-from indexer.search import Hit, Searcher
+from indexer.search import Hit
 from service import querying
 from service.admission.auth import API_SECURITY
 from service.admission.guards import require_json
@@ -60,12 +60,14 @@ def openai_error(request: Request[Any, Any, Any], refused: Refusal) -> Response[
     return Response(body, status_code=status, headers=refused.headers, media_type="application/json")
 
 
-def _result(hit: Hit, base_url: str) -> VectorStoreSearchResult:
+def _result(hit: Hit, base_url: str, default: str) -> VectorStoreSearchResult:
     return VectorStoreSearchResult(
         file_id=hit.document.doc_id,
         filename=hit.document.doc_id,
         score=hit.score,
-        attributes=dict(Citation.from_hit(hit, base=base_url).attributes(hit.chunk.chunk_id)),
+        attributes=dict(
+            Citation.from_hit(hit, base=base_url, default=default).attributes(hit.chunk.chunk_id)
+        ),
         content=[Content(type="text", text=hit.chunk.text)],
     )
 
@@ -93,7 +95,6 @@ class VectorStoresController(Controller):
         self,
         vector_store_id: FromPath[str],
         data: JSONBody[VectorStoreSearchRequest],
-        searcher: NamedDependency[Searcher],
         settings: NamedDependency[AppSettings],
         caller: NamedDependency[Caller],
     ) -> VectorStoreSearchPage:
@@ -102,10 +103,16 @@ class VectorStoresController(Controller):
         (the fields of each result's ``attributes`` and the documents' metadata keys);
         ``ranking_options.score_threshold`` (default: ``retrieval.min_score``) drops weaker results,
         so a query nothing answers gets an empty page. ``score`` is the calibrated relevance (0 to 1).
-        All results fit in one page."""
+        All results fit in one page. ``vector_store_id`` is a collection's name
+        (``integrations.vector_store_id`` names the default collection)."""
         integrations = settings.integrations
-        if vector_store_id != integrations.vector_store_id:
-            raise NotFoundError(f"No vector store found with id {vector_store_id!r}.")
+        name = (
+            settings.default_collection
+            if vector_store_id == integrations.vector_store_id
+            else vector_store_id
+        )
+        if not querying.reachable(caller, name):
+            raise NotFoundError(f"No vector store found with id {vector_store_id[:128]!r}.")
         queries = (data.query,) if isinstance(data.query, str) else tuple(data.query)
         threshold = data.ranking_options.score_threshold if data.ranking_options else None
         keys = querying.Keys(top_k="max_num_results")
@@ -116,7 +123,8 @@ class VectorStoresController(Controller):
             filters=data.filters,
             min_score=threshold,
             keys=keys,
+            collections=(name,),
         )
-        hits = await querying.search(ask, settings, searcher, caller)
-        results = [_result(hit, settings.public_url) for hit in hits]
+        hits = await querying.search(ask, settings, None, caller)
+        results = [_result(hit, settings.public_url, settings.default_collection) for hit in hits]
         return VectorStoreSearchPage(search_query=list(queries), data=results)
