@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from indexer.config import LexicalSettings
-from indexer.snapshot.lexical.terms import term_spans
+from indexer.snapshot.lexical.terms import query_tokens, term_spans
 
 
 def _bm25s() -> Any:
@@ -29,6 +29,8 @@ class BM25Index:
         self._model = model
         self._size = size
         self._stemmer = _stemmer(settings)
+        self._stopwords = frozenset(_bm25s().tokenization._infer_stopwords(_stopwords(settings)))
+        self._stem = self._stemmer.stemWords if self._stemmer is not None else None
 
     @classmethod
     def build(cls, settings: LexicalSettings, texts: Sequence[str]) -> BM25Index:
@@ -80,21 +82,10 @@ class BM25Index:
         """Where the query's terms occur in each of ``texts``: ``(start, end)`` of each word whose
         stem is one the query is scored by."""
         terms = set(self._tokens(query))
-        stopwords = set(_bm25s().tokenization._infer_stopwords(_stopwords(self._settings)))
-        stem = self._stemmer.stemWords if self._stemmer is not None else None
-        return [term_spans(text, terms, stopwords, stem) for text in texts]
+        return [term_spans(text, terms, self._stopwords, self._stem) for text in texts]
 
     def _tokens(self, query: str) -> list[str]:
-        import bm25s  # imported (and quietened) by build or load already
-
-        tokens: list[str] = bm25s.tokenize(
-            [query],
-            stopwords=_stopwords(self._settings),
-            stemmer=self._stemmer,
-            return_ids=False,
-            show_progress=False,
-        )[0]
-        return tokens
+        return query_tokens(query, self._stopwords, self._stem)
 
     def _idf_mass(self, known: list[int], unknown: int) -> float:
         """Lucene's IDF, ``log(1 + (N - df + 0.5) / (df + 0.5))``, summed over the query's terms."""

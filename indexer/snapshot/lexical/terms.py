@@ -23,3 +23,15 @@ def term_spans(
     words = sorted({word for _, _, word in found if word not in stopwords})
     stems = dict(zip(words, stem(words) if stem is not None else words, strict=True))
     return [(start, end) for start, end, word in found if stems.get(word) in terms]
+
+
+def query_tokens(query: str, stopwords: Collection[str], stem: Stem | None) -> list[str]:
+    """``query``'s tokens as ``bm25s.tokenize`` makes them (lower-cased, split on :data:`TOKEN`,
+    stopwords left out, stemmed, in order), without its per-call progress bar
+    set-up, which took most of a short query's tokenizing time."""
+    words = [word for word in TOKEN.findall(query.lower()) if word not in stopwords]
+    if stem is None:
+        return words
+    unique = list(dict.fromkeys(words))
+    stems = dict(zip(unique, stem(unique), strict=True))
+    return [stems[word] for word in words]
