@@ -13,6 +13,9 @@ import numpy.typing as npt
 from indexer.config import LexicalSettings
 from indexer.snapshot.lexical.terms import query_tokens, term_spans
 
+STEM_CACHE_WORDS = 50_000
+"""Distinct words whose stems a keyword index keeps for highlights and queries (a few MiB)."""
+
 
 def _bm25s() -> Any:
     """The bm25s module. Importing it sets its logger to DEBUG (a line per index built and per empty
@@ -30,7 +33,8 @@ class BM25Index:
         self._size = size
         self._stemmer = _stemmer(settings)
         self._stopwords = frozenset(_bm25s().tokenization._infer_stopwords(_stopwords(settings)))
-        self._stem = self._stemmer.stemWords if self._stemmer is not None else None
+        self._stem = self._stem_cached if self._stemmer is not None else None
+        self._stems: dict[str, str] = {}
 
     @classmethod
     def build(cls, settings: LexicalSettings, texts: Sequence[str]) -> BM25Index:
@@ -83,6 +87,18 @@ class BM25Index:
         stem is one the query is scored by."""
         terms = set(self._tokens(query))
         return [term_spans(text, terms, self._stopwords, self._stem) for text in texts]
+
+    def _stem_cached(self, words: Sequence[str]) -> list[str]:
+        """The stems of ``words``, each word stemmed once (the passages of a collection share most
+        of their words); at most :data:`STEM_CACHE_WORDS` kept. Thread-safe: a full cache is
+        replaced, never emptied, and entries are never removed."""
+        cache = self._stems
+        missing = [word for word in dict.fromkeys(words) if word not in cache]
+        if missing:
+            if len(cache) + len(missing) > STEM_CACHE_WORDS:
+                cache = self._stems = {}
+            cache.update(zip(missing, self._stemmer.stemWords(missing), strict=True))
+        return [cache[word] for word in words]
 
     def _tokens(self, query: str) -> list[str]:
         return query_tokens(query, self._stopwords, self._stem)

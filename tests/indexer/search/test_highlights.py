@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import re
 
+import pytest
 import Stemmer
 from hypothesis import given
 from hypothesis import strategies as st
@@ -84,3 +85,12 @@ def test_query_tokens_are_the_ones_bm25s_makes(query: str) -> None:
         )[0]
         known = frozenset(bm25s.tokenization._infer_stopwords(stopwords))
         assert query_tokens(query, known, stemmer.stemWords if stemmer else None) == expected
+
+
+def test_highlights_stay_exact_when_the_stem_cache_fills(monkeypatch: pytest.MonkeyPatch) -> None:
+    index = BM25Index.build(LexicalSettings(), [TEXT])
+    expected = words(index, "the rover crossing a crater")
+    monkeypatch.setattr("indexer.snapshot.lexical.bm25.STEM_CACHE_WORDS", 3)
+    for _ in range(3):  # each call overflows the three-word cache, which starts over
+        assert words(index, "the rover crossing a crater") == expected
+    assert len(index._stems) <= 13  # the cache holds one passage's words at most, not every call's
