@@ -23,7 +23,7 @@ def term_spans(
     # Each distinct word is lower-cased and stemmed once; only the words that match are looked
     # for again with their offsets (most words of a passage are not the query's).
     lowered = {word: word.lower() for word in set(TOKEN.findall(text))}
-    words = sorted({word for word in lowered.values() if word not in stopwords})
+    words = [word for word in set(lowered.values()) if word not in stopwords]
     stems = dict(zip(words, stem(words) if stem is not None else words, strict=True))
     matching = {word for word, lower in lowered.items() if stems.get(lower) in terms}
     if not matching:
