@@ -19,6 +19,7 @@ the timeout, requests are being refused for lack of capacity, and ``/ready`` say
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -129,35 +130,34 @@ class SearchPool:
         ``receive`` (the request's ASGI channel, its body already read) a disconnect cancels it."""
         deadline = Deadline(self.timeout, clock=self._clock)
         pool = self.expensive if units >= EXPENSIVE_UNITS else self.ordinary
-        outcome: list[T] = []
-        failure: list[BaseException] = []
-        async with anyio.create_task_group() as group:  # the body raises nothing: no exception group
-            group.start_soon(_expire, deadline)
-            if receive is not None:
-                group.start_soon(_watch, receive, deadline)
-            try:
-                outcome.append(await self._run(work, deadline, pool))
-            except Exception as exc:
-                failure.append(exc)
-            group.cancel_scope.cancel()
-        if outcome:
-            return outcome[0]
+        # One loop timer and at most one plain task: an anyio task group with its two tasks cost
+        # the event loop more than the hop to the worker thread.
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(deadline.remaining() or 0, _expire, deadline)
+        watcher = loop.create_task(_watch(receive, deadline)) if receive is not None else None
         try:
-            raise failure[0]
+            return await self._run(work, deadline, pool)
         except SearchTimeoutError as exc:
-            gone = exc.cancelled and deadline.reason == _GONE
-            if gone:
-                self.disconnects += 1
-            else:
-                self.timeouts += 1
-            if self._on_abandoned is not None:
-                self._on_abandoned("disconnect" if gone else "timeout")
-            log.warning("search abandoned: %s", exc if not exc.cancelled else deadline.reason)
+            self._abandoned(exc, deadline)
             raise BusyError(
                 f"the search did not finish within {self.timeout:g} s (service.request_timeout_seconds); "
                 "the service is busy: retry later",
                 retry_after=self.retry_after,
             ) from None
+        finally:
+            timer.cancel()
+            if watcher is not None:
+                watcher.cancel()
+
+    def _abandoned(self, exc: SearchTimeoutError, deadline: Deadline) -> None:
+        gone = exc.cancelled and deadline.reason == _GONE
+        if gone:
+            self.disconnects += 1
+        else:
+            self.timeouts += 1
+        if self._on_abandoned is not None:
+            self._on_abandoned("disconnect" if gone else "timeout")
+        log.warning("search abandoned: %s", exc if not exc.cancelled else deadline.reason)
 
     async def _run(self, work: Callable[[Deadline], T], deadline: Deadline, pool: _Pool) -> T:
         acquired = False
@@ -185,8 +185,7 @@ class SearchPool:
 _GONE = "the client went away"
 
 
-async def _expire(deadline: Deadline) -> None:
-    await anyio.sleep(deadline.remaining() or 0)
+def _expire(deadline: Deadline) -> None:
     deadline.cancel(f"the search ran past its time budget of {deadline.seconds:g} s")
 
 

@@ -11,7 +11,10 @@ import numpy as np
 import numpy.typing as npt
 
 from indexer.config import LexicalSettings
-from indexer.snapshot.lexical.terms import term_spans
+from indexer.snapshot.lexical.terms import query_tokens, term_spans
+
+STEM_CACHE_WORDS = 50_000
+"""Distinct words whose stems a keyword index keeps for highlights and queries (a few MiB)."""
 
 
 def _bm25s() -> Any:
@@ -29,6 +32,9 @@ class BM25Index:
         self._model = model
         self._size = size
         self._stemmer = _stemmer(settings)
+        self._stopwords = frozenset(_bm25s().tokenization._infer_stopwords(_stopwords(settings)))
+        self._stem = self._stem_cached if self._stemmer is not None else None
+        self._stems: dict[str, str] = {}
 
     @classmethod
     def build(cls, settings: LexicalSettings, texts: Sequence[str]) -> BM25Index:
@@ -80,21 +86,22 @@ class BM25Index:
         """Where the query's terms occur in each of ``texts``: ``(start, end)`` of each word whose
         stem is one the query is scored by."""
         terms = set(self._tokens(query))
-        stopwords = set(_bm25s().tokenization._infer_stopwords(_stopwords(self._settings)))
-        stem = self._stemmer.stemWords if self._stemmer is not None else None
-        return [term_spans(text, terms, stopwords, stem) for text in texts]
+        return [term_spans(text, terms, self._stopwords, self._stem) for text in texts]
+
+    def _stem_cached(self, words: Sequence[str]) -> list[str]:
+        """The stems of ``words``, each word stemmed once (the passages of a collection share most
+        of their words); at most :data:`STEM_CACHE_WORDS` kept. Thread-safe: a full cache is
+        replaced, never emptied, and entries are never removed."""
+        cache = self._stems
+        missing = [word for word in dict.fromkeys(words) if word not in cache]
+        if missing:
+            if len(cache) + len(missing) > STEM_CACHE_WORDS:
+                cache = self._stems = {}
+            cache.update(zip(missing, self._stemmer.stemWords(missing), strict=True))
+        return [cache[word] for word in words]
 
     def _tokens(self, query: str) -> list[str]:
-        import bm25s  # imported (and quietened) by build or load already
-
-        tokens: list[str] = bm25s.tokenize(
-            [query],
-            stopwords=_stopwords(self._settings),
-            stemmer=self._stemmer,
-            return_ids=False,
-            show_progress=False,
-        )[0]
-        return tokens
+        return query_tokens(query, self._stopwords, self._stem)
 
     def _idf_mass(self, known: list[int], unknown: int) -> float:
         """Lucene's IDF, ``log(1 + (N - df + 0.5) / (df + 0.5))``, summed over the query's terms."""
