@@ -21,7 +21,7 @@ from tests.service.integrations.test_mcp import _check, _session
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 DEFAULT_BASE = "http://127.0.0.1:8000"
-VARYING = {"took_ms", "snapshot_id"}
+VARYING = {"took_ms", "snapshot_id", "snapshot_ids"}
 """Keys whose value changes with every run or build: compared on type only."""
 SCORE_DIGITS = 0.01
 """The README rounds scores to two decimals."""
