@@ -54,12 +54,13 @@ def shell() -> bytes:
 
 
 def page_routes() -> list[ControllerRouterHandler]:
-    """The page's routes: the shell at ``/`` and ``/documents/…`` and the assets under ``/static/app/``
+    """The page's routes: the shell at ``/``, ``/documents/…`` and ``/collections/{name}/documents/…``
+    and the assets under ``/static/app/``
     (all public: the page asks for an API key itself when the service needs one)."""
     body = shell()
 
     @get(
-        ["/", "/documents/{doc_id:path}"],
+        ["/", "/documents/{doc_id:path}", "/collections/{name:str}/documents/{doc_id:path}"],
         opt=PUBLIC,
         include_in_schema=False,
         media_type=MediaType.HTML,

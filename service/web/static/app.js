@@ -1,5 +1,6 @@
 /* citesearch's search page: asks POST /v1/search, lists the passages with their citations, and opens
-   a document (GET /v1/documents/{doc_id}) with the cited passage in a <mark>, scrolled into view.
+   a document (GET /v1/documents/{doc_id}, or /v1/collections/{name}/documents/{doc_id}) with the cited
+   passage in a <mark>, scrolled into view; a picker of collections when the key may search several.
    Plain JavaScript without dependencies. Text from the service only ever goes into text nodes
    (textContent, append of strings), never into HTML. */
 "use strict";
@@ -9,7 +10,8 @@
   const CONTEXT = 20000; // characters shown on each side of the passage in a long document
   const STEP = 50000; // characters added by "Show earlier/later text"
   const READY_POLL_MS = 3000;
-  const PARAMS = ["q", "mode", "k", "min", "format", "from", "to", "field", "op", "value"];
+  const PARAMS = ["q", "mode", "k", "min", "format", "from", "to", "field", "op", "value", "c"];
+  const COLLECTION_PAGE = /^\/collections\/([a-z0-9][a-z0-9_-]{0,63})\/documents\/(.+)$/;
   const FORMAT_NAMES = { text: "Text", markdown: "Markdown", pdf: "PDF", html: "HTML", docx: "Word" };
   const OPERATORS = {
     string: [["eq", "is"], ["ne", "is not"]],
@@ -29,6 +31,8 @@
     ready: false,
     polling: false, // checking /ready again soon
     info: null, // GET /v1/index
+    collections: [], // GET /v1/collections: the collections the key may see, the default first
+    listed: 0, // how many collections /ready lists for the key (the picker is fetched only for two or more)
     pending: null, // what to retry once an API key is given
     shown: null, // the search on screen: {url, data}
     searchSeq: 0,
@@ -190,8 +194,11 @@
   async function checkReady() {
     let problem;
     try {
-      const response = await fetch("/ready", { cache: "no-store" });
+      const key = storedKey(); // /ready lists the collections this key may search
+      const response = await fetch("/ready", { cache: "no-store", headers: key ? { Authorization: `Bearer ${key}` } : {} });
       if (response.ok) {
+        const body = await response.json().catch(() => null);
+        state.listed = body && Array.isArray(body.collections) ? body.collections.length : 0;
         if (!state.ready) setStatus("");
         state.ready = true;
         return true;
@@ -219,6 +226,7 @@
     try {
       const info = await (await api("/v1/index")).json();
       applyInfo(info);
+      await loadCollections();
       return true;
     } catch (error) {
       if (error.status === 401) askForKey(start, error.message);
@@ -226,6 +234,47 @@
       else setStatus(explain(error).join(" "), true);
       return false;
     }
+  }
+
+  /** GET /v1/collections: a picker when the key sees more than one collection (else nothing shows). */
+  async function loadCollections() {
+    let listed = [];
+    try {
+      if (state.listed > 1) listed = (await (await api("/v1/collections")).json()).collections || [];
+    } catch {
+      listed = []; // the search still runs on the default collection
+    }
+    state.collections = listed;
+    const chosen = chosenCollections();
+    $("collection-list").replaceChildren(
+      ...listed.map((collection) =>
+        h(
+          "label",
+          { "data-testid": "collection" },
+          h("input", { type: "checkbox", name: "collection", value: collection.name }),
+          h("span", { class: "collection-name", text: collection.name }),
+          collection.description ? h("span", { class: "hint", text: collection.description }) : null,
+        ),
+      ),
+    );
+    $("collections").hidden = listed.length < 2;
+    checkCollections(chosen.length ? chosen : defaultCollections());
+  }
+
+  /** What is searched unless the address says otherwise: the default collection (when the key sees
+      several, or sees one that is not the default, it is named in the request). */
+  function defaultCollections() {
+    const list = state.collections;
+    if (!list.length) return [];
+    const first = list.find((collection) => collection.default) || list[0];
+    return list.length === 1 && first.default ? [] : [first.name];
+  }
+
+  const collectionBoxes = () => [...$("collection-list").querySelectorAll("input[type=checkbox]")];
+  const chosenCollections = () => collectionBoxes().filter((box) => box.checked).map((box) => box.value);
+
+  function checkCollections(names) {
+    for (const box of collectionBoxes()) box.checked = names.includes(box.value);
   }
 
   function applyInfo(info) {
@@ -278,12 +327,16 @@
 
   function formParams() {
     const params = {};
-    for (const name of PARAMS) params[name] = $(controls[name]).value.trim();
+    for (const name of PARAMS) if (name !== "c") params[name] = $(controls[name]).value.trim();
+    const chosen = chosenCollections().join(",");
+    params.c = chosen === defaultCollections().join(",") ? "" : chosen;
     return params;
   }
 
   function fillForm(params) {
+    checkCollections(params.c ? params.c.split(",") : defaultCollections());
     for (const name of PARAMS) {
+      if (name === "c") continue;
       const value = params[name] !== undefined ? params[name] : defaults[name] || "";
       $(controls[name]).value = value;
       if (name === "field") fieldChanged();
@@ -322,6 +375,8 @@
   /** The body of POST /v1/search for the form's values (InputError for values the page can refuse). */
   function requestBody(params) {
     const body = { query: params.q, top_k: Number.parseInt(params.k, 10) || 5 };
+    const collections = params.c ? params.c.split(",") : defaultCollections();
+    if (collections.length) body.collections = collections;
     if (params.mode) body.mode = params.mode;
     if (params.min) {
       const min = Number(params.min);
@@ -353,6 +408,11 @@
   $("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const params = formParams();
+    if (!$("collections").hidden && !chosenCollections().length) {
+      showMessage($("message"), "Choose at least one collection to search.");
+      collectionBoxes()[0].focus();
+      return;
+    }
     if (!params.q) {
       showMessage($("message"), "Type a question first.");
       $("query").focus();
@@ -411,8 +471,26 @@
   }
 
   const encodeId = (docId) => docId.split("/").map(encodeURIComponent).join("/");
-  const documentHref = (citation) =>
-    `/documents/${encodeId(citation.doc_id)}?start=${citation.char_start}&end=${citation.char_end}`;
+  /** The page's address of a citation's document: the citation's own url (``/v1/…``) without ``/v1``. */
+  function documentHref(citation) {
+    if (typeof citation.url === "string") {
+      const url = new URL(citation.url, location.origin);
+      if (url.pathname.startsWith("/v1/")) return url.pathname.slice(3) + url.search;
+    }
+    return `/documents/${encodeId(citation.doc_id)}?start=${citation.char_start}&end=${citation.char_end}`;
+  }
+
+  /** True when the citation's document is in a collection other than the default one. */
+  const inCollection = (citation) => typeof citation.url === "string" && citation.url.includes("/v1/collections/");
+
+  /** The collection a result came from, when the search ran over more than one (null otherwise). */
+  function collectionOf(citation, body) {
+    const searched = body.collections || [];
+    if (!(searched.length > 1 || searched.includes("*"))) return null;
+    if (citation.collection) return citation.collection;
+    const main = state.collections.find((collection) => collection.default);
+    return main ? main.name : "default";
+  }
 
   /** Formats whose indexed text is extracted from the file: their lines and characters count that
    * text (GET /v1/documents), not the file on disk. Text and Markdown files are indexed as they are. */
@@ -428,8 +506,9 @@
     return `${citation.line_start === citation.line_end ? "line" : "lines"} ${lines}${ofText(citation.format)}`;
   }
 
-  function resultItem(result, terms) {
+  function resultItem(result, terms, body) {
     const citation = result.citation;
+    const collection = collectionOf(citation, body);
     const meta = [citation.date, FORMAT_NAMES[citation.format] || citation.format];
     if (citation.page_start !== null && citation.page_start !== undefined) meta.push(place(citation));
     if (citation.section) meta.push(`§ ${citation.section}`);
@@ -443,14 +522,20 @@
         h("h2", { class: "result-title", text: citation.title || citation.doc_id }),
         h("span", { class: "score", title: "Calibrated relevance, 0 to 1", "data-testid": "score" }, `score ${result.score.toFixed(2)}`),
       ),
-      h("p", { class: "meta" }, meta.filter(Boolean).join(" · ")),
+      h(
+        "p",
+        { class: "meta" },
+        collection ? h("span", { class: "collection-tag", "data-testid": "result-collection", text: collection }) : null,
+        collection ? " · " : null,
+        meta.filter(Boolean).join(" · "),
+      ),
       h("p", { class: "passage", "data-testid": "passage" }, emphasise(result.text, terms, result.highlights)),
       h(
         "a",
         { class: "citation", "data-testid": "citation", href: documentHref(citation), "data-rank": result.rank },
         `Show in ${citation.source}, ${place(citation)}`,
       ),
-      pageView(citation),
+      inCollection(citation) ? null : pageView(citation), // page images are served for the default collection
     );
   }
 
@@ -531,7 +616,7 @@
     const terms = queryTerms(params.q);
     const fewer = body.min_score && data.results.length < body.top_k ? `; the others scored below ${body.min_score}` : "";
     showMessage($("message"), `${plural(data.results.length, "passage")}, best first${fewer} (${Math.round(data.took_ms)} ms)`);
-    $("results").replaceChildren(...data.results.map((result) => resultItem(result, terms)));
+    $("results").replaceChildren(...data.results.map((result) => resultItem(result, terms, body)));
   }
 
   async function runSearch(params) {
@@ -771,7 +856,7 @@
     }
   }
 
-  async function showDocument(docId, start, end) {
+  async function showDocument(docId, start, end, collection = null) {
     const seq = ++state.docSeq;
     showView("document");
     $("back").href = state.shown ? state.shown.url : "/";
@@ -784,14 +869,15 @@
     showMessage($("doc-message"), "Loading the document…");
     let data;
     try {
-      const response = await api(`/v1/documents/${encodeId(docId)}`);
+      const where = collection ? `/v1/collections/${collection}/documents/` : "/v1/documents/";
+      const response = await api(`${where}${encodeId(docId)}`);
       performance.clearMarks("citesearch:document-answer");
       performance.mark("citesearch:document-answer");
       data = await response.json();
     } catch (error) {
       if (seq !== state.docSeq) return;
       showProblem($("doc-message"), error);
-      if (error.status === 401) askForKey(() => showDocument(docId, start, end), error.message);
+      if (error.status === 401) askForKey(() => showDocument(docId, start, end, collection), error.message);
       return;
     }
     if (seq !== state.docSeq) return;
@@ -825,15 +911,17 @@
 
   /** Show what the address names: a document, a search (again, from memory when it is on screen), or the empty form. */
   function route() {
-    if (location.pathname.startsWith("/documents/")) {
+    const inCollection = location.pathname.match(COLLECTION_PAGE);
+    if (location.pathname.startsWith("/documents/") || inCollection) {
       const query = new URLSearchParams(location.search);
+      const raw = inCollection ? inCollection[2] : location.pathname.slice("/documents/".length);
       let docId;
       try {
-        docId = location.pathname.slice("/documents/".length).split("/").map(decodeURIComponent).join("/");
+        docId = raw.split("/").map(decodeURIComponent).join("/");
       } catch {
-        docId = location.pathname.slice("/documents/".length);
+        docId = raw;
       }
-      showDocument(docId, offsetParam(query.get("start")), offsetParam(query.get("end")));
+      showDocument(docId, offsetParam(query.get("start")), offsetParam(query.get("end")), inCollection ? inCollection[1] : null);
       return;
     }
     const query = new URLSearchParams(location.search);
