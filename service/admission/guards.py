@@ -5,12 +5,13 @@ hop on every request."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from service.errors import BadRequestError, UnsupportedMediaTypeError
+from service.errors import BadRequestError, InvalidInputError, UnsupportedMediaTypeError
 
 
 async def require_json(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -21,3 +22,22 @@ async def require_json(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRo
         raise UnsupportedMediaTypeError(f"Content-Type must be application/json, got {shown}")
     if connection.headers.get("content-length") == "0":
         raise BadRequestError("the request body is empty; send a JSON object")
+
+
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
+
+
+def known_query(*names: str) -> Guard:
+    """A guard refusing (422) a query parameter other than ``names``: an endpoint's query is as strict
+    as its JSON body."""
+    allowed = frozenset(names)
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        unknown = sorted(set(connection.query_params) - allowed)
+        if unknown:
+            message = f"unknown query parameter {unknown[0]!r}; this endpoint takes {sorted(allowed)}"
+            raise InvalidInputError(
+                message, errors=[{"key": unknown[0], "message": message, "source": "query"}]
+            )
+
+    return guard

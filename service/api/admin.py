@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from service.admission.auth import ADMIN, ADMIN_SECURITY
+from service.admission.guards import known_query
 from service.api.schemas import ReloadResponse, problem_responses
 from service.errors import ConflictError, NotFoundError, UnavailableError
 from service.runtime.collections import Collections
@@ -27,7 +28,8 @@ class AdminController(Controller):
         summary="Reload the index snapshot",
         operation_id="reloadSnapshot",
         status_code=200,
-        responses=problem_responses(401, 403, 404, 409, 429, 503),
+        guards=[known_query("collection")],
+        responses=problem_responses(401, 403, 404, 409, 422, 429, 503),
     )
     async def reload(
         self,
