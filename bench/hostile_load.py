@@ -38,8 +38,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, describe_machine, first_documents, free_port, warn_unless_locked, write_json
-from bench.load_bench import percentile, process_cpu_seconds, questions_of, service_env, wait_ready
+from bench.common import REPO, describe_machine, first_documents, warn_unless_locked, write_json
+from bench.load_bench import percentile, process_cpu_seconds, questions_of, running_service, service_env
 from indexer.evaluation import load_beir, write_corpus
 
 KINDS = ("dify_names", "dify_text16", "context", "search_deep")
@@ -158,33 +158,21 @@ def summary(latencies: list[float]) -> dict[str, float]:
 
 def run(args: argparse.Namespace, env: dict[str, str], questions: list[str], log: Path) -> dict[str, Any]:
     """Start the service, time normal searches idle and under attack; the service is stopped in any case."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "service", "--port", str(port)], cwd=REPO, env=env, stdout=out, stderr=out
+    with running_service(env, log) as (server, base_url, snapshot):
+        probe(base_url, questions[100:], 20)  # warm-up
+        idle = probe(base_url, questions, args.probes)
+        costs = alone(base_url, questions, server.pid)
+        queue: Any = multiprocessing.get_context("spawn").Queue()
+        attackers = multiprocessing.get_context("spawn").Process(
+            target=_attack_process, args=(base_url, questions, args.attackers, args.duration, queue)
         )
-        try:
-            snapshot = wait_ready(server, base_url, log)
-            probe(base_url, questions[100:], 20)  # warm-up
-            idle = probe(base_url, questions, args.probes)
-            costs = alone(base_url, questions, server.pid)
-            queue: Any = multiprocessing.get_context("spawn").Queue()
-            attackers = multiprocessing.get_context("spawn").Process(
-                target=_attack_process, args=(base_url, questions, args.attackers, args.duration, queue)
-            )
-            cpu_before = process_cpu_seconds(server.pid)
-            attackers.start()
-            time.sleep(2)  # let every attacker have a request in flight
-            attacked = probe(
-                base_url, questions[args.probes :], args.probes, time.monotonic() + args.duration
-            )
-            statuses = queue.get(timeout=args.duration + 300)
-            attackers.join(timeout=60)
-            cpu = process_cpu_seconds(server.pid) - cpu_before
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
+        cpu_before = process_cpu_seconds(server.pid)
+        attackers.start()
+        time.sleep(2)  # let every attacker have a request in flight
+        attacked = probe(base_url, questions[args.probes :], args.probes, time.monotonic() + args.duration)
+        statuses = queue.get(timeout=args.duration + 300)
+        attackers.join(timeout=60)
+        cpu = process_cpu_seconds(server.pid) - cpu_before
     return {
         "snapshot": snapshot,
         "idle": summary(idle),

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import multiprocessing
@@ -33,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -370,6 +371,25 @@ def wait_ready(server: subprocess.Popen[bytes], base_url: str, log: Path) -> dic
         time.sleep(0.2)
 
 
+@contextlib.contextmanager
+def running_service(
+    env: dict[str, str], log: Path, checkout: Path = REPO, python: str = sys.executable
+) -> Iterator[tuple[subprocess.Popen[bytes], str, dict[str, Any]]]:
+    """``python -m service`` of ``checkout`` on a free port of 127.0.0.1, its output in ``log``, once
+    it is ready: (the process, its base URL, ``/ready``'s snapshot); stopped in any case."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [python, "-m", "service", "--port", str(port)], cwd=checkout, env=env, stdout=out, stderr=out
+        )
+        try:
+            yield server, base_url, wait_ready(server, base_url, log)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+
+
 def serve_and_load(
     args: argparse.Namespace,
     env: dict[str, str],
@@ -383,24 +403,14 @@ def serve_and_load(
     import httpx
 
     levels = [int(c) for c in args.concurrency.split(",")]
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [python, "-m", "service", "--port", str(port)], cwd=checkout, env=env, stdout=out, stderr=out
-        )
-        try:
-            snapshot = wait_ready(server, base_url, log)
-            for question in (questions * args.warmup)[: args.warmup]:
-                httpx.post(f"{base_url}/v1/search", json={"query": question}, timeout=60)
-            rss_start = round(rss_mib(server.pid), 1)
-            results = [
-                run_level(base_url, questions, level, args.duration, args.requests, server.pid)
-                for level in levels
-            ]
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
+    with running_service(env, log, checkout, python) as (server, base_url, snapshot):
+        for question in (questions * args.warmup)[: args.warmup]:
+            httpx.post(f"{base_url}/v1/search", json={"query": question}, timeout=60)
+        rss_start = round(rss_mib(server.pid), 1)
+        results = [
+            run_level(base_url, questions, level, args.duration, args.requests, server.pid)
+            for level in levels
+        ]
     return {"snapshot": snapshot, "rss_start_mb": rss_start, "levels": results}
 
 

@@ -33,8 +33,8 @@ from typing import Any
 
 import httpx
 
-from bench.common import REPO, free_port, machine, rss_mib, warn_unless_locked, write_json
-from bench.load_bench import service_env, wait_ready
+from bench.common import REPO, machine, rss_mib, warn_unless_locked, write_json
+from bench.load_bench import running_service, service_env
 
 WORDS = (
     "lighthouse",
@@ -118,35 +118,26 @@ def hold(pid: int, base_url: str, seconds: float) -> dict[str, float]:
 
 def measure(args: argparse.Namespace, env: dict[str, str], log: Path, pipeline: int) -> dict[str, Any]:
     """One level: a fresh service, ``args.clients`` connections sending ``pipeline`` requests each."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "service", "--port", str(port)], cwd=REPO, env=env, stdout=out, stderr=out
-        )
+    with running_service(env, log) as (server, base_url, _):
+        port = int(base_url.rsplit(":", 1)[1])
+        top_k = int(httpx.get(f"{base_url}/v1/index", timeout=30).json()["search"]["max_top_k"])
+        top_k = min(top_k, args.top_k)
+        request = request_bytes(f"127.0.0.1:{port}", top_k)
+        answer = 0
+        for _ in range(args.warmup):  # the same answers, read: allocator pools warmed up
+            reply = httpx.post(f"{base_url}/v1/search", json={"query": QUERY, "top_k": top_k}, timeout=60)
+            reply.raise_for_status()
+            answer = len(reply.content)
+        time.sleep(1.0)
+        before = rss_mib(server.pid)
+        sockets = open_non_readers(port, args.clients, pipeline, request)
         try:
-            wait_ready(server, base_url, log)
-            top_k = int(httpx.get(f"{base_url}/v1/index", timeout=30).json()["search"]["max_top_k"])
-            top_k = min(top_k, args.top_k)
-            request = request_bytes(f"127.0.0.1:{port}", top_k)
-            answer = 0
-            for _ in range(args.warmup):  # the same answers, read: allocator pools warmed up
-                reply = httpx.post(f"{base_url}/v1/search", json={"query": QUERY, "top_k": top_k}, timeout=60)
-                reply.raise_for_status()
-                answer = len(reply.content)
-            time.sleep(1.0)
-            before = rss_mib(server.pid)
-            sockets = open_non_readers(port, args.clients, pipeline, request)
-            try:
-                held = hold(server.pid, base_url, args.hold)
-            finally:
-                for sock in sockets:
-                    sock.close()
-            time.sleep(1.0)
-            after = rss_mib(server.pid)
+            held = hold(server.pid, base_url, args.hold)
         finally:
-            server.terminate()
-            server.wait(timeout=60)
+            for sock in sockets:
+                sock.close()
+        time.sleep(1.0)
+        after = rss_mib(server.pid)
     return {
         "top_k": top_k,
         "answer_bytes": answer,
