@@ -1,5 +1,6 @@
 """The build: plan what changed, read and chunk it, embed it, write a snapshot and publish it."""
 
 from indexer.build.builder import Builder, BuildReport
+from indexer.build.updates import update
 
-__all__ = ["BuildReport", "Builder"]
+__all__ = ["BuildReport", "Builder", "update"]
