@@ -197,8 +197,13 @@ class Plan:
     """Per target: the filters parsed against its snapshot's fields."""
     min_score: float | None
     units: int
-    """The work, in the rate limiter's units (:func:`service.admission.cost.search_units`)."""
+    """The work, in the rate limiter's units (:func:`service.admission.cost.search_units`): the sum
+    of each collection's search."""
     targets: tuple[Target, ...]
+    heaviest: int = 1
+    """The costliest collection's search alone, which decides the pool it runs in: a search over
+    several collections is several ordinary searches, one after the other, not one expensive one
+    (the rate limiter still charges :attr:`units`)."""
 
     @property
     def searcher(self) -> Searcher:
@@ -212,22 +217,34 @@ class Plan:
     def hits(self, deadline: Deadline | None = None) -> list[Hit]:
         """The hits, best first, each naming its collection (blocking: :meth:`run` calls it off the
         event loop). Several queries: a passage found by more than one keeps its best score; several
-        collections: one list by calibrated score; at most ``top_k`` in all."""
-        best: dict[tuple[str, str], Hit] = {}
+        collections: one list by calibrated score; at most ``top_k`` in all. Only the hits kept are
+        highlighted (each with the query that found it best)."""
+        if len(self.queries) == 1 and len(self.targets) == 1:
+            target = self.targets[0]
+            found = self._search(target.searcher, self.queries[0], self.filters[0], deadline, highlight=True)
+            return [dataclasses.replace(hit, collection=target.collection) for hit in found]  # engine's order
+        best: dict[tuple[str, str], tuple[Hit, Target, str]] = {}
         for target, filters in zip(self.targets, self.filters, strict=True):
             for query in self.queries:
-                for hit in self._search(target.searcher, query, filters, deadline):
+                for hit in self._search(target.searcher, query, filters, deadline, highlight=False):
                     key = (target.collection, hit.chunk.chunk_id)
                     seen = best.get(key)
-                    if seen is None or hit.score > seen.score:
-                        best[key] = dataclasses.replace(hit, collection=target.collection)
-        if len(self.queries) == 1 and len(self.targets) == 1:
-            return list(best.values())  # the engine's own order, ties included
-        ranked = sorted(best.values(), key=lambda hit: -hit.score)[: self.top_k]
-        return [dataclasses.replace(hit, rank=rank) for rank, hit in enumerate(ranked, start=1)]
+                    if seen is None or hit.score > seen[0].score:
+                        best[key] = (hit, target, query)
+        ranked = sorted(best.values(), key=lambda found: -found[0].score)[: self.top_k]
+        return [
+            dataclasses.replace(hit, collection=target.collection, rank=rank)
+            for rank, (hit, target) in enumerate(_highlighted(ranked), start=1)
+        ]
 
     def _search(
-        self, searcher: Searcher, query: str, filters: Filter | None, deadline: Deadline | None
+        self,
+        searcher: Searcher,
+        query: str,
+        filters: Filter | None,
+        deadline: Deadline | None,
+        *,
+        highlight: bool,
     ) -> list[Hit]:
         return searcher.search(
             query,
@@ -237,6 +254,7 @@ class Plan:
             filters=filters,
             min_score=self.min_score,
             deadline=deadline,
+            highlight=highlight,
         )
 
     async def run(self, then: Callable[[list[Hit], Deadline], T], caller: Caller) -> T:
@@ -250,11 +268,26 @@ class Plan:
             hits = self.hits(deadline)
             return len(hits), then(hits, deadline)
 
-        found, result = await caller.pool.run(work, units=self.units, receive=caller.receive)
+        found, result = await caller.pool.run(work, units=self.heaviest, receive=caller.receive)
         query: str | list[str] = self.queries[0] if len(self.queries) == 1 else list(self.queries)
         mode = self.mode or self.searcher.engine.settings.retrieval.mode
         annotate(query=query, top_k=self.top_k, mode=mode, results=found)
         return result
+
+
+def _highlighted(ranked: Sequence[tuple[Hit, Target, str]]) -> list[tuple[Hit, Target]]:
+    """``ranked`` (each hit with its collection and the query that found it), in the same order,
+    each hit highlighted by its collection's snapshot for its query (one call per pair)."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for position, (_hit, target, query) in enumerate(ranked):
+        groups.setdefault((target.collection, query), []).append(position)
+    out: list[tuple[Hit, Target]] = [(hit, target) for hit, target, _query in ranked]
+    for (_name, query), positions in groups.items():
+        target = ranked[positions[0]][1]
+        lit = target.searcher.highlight(query, [ranked[position][0] for position in positions])
+        for position, hit in zip(positions, lit, strict=True):
+            out[position] = (hit, target)
+    return out
 
 
 def _top_k(ask: Ask, settings: AppSettings) -> int:
@@ -287,9 +320,21 @@ def plan(ask: Ask, settings: AppSettings, targets: Searcher | Sequence[Target]) 
     min_score = ask.min_score
     if min_score is None and ask.default_threshold:
         min_score = settings.retrieval.min_score
-    units = search_units(top_k, filters[0], queries=len(ask.queries), context_tokens=ask.context_tokens)
-    units *= len(targets)
-    return Plan(ask.queries, top_k, ask.mode, ask.max_per_doc, filters, min_score, units, tuple(targets))
+    each = [
+        search_units(top_k, part, queries=len(ask.queries), context_tokens=ask.context_tokens)
+        for part in filters
+    ]
+    return Plan(
+        ask.queries,
+        top_k,
+        ask.mode,
+        ask.max_per_doc,
+        filters,
+        min_score,
+        sum(each),
+        tuple(targets),
+        max(each),
+    )
 
 
 def same(hits: list[Hit], _deadline: Deadline) -> list[Hit]:

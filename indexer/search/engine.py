@@ -179,6 +179,7 @@ class Searcher:
         filters: Filter | Mapping[str, Any] | None = None,
         min_score: float | None = None,
         deadline: Deadline | None = None,
+        highlight: bool = True,
     ) -> list[Hit]:
         """The ``top_k`` best passages for ``query``, best first; blocking (call it off an event loop).
         Each hit's ``score`` is its calibrated relevance in [0, 1], ``dense`` and ``lexical`` its parts.
@@ -187,7 +188,9 @@ class Searcher:
         many passages of one document. ``filters``: a filter tree (:meth:`parse_filters`) or its JSON
         form; only the passages it allows are searched, so up to ``top_k`` of them are returned.
         ``min_score``: only hits scoring at least this. ``deadline``: checked between steps; past it (or
-        cancelled) the search stops with :class:`~indexer.errors.SearchTimeoutError`."""
+        cancelled) the search stops with :class:`~indexer.errors.SearchTimeoutError`. ``highlight``
+        off: the hits come without highlights (a caller that keeps only some of them, e.g. merging
+        several snapshots' hits, gives the survivors theirs with :meth:`highlight`)."""
         check(deadline)
         self.engine.prepare_thread()
         started = time.perf_counter()
@@ -215,13 +218,18 @@ class Searcher:
             min_score=min_score,
             deadline=deadline,
         )
-        spans = self.snapshot.lexical.highlights(query, [hit.chunk.text for hit in hits])
-        hits = [
-            dataclasses.replace(hit, highlights=tuple(found)) for hit, found in zip(hits, spans, strict=True)
-        ]
+        if highlight:
+            hits = self.highlight(query, hits)
         if self.engine.observer is not None:
             self.engine.observer.search_done(mode, time.perf_counter() - started)
         return hits
+
+    def highlight(self, query: str, hits: Sequence[Hit]) -> list[Hit]:
+        """``hits`` (of this snapshot) with where ``query``'s terms occur in each passage."""
+        spans = self.snapshot.lexical.highlights(query, [hit.chunk.text for hit in hits])
+        return [
+            dataclasses.replace(hit, highlights=tuple(found)) for hit, found in zip(hits, spans, strict=True)
+        ]
 
     def dense_starts(self, vectors: Vectors, depths: Sequence[int]) -> list[DenseStart]:
         """For the batcher: many queries' first dense lists in one vector index search."""

@@ -136,6 +136,15 @@ def test_every_collection_merges_by_score_within_the_keys_reach(site: str) -> No
     assert "private" in {r["citation"]["collection"] for r in everything}
 
 
+def test_results_across_collections_highlight_the_query_words(site: str) -> None:
+    results = search(site, API, ["*"]).json()["results"]
+    assert {r["citation"]["collection"] for r in results} == {"default", "papers", "private"}
+    assert sum(bool(r["highlights"]) for r in results) >= 3
+    for result in results:
+        words = {result["text"][start:end].lower() for start, end in result["highlights"]}
+        assert words == {"bees", "honey"} & set(result["text"].lower().replace(".", "").split()), words
+
+
 def test_a_collection_search_serves_only_that_collection(site: str) -> None:
     results = search(site, PAPERS, ["papers"]).json()["results"]
     assert [r["citation"]["doc_id"] for r in results] == ["bees.txt"]
