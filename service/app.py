@@ -174,7 +174,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
                 "snapshots": None,
                 "collections": None,
                 "settings": settings,
-                "page_images": PageImages(settings.seeds_dir),
+                "page_images": PageImages(settings.collection(settings.default_collection).seeds_dir),
                 "started_at": time.time(),
                 "auth": KeyChecker(settings.auth, public_prefixes=public),
                 "metrics": registry,

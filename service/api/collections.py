@@ -1,16 +1,21 @@
-"""``GET /v1/collections`` (the collections this key may see), ``GET /v1/collections/{name}`` and
-``GET /v1/collections/{name}/documents/{doc_id}``. A collection the key may not search answers 404
-exactly as one that does not exist: names do not leak."""
+"""``GET /v1/collections`` (the collections this key may see), ``GET /v1/collections/{name}``,
+``GET /v1/collections/{name}/documents/{doc_id}`` and its PDF pages as images
+(``.../documents/{doc_id}/pages/{page}``, :mod:`service.api.pages`). A collection the key may not
+search answers 404 exactly as one that does not exist: names do not leak."""
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from typing import Annotated, Literal
+
+import anyio.to_thread
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, Parameter
 
 from service.admission.auth import API_SECURITY, Access
-from service.api.documents import document_of
+from service.api.documents import document_response
 from service.api.index import describe
+from service.api.pages import page_address, page_image
 from service.api.schemas import (
     CollectionInfo,
     CollectionList,
@@ -21,6 +26,7 @@ from service.api.schemas import (
 from service.errors import NotFoundError
 from service.runtime.collections import Collections
 from service.runtime.hot_swap import SnapshotHolder
+from service.runtime.page_images import DEFAULT_WIDTH, MAX_WIDTH, MIN_WIDTH, PageImages
 from service.settings import AppSettings
 
 PERMISSIONS = ("search", "write")
@@ -116,12 +122,58 @@ class CollectionsController(Controller):
     )
     async def get_document(
         self,
+        request: Request,  # type: ignore[type-arg]
         name: FromPath[str],
         doc_id: FromPath[str],
         collections: NamedDependency[Collections],
         access: NamedDependency[Access],
+        settings: NamedDependency[AppSettings],
+        page_images: NamedDependency[PageImages],
     ) -> DocumentResponse:
         """The document's text and metadata, as ``GET /v1/documents/{doc_id}`` gives them for the
         default collection: the target of the citations of this collection's passages."""
+        doc_id = doc_id.lstrip("/")
         with _holder(name, collections, access).lease() as searcher:
-            return await document_of(searcher, doc_id)
+            record = await anyio.to_thread.run_sync(searcher.snapshot.store.document, doc_id)
+            address = page_address(doc_id) if record is None else None
+            if address is not None:  # .../pages/{n}: Litestar sends a Response as it is
+                seeds_dir = settings.collection(name).seeds_dir
+                image = await page_image(request, *address, searcher, page_images, seeds_dir)
+                return image  # type: ignore[return-value]
+            if record is None:
+                raise NotFoundError(f"no document with id {doc_id!r} in the index")
+            return document_response(searcher, record)
+
+    @get(
+        "/{name:str}/documents/{doc_id:path}/pages/{page:int}",
+        summary="Render a PDF page of a collection as an image",
+        operation_id="getCollectionPageImage",
+        tags=["documents"],
+        security=API_SECURITY,
+        media_type="image/png",
+        responses=problem_responses(401, 404, 422, 429, 503),
+    )
+    async def get_page(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        name: FromPath[str],
+        doc_id: FromPath[str],
+        page: Annotated[int, Parameter(ge=1, description="The page, 1-based (a citation's page_start).")],
+        collections: NamedDependency[Collections],
+        access: NamedDependency[Access],
+        settings: NamedDependency[AppSettings],
+        page_images: NamedDependency[PageImages],
+        width: Annotated[
+            int, Parameter(ge=MIN_WIDTH, le=MAX_WIDTH, description="The image's width in pixels.")
+        ] = DEFAULT_WIDTH,
+        format: Annotated[
+            Literal["png", "webp"], Parameter(description="png (lossless) or webp (smaller).")
+        ] = "png",
+    ) -> Response[bytes]:
+        """As ``GET /v1/documents/{doc_id}/pages/{page}`` for the default collection: page ``page`` of
+        the PDF ``doc_id`` of this collection, rendered ``width`` pixels wide, to draw a citation's
+        ``boxes`` over (404 if this key may not search the collection)."""
+        del width, format  # read (and checked) from the query by page_image, as on the document route
+        with _holder(name, collections, access).lease() as searcher:
+            seeds_dir = settings.collection(name).seeds_dir
+            return await page_image(request, doc_id.lstrip("/"), page, searcher, page_images, seeds_dir)

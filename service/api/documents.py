@@ -48,15 +48,6 @@ class DocumentsController(Controller):
         return document_response(searcher, record)
 
 
-async def document_of(searcher: Searcher, doc_id: str) -> DocumentResponse:
-    """Document ``doc_id`` of ``searcher``'s snapshot (404 if it has none by that id)."""
-    doc_id = doc_id.lstrip("/")
-    record = await anyio.to_thread.run_sync(searcher.snapshot.store.document, doc_id)
-    if record is None:
-        raise NotFoundError(f"no document with id {doc_id!r} in the index")
-    return document_response(searcher, record)
-
-
 def document_response(searcher: Searcher, record: DocumentRecord) -> DocumentResponse:
     return DocumentResponse(
         doc_id=record.doc_id,

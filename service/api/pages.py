@@ -1,16 +1,19 @@
-"""``GET /v1/documents/{doc_id}/pages/{page}``: a page of an indexed PDF as an image, to draw a
-citation's ``boxes`` over.
+"""``GET /v1/documents/{doc_id}/pages/{page}`` (the default collection) and
+``GET /v1/collections/{name}/documents/{doc_id}/pages/{page}``: a page of an indexed PDF as an image,
+to draw a citation's ``boxes`` over.
 
 A document id is a path and may itself hold slashes, so the router sends every
-``/v1/documents/...`` address to the document handler (a ``{doc_id:path}`` takes the rest of the
-path); that handler hands an address ending in ``/pages/{n}`` to :func:`page_image` unless a document
-has that very id. The controller below declares the operation so that the OpenAPI schema documents
-it; both ways answer the same, with the same access rules as the document.
+``/v1/documents/...`` (and ``/v1/collections/{name}/documents/...``) address to the document handler
+(a ``{doc_id:path}`` takes the rest of the path); that handler hands an address ending in
+``/pages/{n}`` to :func:`page_image` unless a document has that very id. The controllers below declare
+the operations so that the OpenAPI schema documents them; both ways answer the same, with the same
+access rules as the document.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated, Literal
 
 import anyio.to_thread
@@ -64,8 +67,10 @@ async def page_image(
     page: int,
     searcher: Searcher,
     images: PageImages,
+    seeds_dir: Path | None = None,
 ) -> Response[bytes]:
-    """The rendered page, or the problem: 404 for an unknown document or page or a document that is
+    """The rendered page of ``searcher``'s document, its PDF read under ``seeds_dir`` (None: the
+    default collection's), or the problem: 404 for an unknown document or page or a document that is
     not a PDF, 422 for a bad width or format."""
     query = _query(request)
     record = (await anyio.to_thread.run_sync(searcher.snapshot.store.documents, [doc_id])).get(doc_id)
@@ -76,7 +81,7 @@ async def page_image(
     if not 1 <= page <= len(record.pages):
         raise NotFoundError(f"no page {page}: {doc_id!r} has {len(record.pages)} pages")
     image = await anyio.to_thread.run_sync(
-        lambda: images.image(doc_id, record.sha256, page, query.width, query.format)
+        lambda: images.image(doc_id, record.sha256, page, query.width, query.format, seeds_dir=seeds_dir)
     )
     headers = {"ETag": image.etag, "Cache-Control": CACHE_CONTROL, "X-Content-Type-Options": "nosniff"}
     if image.etag in request.headers.get("if-none-match", ""):

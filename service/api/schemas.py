@@ -188,8 +188,10 @@ class Citation(msgspec.Struct, frozen=True, kw_only=True):
         list[PageBox],
         Meta(
             description="PDF: where the passage is drawn, one rectangle per stretch of a line, in reading "
-            "order (GET /v1/documents/{doc_id}/pages/{page} renders the page); empty for other formats "
-            "and for indexes built before boxes were kept."
+            "order (the path of `url` followed by /pages/{page} renders the page: "
+            "GET /v1/documents/{doc_id}/pages/{page}, or "
+            "/v1/collections/{name}/documents/{doc_id}/pages/{page} for other collections); empty for "
+            "other formats and for indexes built before boxes were kept."
         ),
     ] = msgspec.field(default_factory=list)
 

@@ -40,27 +40,39 @@ class PageImage:
 
 
 class PageImages:
-    """Renders and caches page images of the PDFs under ``seeds_dir``."""
+    """Renders and caches page images of the PDFs under ``seeds_dir`` (the default collection's) and
+    other collections' seeds folders: one cache and one rendering lock for all of them."""
 
     def __init__(self, seeds_dir: Path, cache_bytes: int = CACHE_BYTES) -> None:
         self._root = seeds_dir.resolve()
         self._cache_bytes = cache_bytes
-        self._cache: OrderedDict[tuple[str, str, int, int, str], PageImage] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, str, int, int, str], PageImage] = OrderedDict()
         self._cached = 0
         self._hashes: dict[tuple[str, int, int], str] = {}
         self._lock = threading.Lock()
         self._render_lock = threading.Lock()
 
-    def image(self, doc_id: str, sha256: str, page: int, width: int, fmt: ImageFormat) -> PageImage:
-        """Page ``page`` (1-based) of the indexed PDF ``doc_id`` (content ``sha256``); blocking."""
-        key = (doc_id, sha256, page, width, fmt)
+    def image(
+        self,
+        doc_id: str,
+        sha256: str,
+        page: int,
+        width: int,
+        fmt: ImageFormat,
+        *,
+        seeds_dir: Path | None = None,
+    ) -> PageImage:
+        """Page ``page`` (1-based) of the indexed PDF ``doc_id`` (content ``sha256``) under
+        ``seeds_dir`` (None: the default collection's); blocking."""
+        root = self._root if seeds_dir is None else seeds_dir.resolve()
+        key = (str(root), doc_id, sha256, page, width, fmt)
         with self._lock:
             found = self._cache.get(key)
             if found is not None:
                 self._cache.move_to_end(key)
                 return found
         with self._render_lock:
-            image = self._render(self._source(doc_id, sha256), page, width, fmt, sha256)
+            image = self._render(self._source(root, doc_id, sha256), page, width, fmt, sha256)
         with self._lock:
             if key not in self._cache and len(image.data) <= self._cache_bytes:
                 self._cache[key] = image
@@ -70,11 +82,11 @@ class PageImages:
                     self._cached -= len(dropped.data)
         return image
 
-    def _source(self, doc_id: str, sha256: str) -> Path:
-        """The PDF's path, if it still holds the content that was indexed."""
-        path = (self._root / doc_id).resolve()
+    def _source(self, root: Path, doc_id: str, sha256: str) -> Path:
+        """The PDF's path under ``root``, if it still holds the content that was indexed."""
+        path = (root / doc_id).resolve()
         gone = NotFoundError(f"{doc_id!r} changed or was removed since it was indexed; rebuild the index")
-        if not path.is_relative_to(self._root) or not path.is_file():
+        if not path.is_relative_to(root) or not path.is_file():
             raise gone
         stat = path.stat()
         stamp = (str(path), stat.st_size, stat.st_mtime_ns)

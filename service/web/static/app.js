@@ -480,9 +480,6 @@
     return `/documents/${encodeId(citation.doc_id)}?start=${citation.char_start}&end=${citation.char_end}`;
   }
 
-  /** True when the citation's document is in a collection other than the default one. */
-  const inCollection = (citation) => typeof citation.url === "string" && citation.url.includes("/v1/collections/");
-
   /** The collection a result came from, when the search ran over more than one (null otherwise). */
   function collectionOf(citation, body) {
     const searched = body.collections || [];
@@ -535,13 +532,20 @@
         { class: "citation", "data-testid": "citation", href: documentHref(citation), "data-rank": result.rank },
         `Show in ${citation.source}, ${place(citation)}`,
       ),
-      inCollection(citation) ? null : pageView(citation), // page images are served for the default collection
+      pageView(citation),
     );
   }
 
   // ---- a PDF passage on its page ----------------------------------------------------------------------
 
-  const PAGE_WIDTH = 900; // pixels asked of GET /v1/documents/{doc_id}/pages/{n}; shown scaled to fit
+  const PAGE_WIDTH = 900; // pixels asked of GET …/documents/{doc_id}/pages/{n}; shown scaled to fit
+
+  /** The image of a page of a citation's document: its url's path (/v1/documents/… for the default
+      collection, /v1/collections/{name}/documents/… for the others) and /pages/{n}. */
+  function pageAddress(citation, page) {
+    const path = typeof citation.url === "string" ? new URL(citation.url, location.origin).pathname : `/v1/documents/${encodeId(citation.doc_id)}`;
+    return `${path}/pages/${page}?width=${PAGE_WIDTH}`;
+  }
 
   function printedPage(citation, page) {
     const label = page === citation.page_start ? citation.page_label_start : page === citation.page_end ? citation.page_label_end : null;
@@ -581,7 +585,7 @@
       mark.style.height = `${(box.y1 - box.y0) * 100}%`;
       sheet.append(mark);
     }
-    api(`/v1/documents/${encodeId(citation.doc_id)}/pages/${page}?width=${PAGE_WIDTH}`)
+    api(pageAddress(citation, page))
       .then((response) => response.blob())
       .then((blob) => {
         image.src = URL.createObjectURL(blob);
