@@ -14,13 +14,16 @@ from litestar import Litestar, asgi
 from litestar.handlers import ASGIRouteHandler
 from litestar.types import Receive, Scope, Send
 
+from indexer.errors import NoSnapshotError
 from indexer.search import Embedder, SearchEngine, Searcher
 from service.admission.auth import NOBODY
 from service.errors import UnavailableError
 from service.integrations.mcp.server import ACCESS, build_server
+from service.runtime.collections import Collections
 from service.settings import AppSettings
 
 if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
     from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 
@@ -124,12 +127,27 @@ async def _with_idle_timeout(
 
 
 def run_stdio(settings: AppSettings, embedder: Embedder | None = None) -> None:
-    """Serve the tools over stdin/stdout until the client hangs up (``python -m service mcp``)."""
+    """Serve the tools over stdin/stdout until the client hangs up (``python -m service mcp``): every
+    collection (whoever runs the process reads the index itself, so nothing is out of reach), each
+    one's newly published snapshots swapped in every ``service.reload_poll_seconds`` as over HTTP.
+    :class:`~indexer.errors.NoSnapshotError` when no collection has a snapshot to serve."""
     engine = SearchEngine(settings, embedder)
-    searcher = engine.open_current()
+    collections = Collections(settings, engine)
     try:
-        server = build_server(settings, lambda: contextlib.nullcontext(searcher))
-        anyio.run(server.run_stdio_async)
+        collections.reload()
+        reason = collections.not_ready()
+        if reason is not None:
+            raise NoSnapshotError(reason)
+        server = build_server(settings, collections.default_holder.lease, shelf=lambda: collections)
+        anyio.run(_serve_stdio, server, collections, settings.service.reload_poll_seconds)
     finally:
-        searcher.close()
+        collections.close()
         engine.close()
+
+
+async def _serve_stdio(server: MCPServer, collections: Collections, poll: float) -> None:
+    async with anyio.create_task_group() as tasks:
+        if poll > 0:
+            tasks.start_soon(collections.watch, poll)
+        await server.run_stdio_async()
+        tasks.cancel_scope.cancel()

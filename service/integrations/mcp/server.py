@@ -6,10 +6,11 @@ Two tools, in the shapes chat assistants' connectors expect: ``search(query)`` â
 ``GET /v1/documents/{doc_id}?start=&end=`` view of the cited passage (``/v1/collections/{name}/...``
 for a collection other than the default).
 
-Over HTTP the tools answer within the calling key's reach (:data:`ACCESS`, set per request by the
-endpoint): ``search`` takes an optional ``collections`` list (default: the default collection;
-``["*"]``: every one the key may search), and the ids of passages of another collection than the
-default name it: ``<collection>::<doc_id>#<position>``; ``fetch`` reads such an id in that collection.
+The tools answer over every collection: over HTTP within the calling key's reach (:data:`ACCESS`, set
+per request by the endpoint), over stdio all of them (whoever runs it reads the index itself).
+``search`` takes an optional ``collections`` list (default: the default collection; ``["*"]``: every
+one the key may search), and the ids of passages of another collection than the default name it:
+``<collection>::<doc_id>#<position>``; ``fetch`` reads such an id in that collection.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ INSTRUCTIONS = (
 Lease = Callable[[], AbstractContextManager[Searcher]]
 """Gives the searcher to use for one tool call (the served snapshot, kept open meanwhile)."""
 Shelf = Callable[[], Collections | None]
-"""The service's collections (None over stdio: the default collection only, through the lease)."""
+"""The service's collections (None: the default collection only, through the lease)."""
 ACCESS: ContextVar[Access] = ContextVar("mcp_access", default=EVERYTHING)
 """The calling key's reach during one MCP request over HTTP (set by the endpoint before the SDK runs
 the call; the SDK's tasks inherit it)."""
@@ -143,7 +144,7 @@ async def search_tool(
     scoped = _scoped(caller, shelf)
     if scoped.collections is not None:
         hits = await querying.search(ask, settings, None, scoped)
-    else:  # over stdio: the default collection
+    else:  # no collections given (a server around one searcher): the default collection
         with lease() as searcher:
             hits = await querying.search(ask, settings, searcher, caller)
     default = settings.default_collection
