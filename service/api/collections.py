@@ -110,7 +110,7 @@ class CollectionsController(Controller):
         """As ``GET /v1/index`` for the default collection: the collection's documents per format,
         the fields its ``filters`` may name, and the search defaults."""
         with _holder(name, collections, access).lease() as searcher:
-            return describe(searcher, settings)
+            return describe(searcher, settings, name, access.visible(collections.names))
 
     @get(
         "/{name:str}/documents/{doc_id:path}",

@@ -1,5 +1,10 @@
 """``GET /v1/index``: what the served index holds and what a search may ask of it (formats, the fields
-filters may name with their types, the search defaults), so a client can offer the right controls."""
+filters may name with their types, the search defaults), so a client can offer the right controls.
+
+It describes the default collection (what a search naming no collection reads) to a key that may
+search it, as it always has; to a key that may not, the first collection the key may search (never
+one out of its reach); ``collection`` says which, ``collections`` lists every one the key may search
+(each described at ``GET /v1/collections/{name}/index``). 404 for a key that may search none."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from litestar import get
 from litestar.di import NamedDependency
 
 from indexer.search import Searcher
-from service.admission.auth import API_SECURITY
+from service.admission.auth import API_SECURITY, Access
 from service.api.schemas import (
     DEFAULT_TOP_K,
     FieldDescription,
@@ -17,6 +22,9 @@ from service.api.schemas import (
     SearchDefaults,
     problem_responses,
 )
+from service.errors import NotFoundError
+from service.runtime.collections import Collections
+from service.runtime.observability import annotate
 from service.settings import AppSettings
 
 Scope = Literal["document", "passage", "metadata"]
@@ -46,22 +54,36 @@ def _fields(searcher: Searcher) -> list[FieldDescription]:
     operation_id="describeIndex",
     tags=["search"],
     security=API_SECURITY,
-    responses=problem_responses(401, 429, 503),
+    responses=problem_responses(401, 404, 429, 503),
 )
 async def describe_index(
-    searcher: NamedDependency[Searcher], settings: NamedDependency[AppSettings]
+    collections: NamedDependency[Collections],
+    access: NamedDependency[Access],
+    settings: NamedDependency[AppSettings],
 ) -> IndexResponse:
     """The served snapshot's documents per format, the fields ``filters`` may name (built-in document
     and passage fields, and the metadata keys the documents have, each with its type and how many
-    documents have it), and the defaults of ``POST /v1/search`` (the default collection's: another
-    collection's is at ``GET /v1/collections/{name}/index``)."""
-    return describe(searcher, settings)
+    documents have it), and the defaults of ``POST /v1/search``: of the default collection (what a
+    search naming no collection reads), or for a key that may not search it, of the first collection
+    it may search; ``collection`` names the one described, ``collections`` every one the key may
+    search (another collection's index is at ``GET /v1/collections/{name}/index``)."""
+    visible = access.visible(collections.names)
+    if not visible:
+        raise NotFoundError(f"no collection {settings.default_collection!r}")
+    with collections.holders[visible[0]].lease() as searcher:
+        annotate(snapshot_id=searcher.snapshot_id)
+        return describe(searcher, settings, visible[0], visible)
 
 
-def describe(searcher: Searcher, settings: AppSettings) -> IndexResponse:
-    """What :func:`describe_index` answers, for ``searcher``'s snapshot."""
+def describe(
+    searcher: Searcher, settings: AppSettings, collection: str, collections: tuple[str, ...]
+) -> IndexResponse:
+    """What :func:`describe_index` answers, for ``searcher``'s snapshot (of ``collection``), to a key
+    that may search ``collections``."""
     manifest = searcher.manifest
     return IndexResponse(
+        collection=collection,
+        collections=list(collections),
         snapshot_id=manifest.snapshot_id,
         created_at=manifest.created_at,
         documents=manifest.counts.documents,

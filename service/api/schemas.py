@@ -364,6 +364,20 @@ class IndexResponse(msgspec.Struct, frozen=True):
     formats: Annotated[dict[str, int], Meta(description="Documents per format (text, markdown, pdf, ...).")]
     fields: Annotated[list[FieldDescription], Meta(description="The fields `filters` may name.")]
     search: SearchDefaults
+    collection: Annotated[
+        str,
+        Meta(
+            description="The collection described: the default one, or for a key that may not search it, "
+            "the first one the key may search."
+        ),
+    ] = ""
+    collections: Annotated[
+        list[str],
+        Meta(
+            description="Every collection this key may search, the default first "
+            "(each described at GET /v1/collections/{name}/index)."
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class HealthResponse(msgspec.Struct, frozen=True):

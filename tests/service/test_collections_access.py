@@ -241,6 +241,17 @@ def test_admin_reloads_a_named_collection(site: str) -> None:
 def test_each_collection_describes_its_own_index(site: str) -> None:
     papers = call(site, TEAM, "GET", "/v1/collections/papers/index")
     assert papers.status_code == 200 and papers.json()["documents"] == 1
-    assert call(site, TEAM, "GET", "/v1/index").json()["documents"] == 2  # the default collection
+    team = call(site, TEAM, "GET", "/v1/index").json()
+    assert team["documents"] == 2 and team["collection"] == "default"  # the default collection
+    assert team["collections"] == ["default", "papers"]
     assert call(site, TEAM, "GET", "/v1/collections/private/index").status_code == 404
-    assert call(site, PAPERS, "GET", "/v1/index").status_code == 404
+
+
+def test_the_index_of_a_key_without_the_default_is_its_own_collection(site: str) -> None:
+    papers = call(site, PAPERS, "GET", "/v1/index")
+    assert papers.status_code == 200, papers.text
+    body = papers.json()
+    assert body["collection"] == "papers" and body["collections"] == ["papers"]
+    assert body["documents"] == 1 and body["formats"] == {"text": 1}
+    assert "lighthouse" not in papers.text and "salary" not in papers.text
+    assert call(site, API, "GET", "/v1/index").json()["collections"] == ["default", "papers", "private"]
