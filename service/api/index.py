@@ -83,6 +83,7 @@ def describe(
     manifest = searcher.manifest
     return IndexResponse(
         collection=collection,
+        default=collection == settings.default_collection,
         collections=list(collections),
         snapshot_id=manifest.snapshot_id,
         created_at=manifest.created_at,

@@ -371,6 +371,9 @@ class IndexResponse(msgspec.Struct, frozen=True):
             "the first one the key may search."
         ),
     ] = ""
+    default: Annotated[
+        bool, Meta(description="Whether the collection described is the one a search naming none reads.")
+    ] = True
     collections: Annotated[
         list[str],
         Meta(

@@ -242,7 +242,7 @@ def test_each_collection_describes_its_own_index(site: str) -> None:
     papers = call(site, TEAM, "GET", "/v1/collections/papers/index")
     assert papers.status_code == 200 and papers.json()["documents"] == 1
     team = call(site, TEAM, "GET", "/v1/index").json()
-    assert team["documents"] == 2 and team["collection"] == "default"  # the default collection
+    assert team["documents"] == 2 and team["collection"] == "default" and team["default"]
     assert team["collections"] == ["default", "papers"]
     assert call(site, TEAM, "GET", "/v1/collections/private/index").status_code == 404
 
@@ -251,7 +251,7 @@ def test_the_index_of_a_key_without_the_default_is_its_own_collection(site: str)
     papers = call(site, PAPERS, "GET", "/v1/index")
     assert papers.status_code == 200, papers.text
     body = papers.json()
-    assert body["collection"] == "papers" and body["collections"] == ["papers"]
+    assert body["collection"] == "papers" and body["collections"] == ["papers"] and not body["default"]
     assert body["documents"] == 1 and body["formats"] == {"text": 1}
     assert "lighthouse" not in papers.text and "salary" not in papers.text
     assert call(site, API, "GET", "/v1/index").json()["collections"] == ["default", "papers", "private"]

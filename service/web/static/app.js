@@ -236,15 +236,23 @@
     }
   }
 
-  /** GET /v1/collections: a picker when the key sees more than one collection (else nothing shows). */
+  /** GET /v1/collections: a picker when the key sees more than one collection (else nothing shows); the
+      header and the formats then describe every collection the key may search. A key that sees one
+      collection, not the default, searches the one GET /v1/index described, by name. */
   async function loadCollections() {
     let listed = [];
+    const info = state.info || {};
+    const named = Array.isArray(info.collections) ? info.collections : [];
     try {
-      if (state.listed > 1) listed = (await (await api("/v1/collections")).json()).collections || [];
+      if (state.listed > 1 || named.length > 1) listed = (await (await api("/v1/collections")).json()).collections || [];
+      else if (named.length === 1 && info.default === false) {
+        listed = [{ name: info.collection, description: "", default: false, documents: info.documents, chunks: info.chunks, formats: info.formats }];
+      }
     } catch {
       listed = []; // the search still runs on the default collection
     }
     state.collections = listed;
+    showHoldings();
     const chosen = chosenCollections();
     $("collection-list").replaceChildren(
       ...listed.map((collection) =>
@@ -283,13 +291,7 @@
     defaults.mode = info.search.mode;
     defaults.min = String(info.search.min_score);
     $("query").maxLength = info.search.max_query_chars;
-    const format = $("format");
-    const chosen = format.value;
-    format.replaceChildren(
-      h("option", { value: "" }, "Any format"),
-      ...Object.entries(info.formats).map(([name, count]) => h("option", { value: name }, `${FORMAT_NAMES[name] || name} (${count})`)),
-    );
-    format.value = chosen;
+    showFormats(info.formats);
     const fields = info.fields.filter((field) => field.scope === "metadata");
     const key = $("field-key");
     const chosenKey = key.value;
@@ -300,6 +302,34 @@
     key.value = chosenKey;
     $("field-filter").hidden = fields.length === 0;
     fieldChanged();
+  }
+
+  function showFormats(formats) {
+    const format = $("format");
+    const chosen = format.value;
+    format.replaceChildren(
+      h("option", { value: "" }, "Any format"),
+      ...Object.entries(formats).map(([name, count]) => h("option", { value: name }, `${FORMAT_NAMES[name] || name} (${count})`)),
+    );
+    format.value = chosen;
+  }
+
+  /** The header and the formats: of every collection the key may search when it sees several (GET
+      /v1/collections), else of the one GET /v1/index described (named when it is not the default). */
+  function showHoldings() {
+    const list = state.collections;
+    if (list.length > 1) {
+      const documents = list.reduce((sum, collection) => sum + collection.documents, 0);
+      const chunks = list.reduce((sum, collection) => sum + collection.chunks, 0);
+      setStatus(`${plural(documents, "document")}, ${plural(chunks, "passage")} indexed in ${list.length} collections`);
+      const formats = {};
+      for (const collection of list) {
+        for (const [name, count] of Object.entries(collection.formats || {})) formats[name] = (formats[name] || 0) + count;
+      }
+      showFormats(Object.fromEntries(Object.entries(formats).sort()));
+    } else if (list.length === 1 && !list[0].default && state.info) {
+      setStatus(`${plural(state.info.documents, "document")}, ${plural(state.info.chunks, "passage")} indexed in ${list[0].name}`);
+    }
   }
 
   function fieldInfo(key) {
