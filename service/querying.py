@@ -25,6 +25,8 @@ from litestar import Request
 from litestar.types import Receive, Scope
 
 from indexer.search import Deadline, Filter, Hit, Searcher
+from indexer.search.filters import COMPARISONS
+from indexer.search.filters import MAX_DEPTH as MAX_FILTER_DEPTH
 from indexer.snapshot.store import Store
 from service.admission.auth import EVERYTHING, Access
 from service.admission.cost import charge_work, search_units
@@ -275,6 +277,47 @@ class Plan:
         return result
 
 
+NOTHING: Mapping[str, Any] = {"type": "in", "key": "doc_id", "value": []}
+"""A comparison no passage matches (every collection has ``doc_id``)."""
+EVERYTHING_PASSES: Mapping[str, Any] = {"type": "nin", "key": "doc_id", "value": []}
+"""A comparison every passage matches."""
+NEGATIVE = ("ne", "nin")
+"""The comparisons a passage without the field matches (:mod:`indexer.search.filters`)."""
+
+
+def _filters(
+    spec: Filter | Mapping[str, Any] | None, targets: Sequence[Target], param: str
+) -> tuple[Filter | None, ...]:
+    """``spec`` parsed against each target's fields. Across several collections a field only some of
+    them have is no error: in the others a comparison on it means what it means for a document
+    without the field (``ne``, ``nin`` match, the rest do not); a field none of them has is a 422
+    naming it (as is a value of the wrong type where the field is known)."""
+    if not isinstance(spec, Mapping):
+        return tuple(spec for _ in targets)
+    if len(targets) == 1:
+        return (targets[0].searcher.parse_filters(spec, param=param),)
+    known = set().union(*(target.searcher.fields for target in targets))
+    return tuple(
+        target.searcher.parse_filters(_absent(spec, target.searcher.fields, known), param=param)
+        for target in targets
+    )
+
+
+def _absent(spec: Any, fields: Mapping[str, Any], known: set[str], depth: int = 0) -> Any:
+    """``spec`` with each comparison on a field of ``known`` that ``fields`` lacks replaced by what it
+    means for a passage without the field; anything malformed is left for the parser to refuse."""
+    if not isinstance(spec, Mapping) or depth > MAX_FILTER_DEPTH:
+        return spec
+    kind = spec.get("type")
+    parts = spec.get("filters")
+    if kind in ("and", "or") and isinstance(parts, list):
+        return {**spec, "filters": [_absent(part, fields, known, depth + 1) for part in parts]}
+    key = spec.get("key")
+    if isinstance(key, str) and key in known and key not in fields and kind in COMPARISONS:
+        return EVERYTHING_PASSES if kind in NEGATIVE else NOTHING
+    return spec
+
+
 def _highlighted(ranked: Sequence[tuple[Hit, Target, str]]) -> list[tuple[Hit, Target]]:
     """``ranked`` (each hit with its collection and the query that found it), in the same order,
     each hit highlighted by its collection's snapshot for its query (one call per pair)."""
@@ -312,11 +355,7 @@ def plan(ask: Ask, settings: AppSettings, targets: Searcher | Sequence[Target]) 
     top_k = _top_k(ask, settings)
     if ask.max_per_doc is not None:
         check_top_k(ask.max_per_doc, settings.service, key=ask.keys.max_per_doc)
-    spec = ask.filters
-    filters = tuple(
-        target.searcher.parse_filters(spec, param=ask.keys.filters) if isinstance(spec, Mapping) else spec
-        for target in targets
-    )
+    filters = _filters(ask.filters, targets, ask.keys.filters)
     min_score = ask.min_score
     if min_score is None and ask.default_threshold:
         min_score = settings.retrieval.min_score
