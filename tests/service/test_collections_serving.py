@@ -143,3 +143,26 @@ def test_a_rebuild_under_load_leaves_the_other_collections_serving(
                 thread.join(timeout=30)
     assert not failures, failures[:3]
     assert seen and set(seen) == {served}
+
+
+def test_a_search_over_many_collections_is_charged_for_each_but_runs_among_ordinary_ones(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    names = ("default", "c1", "c2", "c3", "c4")
+    settings = with_collections(tmp_path, names, reload_poll_seconds=0, rate_limit=6)
+    for name in names:
+        build_collection(
+            settings, name, embedder, {f"{name}.txt": f"Honey bees of {name} visit the lighthouse."}
+        )
+    with TestClient(app=create_app(settings, embedder=embedder)) as client:
+        body = {"query": "honey bees", "collections": ["*"], "top_k": 10}
+        answer = client.post("/v1/search", json=body)
+        assert answer.status_code == 200, answer.text
+        assert {r["citation"]["collection"] for r in answer.json()["results"]} == set(names)
+        # Five plain searches, not one expensive one: the pool of expensive work was not used (it
+        # would now rest as long as the search took) ...
+        assert client.app.state.work.expensive.rest_until == 0.0
+        # ... but the rate limiter charged a unit per collection: 5 of the 6 allowed this minute.
+        assert client.post("/v1/search", json={"query": "honey bees"}).status_code == 200
+        refused = client.post("/v1/search", json={"query": "honey bees"})
+        assert refused.status_code == 429, refused.text
