@@ -201,6 +201,7 @@ def combined_manifest(state_id: str, parts: Sequence[Part]) -> Manifest:
     return msgspec.structs.replace(
         base,
         snapshot_id=state_id,
+        created_at=max(part.snapshot.manifest.created_at for part in parts),
         counts=counts,
         documents=documents,
         skipped=skipped,
