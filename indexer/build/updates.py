@@ -174,7 +174,9 @@ class _Updater:
         where = {ref.id: target.directory(i) for i, ref in enumerate(state.parts)}
         merged = merge_parts(self.settings, base, [(where[ref.id], ref) for ref in smallest])
         picked = {ref.id for ref in smallest}
-        parts = [ref for ref in state.parts if ref.id not in picked] + [PartRef(merged.id)]
+        parts = [ref for ref in state.parts if ref.id not in picked]
+        if merged.collected.entries or merged.collected.skipped:  # else everything in them was deleted
+            parts.append(PartRef(merged.id))
         new = msgspec.structs.replace(state, generation=state.generation + 1, parts=tuple(parts))
         write_state(self.settings.index_dir, new)
         log.info("merged %d delta segments into %s", len(smallest), merged.id)

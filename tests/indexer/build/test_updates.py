@@ -237,3 +237,27 @@ def test_reloading_reuses_the_open_base(built: Settings, embedder: Embedder) -> 
     finally:
         second.close()
     assert os.path.exists(built.index_dir / STATE_NAME)
+
+
+def test_the_first_update_of_an_empty_collection_builds_it_and_later_ones_add_deltas(
+    settings: Settings, embedder: Embedder, searcher_of: object
+) -> None:
+    report = update(settings, lambda: embedder, None)
+    assert report.published and report.documents == 0
+    write(settings, "a/one.txt", "Comets carry ice and dust around the Sun.")
+    write(settings, "a/two.txt", "Meteors burn up as they fall through the air.")
+    write(settings, "notes.bin", "\x00\x01 not a document")
+    report = update(settings, lambda: embedder, ["a/one.txt", "a/two.txt", "notes.bin", "../escape.txt"])
+    assert report.documents == 2 and "notes.bin" in report.skipped
+    assert len(read_state(settings.index_dir).state.deltas) == 1
+    searcher = searcher_of(settings)  # type: ignore[operator]
+    assert doc_ids(searcher, "comets ice dust")[0] == "a/one.txt"
+    for name in ("one.txt", "two.txt"):
+        (settings.seeds_dir / "a" / name).unlink()
+    (settings.seeds_dir / "a").rmdir()
+    report = update(settings, lambda: embedder, ["a"])  # a folder stands for every file under it
+    assert report.deleted_documents == 2 and report.documents == 0
+    again = update(settings, lambda: embedder, ["a", "notes.bin"])
+    assert not again.published  # nothing changed: nothing written
+    searcher = searcher_of(settings)  # type: ignore[operator]
+    assert searcher.search("comets ice dust", 5) == [] and searcher.manifest.counts.documents == 0
