@@ -30,14 +30,18 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import numpy as np
 
 from bench.common import REPO, describe_machine, rss_mib, warn_unless_locked
-from bench.scale_bench import dataset
+from bench.scale_bench import dataset, draw, mixture
+
+if TYPE_CHECKING:
+    from indexer.embedding import Embedder
 
 WORDS_PER_CHUNK = 40
 CHUNKS_PER_DOC = 100
@@ -71,7 +75,26 @@ def settings_for(workdir: Path, index_type: str) -> Any:
     )
 
 
-def build_base(workdir: Path, chunks: int, index_type: str) -> float:
+def base_vectors(workdir: Path, chunks: int, centres: Path | None) -> tuple[Path, str]:
+    """The base's vectors (a file, written once): drawn around ``centres`` (a ``vectors.npy`` of
+    real chunk vectors) or as :mod:`bench.scale_bench` draws them."""
+    if centres is None:
+        path, _, description = dataset(workdir, chunks, 10, "auto")
+        return path, description
+    path = workdir / f"vectors-{chunks}.npy"
+    real = np.load(centres).astype(np.float32)
+    centre_rows, basis, description = mixture("real", real)
+    if not path.exists():
+        out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(chunks, real.shape[1]))
+        for start in range(0, chunks, 50_000):
+            out[start : start + 50_000] = draw(
+                min(50_000, chunks - start), centre_rows, basis, seed=1 + start
+            )
+        out.flush()
+    return path, description
+
+
+def build_base(workdir: Path, chunks: int, index_type: str, centres: Path | None) -> float:
     """Write the base collection through the product's writer; its build seconds."""
     from indexer.build.write import write_indexes, write_snapshot_manifest
     from indexer.embedding import load_embedder
@@ -80,7 +103,7 @@ def build_base(workdir: Path, chunks: int, index_type: str) -> float:
 
     settings = settings_for(workdir, index_type)
     settings.seeds_dir.mkdir(parents=True, exist_ok=True)
-    vectors_path, _, description = dataset(workdir, chunks, 10, "auto")
+    vectors_path, description = base_vectors(workdir, chunks, centres)
     print(f"vectors: {description}", flush=True)
     embedder = load_embedder(settings.model)
     model = ModelInfo(
@@ -185,10 +208,18 @@ def main() -> None:
     parser.add_argument("--deletes", type=int, default=5)
     parser.add_argument("--queries", type=int, default=60)
     parser.add_argument("--index-type", default="auto", help="the base's index.type (auto: as configured)")
+    parser.add_argument(
+        "--writer-threads",
+        type=int,
+        default=1,
+        help="the writer's own model threads (0: share the searches')",
+    )
+    parser.add_argument("--writer-nice", type=int, default=10, help="the writer thread's nice increment")
     parser.add_argument("--workdir", type=Path, default=Path.home() / ".cache/citesearch/write_bench")
+    parser.add_argument("--centres", type=Path, help="a vectors.npy of real chunk vectors to draw around")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    workdir = args.workdir / f"{args.chunks}-{args.index_type}"
+    workdir = args.workdir / f"{args.chunks}-{args.index_type}{'-real' if args.centres else ''}"
     if args.measure:
         print(json.dumps(measure(workdir, args)), flush=True)
         return
@@ -197,7 +228,8 @@ def main() -> None:
     if not (workdir / "index" / "current").exists():
         shutil.rmtree(workdir / "index", ignore_errors=True)
         shutil.rmtree(workdir / "seeds", ignore_errors=True)
-        print(f"base build ({args.chunks} chunks): {build_base(workdir, args.chunks, args.index_type):.1f} s")
+        seconds = build_base(workdir, args.chunks, args.index_type, args.centres)
+        print(f"base build ({args.chunks} chunks): {seconds:.1f} s")
     command = [sys.executable, "-m", "bench.write_bench", "--measure", *sys.argv[1:]]
     result = subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True)
     report(json.loads(result.stdout.strip().splitlines()[-1]))
@@ -214,13 +246,16 @@ def report(figures: dict[str, Any]) -> None:
 class Bench:
     """The collection served as the service serves it (a ``SnapshotHolder`` over one engine)."""
 
-    def __init__(self, workdir: Path, index_type: str) -> None:
+    def __init__(self, workdir: Path, args: argparse.Namespace) -> None:
         from indexer.search import SearchEngine
         from service.runtime.hot_swap import SnapshotHolder
 
-        self.settings = settings_for(workdir, index_type)
+        self.settings = settings_for(workdir, args.index_type)
         self.engine = SearchEngine(self.settings)
         self.holder = SnapshotHolder(self.engine)
+        self.writer_threads = args.writer_threads
+        self.writer_nice = args.writer_nice
+        self._writer: Embedder | None = None
         self.words = vocabulary()
         self.english = english_words()
         self.queries = 0
@@ -233,8 +268,21 @@ class Bench:
         """What the service's writer does: update, then swap the new state in."""
         from indexer.build import update
 
-        update(self.settings, lambda: self.engine.embedder, doc_ids)
+        update(self.settings, self.writer_embedder, doc_ids)
         self.holder.reload()
+
+    def writer_embedder(self) -> Embedder:
+        """The searches' model (``--writer-threads 0``), or a model of its own for the writer with
+        that many onnxruntime threads, created on the writer's thread (its threads inherit the
+        writer's lower CPU priority)."""
+        if not self.writer_threads:
+            return self.engine.embedder
+        if self._writer is None:
+            from indexer.embedding import load_embedder
+
+            model = msgspec.structs.replace(self.settings.model, threads=self.writer_threads)
+            self._writer = load_embedder(model)
+        return self._writer
 
     def add(self, number: int) -> float:
         """Seconds from the PDF written to it being searchable."""
@@ -281,14 +329,14 @@ def reset(workdir: Path) -> None:
 
 def measure(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     reset(workdir)
-    bench = Bench(workdir, args.index_type)
+    bench = Bench(workdir, args)
     started = time.perf_counter()
     bench.holder.reload()
     figures: dict[str, Any] = {"base open and verify (s)": round(time.perf_counter() - started, 2)}
     bench.search_latencies(10)  # warm-up
     idle = bench.search_latencies(args.queries)
-    adds = [bench.add(i) for i in range(args.updates)]
-    deletes = [bench.delete(i) for i in range(args.deletes)]
+    adds = on_writer_thread(bench, lambda: [bench.add(i) for i in range(args.updates)])
+    deletes = on_writer_thread(bench, lambda: [bench.delete(i) for i in range(args.deletes)])
     during = ingesting(bench, args.updates, args.queries)
     figures.update(
         {
@@ -317,7 +365,7 @@ def ingesting(bench: Bench, first: int, queries: int) -> list[float]:
             bench.add(number)
             number += 1
 
-    thread = threading.Thread(target=ingest, daemon=True)
+    thread = threading.Thread(target=writer(bench, ingest), daemon=True)
     thread.start()
     time.sleep(1.0)  # the first PDF is being embedded
     try:
@@ -325,6 +373,28 @@ def ingesting(bench: Bench, first: int, queries: int) -> list[float]:
     finally:
         done.set()
         thread.join()
+
+
+def writer(bench: Bench, work: Callable[[], None]) -> Callable[[], None]:
+    """``work`` run as the service's writer would: at ``--writer-nice`` lower CPU priority."""
+
+    def run() -> None:
+        if bench.writer_nice:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), bench.writer_nice)
+        work()
+
+    return run
+
+
+def on_writer_thread(bench: Bench, work: Callable[[], Any]) -> Any:
+    """``work()``'s result, computed on a writer thread (as the service's writer runs updates)."""
+    result: list[Any] = []
+    thread = threading.Thread(target=writer(bench, lambda: result.append(work())))
+    thread.start()
+    thread.join()
+    if not result:
+        raise SystemExit("the writer thread failed")
+    return result[0]
 
 
 def disk_mib(path: Path) -> float:
