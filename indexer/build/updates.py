@@ -70,6 +70,27 @@ def update(
     return report
 
 
+def merge(settings: Settings) -> str | None:
+    """Merge the smallest delta segments if there are more than :data:`MAX_DELTAS` (what
+    :func:`update` does after publishing, unless told not to: a writer that wants its update served
+    first calls ``update(..., merge=False)``, swaps the new state in, then this). The new state's id,
+    or None when there was nothing to merge."""
+    with build_lock(settings.index_dir):
+        try:
+            target = read_state(settings.index_dir)
+        except NoSnapshotError:
+            return None
+        if len(target.state.deltas) <= MAX_DELTAS:
+            return None
+        state = _Updater(settings, _no_model).merge(target, read_manifest(target.directory(0)))
+        prune_segments(settings.index_dir, {ref.id for ref in state.deltas})
+        return state.id
+
+
+def _no_model() -> Embedder:
+    raise AssertionError("a merge copies vectors: it never embeds")
+
+
 @dataclass(frozen=True)
 class _Live:
     """What the live state serves of one document or skipped file: where, and which version."""
@@ -114,7 +135,7 @@ class _Updater:
         state = _next_state(target.state, live, [s.doc_id for s in changed] + deleted, segment)
         write_state(index_dir, state)
         if merge and len(state.deltas) > MAX_DELTAS:
-            state = self._merge(Target(index_dir, state), base)
+            state = self.merge(Target(index_dir, state), base)
         prune_segments(index_dir, {ref.id for ref in state.deltas})
         report = _report(state, _manifests(Target(index_dir, state)), started, published=True)
         collected = segment.collected if segment is not None else None
@@ -164,7 +185,7 @@ class _Updater:
                 gone.update(d for d in live if d.startswith(name.rstrip("/") + "/"))
         return list(found.values()), gone
 
-    def _merge(self, target: Target, base: Manifest) -> LiveState:
+    def merge(self, target: Target, base: Manifest) -> LiveState:
         """Merge the :data:`MERGE_WIDTH` smallest delta segments into one and publish the result."""
         state = target.state
         sizes = {

@@ -13,7 +13,7 @@ import pytest
 from indexer.build import Builder
 from indexer.build import segment as segment_module
 from indexer.build import updates as updates_module
-from indexer.build.updates import update
+from indexer.build.updates import merge, update
 from indexer.config import Settings
 from indexer.embedding import Embedder
 from indexer.search import SearchEngine, Searcher
@@ -168,7 +168,9 @@ def test_small_deltas_are_merged(
         write(built, f"note{i}.txt", f"Note {i}: the lighthouse keeper logged storm number {i} tonight.")
         update(built, lambda: embedder, [f"note{i}.txt"])
     write(built, "note0.txt", "Note 0 rewritten: a quiet harbour, no storm at all.")
-    update(built, lambda: embedder, ["note0.txt"])
+    update(built, lambda: embedder, ["note0.txt"], merge=False)  # served first, merged next
+    assert len(read_state(built.index_dir).state.deltas) == 4
+    assert merge(built) is not None and merge(built) is None
     state = read_state(built.index_dir).state
     assert len(state.deltas) <= 3
     assert {p.name for p in (built.index_dir / SEGMENTS_DIR).iterdir()} == {r.id for r in state.deltas}
