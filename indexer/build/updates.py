@@ -20,7 +20,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +30,15 @@ from pathlib import Path
 import msgspec
 
 from indexer.build.builder import Builder, BuildReport, EmbedderFactory
-from indexer.build.plan import reusable_manifest
+from indexer.build.plan import reuse_source
 from indexer.build.segment import Segment, merge_parts, write_delta
 from indexer.config import Settings
 from indexer.embedding import Embedder
 from indexer.errors import IndexerError, NoSnapshotError
 from indexer.reading.documents import SourceFile, discover, load_source, load_sources
-from indexer.snapshot.compatibility import made_by_other_file
-from indexer.snapshot.manifest import Manifest, read_manifest
+from indexer.snapshot.compatibility import made_by_other_file, vectors_reusable
+from indexer.snapshot.layout import MANIFEST_NAME
+from indexer.snapshot.manifest import ChunkingInfo, Manifest, read_manifest
 from indexer.snapshot.publish import build_lock
 from indexer.snapshot.state import LiveState, PartRef, Target, prune_segments, read_state, write_state
 
@@ -82,7 +85,7 @@ def merge(settings: Settings) -> str | None:
             return None
         if len(target.state.deltas) <= MAX_DELTAS:
             return None
-        state = _Updater(settings, _no_model).merge(target, read_manifest(target.directory(0)))
+        state = _Updater(settings, _no_model).merge(target, cached_manifest(target.directory(0)))
         prune_segments(settings.index_dir, {ref.id for ref in state.deltas})
         return state.id
 
@@ -118,10 +121,10 @@ class _Updater:
             target = read_state(index_dir)
         except NoSnapshotError:
             return None
-        base = read_manifest(target.directory(0))
-        if not self._incremental(base):
-            return None
         manifests = _manifests(target)
+        base = manifests[0]
+        if not self._incremental(target, base):
+            return None
         live = _live_versions(target.state, manifests)
         found, gone = self._named(doc_ids, live)
         changed = [source for source in found if _differs(live, source)]
@@ -147,13 +150,19 @@ class _Updater:
             reused_documents=report.documents - (collected.embedded_documents if collected else 0),
         )
 
-    def _incremental(self, base: Manifest) -> bool:
-        """Whether the base can take deltas: it is the snapshot a build would start from, built with
-        this model, chunking, keyword and reading settings."""
-        reusable = reusable_manifest(self.settings)
-        if reusable is None or reusable.snapshot_id != base.snapshot_id:
+    def _incremental(self, target: Target, base: Manifest) -> bool:
+        """Whether the base can take deltas: it is the snapshot a build would start from (no newer
+        one waits to be published), built with this model, chunking, keyword and reading settings."""
+        settings = self.settings
+        if reuse_source(settings).resolve() != target.directory(0).resolve():
             return False
-        return base.lexical == self.settings.lexical and base.reading == self.settings.reading
+        chunking = ChunkingInfo.of(settings.chunking, base.chunking.model_token_limit)
+        return (
+            vectors_reusable(base.model, settings.model)
+            and base.chunking == chunking
+            and base.lexical == settings.lexical
+            and base.reading == settings.reading
+        )
 
     def _named(
         self, doc_ids: Collection[str] | None, live: dict[str, _Live]
@@ -189,7 +198,8 @@ class _Updater:
         """Merge the :data:`MERGE_WIDTH` smallest delta segments into one and publish the result."""
         state = target.state
         sizes = {
-            ref.id: _live_chunks(read_manifest(target.directory(i)), ref) for i, ref in enumerate(state.parts)
+            ref.id: _live_chunks(cached_manifest(target.directory(i)), ref)
+            for i, ref in enumerate(state.parts)
         }
         smallest = sorted(state.deltas, key=lambda ref: (sizes[ref.id], ref.id))[:MERGE_WIDTH]
         where = {ref.id: target.directory(i) for i, ref in enumerate(state.parts)}
@@ -205,7 +215,31 @@ class _Updater:
 
 
 def _manifests(target: Target) -> list[Manifest]:
-    return [read_manifest(target.directory(i)) for i in range(len(target.state.parts))]
+    return [cached_manifest(target.directory(i)) for i in range(len(target.state.parts))]
+
+
+_CACHED_MANIFESTS = 16
+_manifests_read: OrderedDict[tuple[Path, int, int], Manifest] = OrderedDict()
+_manifests_lock = threading.Lock()
+
+
+def cached_manifest(directory: Path) -> Manifest:
+    """A snapshot's or segment's manifest, decoded once while its file is unchanged (published
+    snapshots and segments are never changed in place): a writer's updates do not decode the base's
+    manifest, megabytes at a million chunks, again and again."""
+    info = (directory / MANIFEST_NAME).stat()
+    key = (directory.resolve(), info.st_mtime_ns, info.st_size)
+    with _manifests_lock:
+        found = _manifests_read.get(key)
+        if found is not None:
+            _manifests_read.move_to_end(key)
+            return found
+    manifest = read_manifest(directory)
+    with _manifests_lock:
+        _manifests_read[key] = manifest
+        while len(_manifests_read) > _CACHED_MANIFESTS:
+            _manifests_read.popitem(last=False)
+    return manifest
 
 
 def _live_chunks(manifest: Manifest, ref: PartRef) -> int:
