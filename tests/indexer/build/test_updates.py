@@ -263,3 +263,31 @@ def test_the_first_update_of_an_empty_collection_builds_it_and_later_ones_add_de
     assert not again.published  # nothing changed: nothing written
     searcher = searcher_of(settings)  # type: ignore[operator]
     assert searcher.search("comets ice dust", 5) == [] and searcher.manifest.counts.documents == 0
+
+
+def test_filters_and_fields_follow_the_documents_across_segments(
+    settings: Settings, embedder: Embedder, searcher_of: object
+) -> None:
+    index = msgspec.structs.replace(settings.index, type="hnsw")  # deletions masked in a graph index
+    settings = msgspec.structs.replace(settings, index=index)
+    for i in range(12):
+        write(settings, f"base{i}.md", f"---\nshelf: {i}\n---\nShip log {i}: calm seas and a steady wind.")
+    Builder(settings, lambda: embedder).build()
+    write(settings, "storm.md", "---\nshelf: new\nwarning: gale\n---\nShip log: a gale and a steady wind.")
+    (settings.seeds_dir / "base3.md").unlink()
+    update(settings, lambda: embedder, ["storm.md", "base3.md"])
+
+    searcher = searcher_of(settings)  # type: ignore[operator]
+    fields = searcher.manifest.fields
+    assert fields["shelf"].type == "string" and fields["shelf"].documents == 12
+    assert fields["warning"].documents == 1
+    gale = {"type": "eq", "key": "warning", "value": "gale"}
+    assert doc_ids(searcher, "steady wind", filters=gale) == ["storm.md"]
+    assert searcher.count({"type": "eq", "key": "shelf", "value": "new"}) == 1
+    assert searcher.count({"type": "eq", "key": "shelf", "value": "3"}) == 0
+    for mode in ("dense", "hybrid", "lexical"):
+        found = doc_ids(searcher, "ship log 3 calm seas steady wind", mode)
+        assert "base3.md" not in found and len(found) == 10
+    (settings.seeds_dir / "storm.md").unlink()
+    update(settings, lambda: embedder, ["storm.md"])
+    assert "warning" not in searcher_of(settings).manifest.fields  # type: ignore[operator]
