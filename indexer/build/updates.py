@@ -25,7 +25,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import msgspec
 
@@ -175,13 +175,10 @@ class _Updater:
             return sources, {doc_id for doc_id in live if doc_id not in present}
         found: dict[str, SourceFile] = {}
         gone: set[str] = set()
-        root = seeds.resolve()
-        for name in sorted(set(doc_ids)):
+        for name in sorted({_normal(doc_id) for doc_id in doc_ids} - {""}):
             path = seeds / name
-            if not path.resolve().is_relative_to(root) or any(p.startswith(".") for p in Path(name).parts):
-                continue  # not a document of this folder (hidden files are never read)
+            prefix = name + "/"
             if path.is_dir() and not path.is_symlink():
-                prefix = name.rstrip("/") + "/"
                 for file in discover(path):
                     source = load_source(seeds, file, limits)
                     found.setdefault(source.doc_id, source)
@@ -191,7 +188,7 @@ class _Updater:
                 found.setdefault(source.doc_id, source)
             else:
                 gone.add(name)
-                gone.update(d for d in live if d.startswith(name.rstrip("/") + "/"))
+                gone.update(d for d in live if d.startswith(prefix))
         return list(found.values()), gone
 
     def merge(self, target: Target, base: Manifest) -> LiveState:
@@ -212,6 +209,16 @@ class _Updater:
         write_state(self.settings.index_dir, new)
         log.info("merged %d delta segments into %s", len(smallest), merged.id)
         return new
+
+
+def _normal(doc_id: str) -> str:
+    """``doc_id`` as the build names documents (``a//b``, ``./a`` → ``a/b``, ``a``); empty for a name
+    that is not a document of the folder: absolute, climbing out (``..``), or hidden (never read)."""
+    path = PurePosixPath(doc_id)
+    if path.is_absolute() or any(part == ".." or part.startswith(".") for part in path.parts):
+        return ""
+    normal = path.as_posix()
+    return "" if normal == "." else normal
 
 
 def _manifests(target: Target) -> list[Manifest]:
