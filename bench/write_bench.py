@@ -14,7 +14,9 @@ Then, in a fresh process with the real model: the service's reload path (``Snaps
 each update writes a new 10-page PDF (reportlab, ~30 chunks) into the source folder, calls
 ``indexer.build.update`` with its id, reloads the holder and searches until the PDF is found: the
 seconds from the file written (what the service acknowledges with 202) to searchable, p50/p95.
-Deletions the same way, to invisible. Search latency (hybrid, top 10, distinct uncached queries) idle
+Updates run as the service's writer runs them: on the product's writer thread (lower CPU priority)
+with the writer's own one-thread model (``--shared-model``: the searches' model instead). Deletions
+the same way, to invisible. Search latency (hybrid, top 10, distinct uncached queries) idle
 and while another thread keeps ingesting PDFs. RSS of the measuring process and the index's size on
 disk.
 """
@@ -30,18 +32,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 import numpy as np
 
 from bench.common import REPO, describe_machine, rss_mib, warn_unless_locked
 from bench.scale_bench import dataset, draw, mixture
-
-if TYPE_CHECKING:
-    from indexer.embedding import Embedder
 
 WORDS_PER_CHUNK = 40
 CHUNKS_PER_DOC = 100
@@ -209,12 +207,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300, help="searches timed in each phase")
     parser.add_argument("--index-type", default="auto", help="the base's index.type (auto: as configured)")
     parser.add_argument(
-        "--writer-threads",
-        type=int,
-        default=1,
-        help="the writer's own model threads (0: share the searches')",
+        "--shared-model", action="store_true", help="updates embed with the searches' model, not their own"
     )
-    parser.add_argument("--writer-nice", type=int, default=10, help="the writer thread's nice increment")
     parser.add_argument("--workdir", type=Path, default=Path.home() / ".cache/citesearch/write_bench")
     parser.add_argument("--centres", type=Path, help="a vectors.npy of real chunk vectors to draw around")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
@@ -253,9 +247,7 @@ class Bench:
         self.settings = settings_for(workdir, args.index_type)
         self.engine = SearchEngine(self.settings)
         self.holder = SnapshotHolder(self.engine)
-        self.writer_threads = args.writer_threads
-        self.writer_nice = args.writer_nice
-        self._writer: Embedder | None = None
+        self.shared_model = args.shared_model
         self.words = vocabulary()
         self.english = english_words()
         self.queries = 0
@@ -265,24 +257,13 @@ class Bench:
             return [hit.chunk.doc_id for hit in searcher.search(word, 10, "lexical")]
 
     def apply(self, doc_ids: list[str]) -> None:
-        """What the service's writer does: update, then swap the new state in."""
-        from indexer.build import update
+        """What the service's writer does: update (on the product's writer thread, with the
+        writer's own model unless ``--shared-model``), then swap the new state in."""
+        from indexer.build import update, writer_model
 
-        update(self.settings, self.writer_embedder, doc_ids)
+        model = (lambda: self.engine.embedder) if self.shared_model else writer_model(self.settings.model)
+        update(self.settings, model, doc_ids)
         self.holder.reload()
-
-    def writer_embedder(self) -> Embedder:
-        """The searches' model (``--writer-threads 0``), or a model of its own for the writer with
-        that many onnxruntime threads, created on the writer's thread (its threads inherit the
-        writer's lower CPU priority)."""
-        if not self.writer_threads:
-            return self.engine.embedder
-        if self._writer is None:
-            from indexer.embedding import load_embedder
-
-            model = msgspec.structs.replace(self.settings.model, threads=self.writer_threads)
-            self._writer = load_embedder(model)
-        return self._writer
 
     def add(self, number: int) -> float:
         """Seconds from the PDF written to it being searchable."""
@@ -335,8 +316,8 @@ def measure(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {"base open and verify (s)": round(time.perf_counter() - started, 2)}
     bench.search_latencies(10)  # warm-up
     idle = bench.search_latencies(args.queries)
-    adds = on_writer_thread(bench, lambda: [bench.add(i) for i in range(args.updates)])
-    deletes = on_writer_thread(bench, lambda: [bench.delete(i) for i in range(args.deletes)])
+    adds = [bench.add(i) for i in range(args.updates)]
+    deletes = [bench.delete(i) for i in range(args.deletes)]
     with_deltas = bench.search_latencies(args.queries)
     during = ingesting(bench, args.updates, args.queries)
     figures.update(
@@ -367,7 +348,7 @@ def ingesting(bench: Bench, first: int, queries: int) -> list[float]:
             bench.add(number)
             number += 1
 
-    thread = threading.Thread(target=writer(bench, ingest), daemon=True)
+    thread = threading.Thread(target=ingest, daemon=True)
     thread.start()
     time.sleep(1.0)  # the first PDF is being embedded
     try:
@@ -375,28 +356,6 @@ def ingesting(bench: Bench, first: int, queries: int) -> list[float]:
     finally:
         done.set()
         thread.join()
-
-
-def writer(bench: Bench, work: Callable[[], None]) -> Callable[[], None]:
-    """``work`` run as the service's writer would: at ``--writer-nice`` lower CPU priority."""
-
-    def run() -> None:
-        if bench.writer_nice:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), bench.writer_nice)
-        work()
-
-    return run
-
-
-def on_writer_thread(bench: Bench, work: Callable[[], Any]) -> Any:
-    """``work()``'s result, computed on a writer thread (as the service's writer runs updates)."""
-    result: list[Any] = []
-    thread = threading.Thread(target=writer(bench, lambda: result.append(work())))
-    thread.start()
-    thread.join()
-    if not result:
-        raise SystemExit("the writer thread failed")
-    return result[0]
 
 
 def disk_mib(path: Path) -> float:

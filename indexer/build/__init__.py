@@ -2,5 +2,6 @@
 
 from indexer.build.builder import Builder, BuildReport
 from indexer.build.updates import merge, update
+from indexer.build.writer import writer_model
 
-__all__ = ["BuildReport", "Builder", "merge", "update"]
+__all__ = ["BuildReport", "Builder", "merge", "update", "writer_model"]

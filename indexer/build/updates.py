@@ -32,6 +32,7 @@ import msgspec
 from indexer.build.builder import Builder, BuildReport, EmbedderFactory
 from indexer.build.plan import reuse_source
 from indexer.build.segment import Segment, merge_parts, write_delta
+from indexer.build.writer import on_writer
 from indexer.config import Settings
 from indexer.embedding import Embedder
 from indexer.errors import IndexerError, NoSnapshotError
@@ -61,7 +62,17 @@ def update(
     difference between the folder and the index). Documents not named are left as they are (nothing
     of theirs is read or re-embedded); deletions are intentional, so no shrink guard applies. The
     report's ``skipped`` names each document that could not be indexed, with the reason.
-    ``merge``: merge the smallest delta segments when there are more than :data:`MAX_DELTAS`."""
+
+    It runs on the writer thread (:mod:`indexer.build.writer`), at a lower CPU priority than
+    searches; pass :func:`~indexer.build.writer.writer_model` as ``embedder_factory`` so its
+    embedding uses a model of its own on one core. ``merge``: merge the smallest delta segments when
+    there are more than :data:`MAX_DELTAS`."""
+    return on_writer(lambda: _update(settings, embedder_factory, doc_ids, merge))
+
+
+def _update(
+    settings: Settings, embedder_factory: EmbedderFactory, doc_ids: Collection[str] | None, merge: bool
+) -> BuildReport:
     started = time.perf_counter()
     if not settings.seeds_dir.is_dir():
         raise IndexerError(f"seeds folder not found: {settings.seeds_dir}")
@@ -78,6 +89,10 @@ def merge(settings: Settings) -> str | None:
     :func:`update` does after publishing, unless told not to: a writer that wants its update served
     first calls ``update(..., merge=False)``, swaps the new state in, then this). The new state's id,
     or None when there was nothing to merge."""
+    return on_writer(lambda: _merge(settings))
+
+
+def _merge(settings: Settings) -> str | None:
     with build_lock(settings.index_dir):
         try:
             target = read_state(settings.index_dir)
