@@ -4,6 +4,7 @@ every reader sees the base and its deltas as one collection."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -291,3 +292,17 @@ def test_filters_and_fields_follow_the_documents_across_segments(
     (settings.seeds_dir / "storm.md").unlink()
     update(settings, lambda: embedder, ["storm.md"])
     assert "warning" not in searcher_of(settings).manifest.fields  # type: ignore[operator]
+
+
+def test_updates_run_on_one_writer_thread_at_a_lower_priority() -> None:
+    from indexer.build.writer import WRITER_NICE, on_writer
+
+    def where() -> tuple[str, int]:
+        return threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    name, nice = on_writer(where)
+    assert name.startswith("citesearch-writer") and nice == min(19, mine + WRITER_NICE)
+    assert on_writer(lambda: on_writer(where)) == (name, nice)  # nested calls run in place
+    with pytest.raises(ZeroDivisionError):
+        on_writer(lambda: 1 // 0)
