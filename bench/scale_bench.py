@@ -59,10 +59,14 @@ def real_vectors() -> npt.NDArray[np.float32] | None:
     return vectors if vectors.shape[1] == DIM and len(vectors) >= 1000 else None
 
 
-def mixture(source: str) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float64], str]:
-    """Centres, a noise basis (rows: principal directions times standard deviations), a description."""
+def mixture(
+    source: str, real: npt.NDArray[np.float32] | None = None
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float64], str]:
+    """Centres, a noise basis (rows: principal directions times standard deviations), a description.
+    ``real``: the real vectors to draw around (default: an evaluation index's, if there is one)."""
     rng = np.random.default_rng(0)
-    real = real_vectors() if source in ("auto", "real") else None
+    if real is None:
+        real = real_vectors() if source in ("auto", "real") else None
     if source == "real" and real is None:
         raise SystemExit("no evaluation index under ~/.cache/citesearch/eval: run python -m indexer eval")
     if real is not None:

@@ -24,7 +24,9 @@ from indexer.snapshot.layout import SNAPSHOTS_DIR, STORE_NAME, current_dir
 from indexer.snapshot.manifest import Manifest, ModelInfo
 from indexer.snapshot.publish import build_lock, new_snapshot_id, prune, publish, staging_dir, switch_current
 from indexer.snapshot.reader import Snapshot, verify_files
+from indexer.snapshot.state import read_state, remove_state
 from indexer.snapshot.store import StoreWriter
+from indexer.snapshot.view import open_target
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +97,8 @@ class Builder:
             previous = None if force else reusable_manifest(self.settings)
             sources = load_sources(seeds, self.settings.reading)
             check_shrink(self.settings, sources, allow=allow_shrink)
-            if previous is not None and up_to_date(self.settings, previous, sources):
+            folding = _has_deltas(self.settings.index_dir)  # updates since the base: fold them in
+            if previous is not None and not folding and up_to_date(self.settings, previous, sources):
                 return self._unchanged(previous, started)
             if previous is not None and not self._same_model_file(previous, sources):
                 previous = None
@@ -140,9 +143,7 @@ class Builder:
         reuse: Snapshot | None = None
         if previous is not None:
             try:
-                # Its index is not searched, only its vectors and store are read: map, do not load.
-                directory = self.settings.index_dir / SNAPSHOTS_DIR / previous.snapshot_id
-                reuse = Snapshot.open(directory, mmap_min_mb=0)
+                reuse = self._reusable(previous)
             except SnapshotError as exc:
                 log.warning("cannot reuse the current snapshot (%s): re-embedding everything", exc)
         try:
@@ -150,8 +151,19 @@ class Builder:
         finally:
             if reuse is not None:
                 reuse.close()
+        remove_state(self.settings.index_dir)  # the new base holds what the deltas held
         prune(self.settings.index_dir, self.settings.index.keep_snapshots)
         return report
+
+    def _reusable(self, previous: Manifest) -> Snapshot:
+        """The snapshot whose chunks and vectors the build copies: the served base and its delta
+        segments when ``previous`` is the base, else ``previous`` alone. Its index is not searched,
+        only its vectors and store are read: map, do not load."""
+        index_dir = self.settings.index_dir
+        target = read_state(index_dir)
+        if target.state.base == previous.snapshot_id:
+            return open_target(target, verify=False, mmap_min_mb=0)
+        return Snapshot.open(index_dir / SNAPSHOTS_DIR / previous.snapshot_id, mmap_min_mb=0)
 
     def _write(self, sources: list[SourceFile], reuse: Snapshot | None, started: float) -> BuildReport:
         settings = self.settings
@@ -221,6 +233,14 @@ class Builder:
         if self._embedder is None and reuse is not None:
             return reuse.manifest.chunking.model_token_limit
         return self.embedder.max_seq_length
+
+
+def _has_deltas(index_dir: Path) -> bool:
+    """Whether updates published delta segments or deletions on top of the current base."""
+    try:
+        return not read_state(index_dir).state.trivial
+    except SnapshotError:
+        return False
 
 
 def _served_id(index_dir: Path) -> str | None:

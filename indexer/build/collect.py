@@ -84,8 +84,7 @@ class Collector:
         self.writer = writer
         self.reuse = reuse
         self.processor = processor
-        self.out = Collected(same_rows=reuse is not None)
-        self._old_vectors = reuse.vectors() if reuse is not None else None
+        self.out = Collected(same_rows=reuse is not None and reuse.whole)
 
     def run(self, sources: list[SourceFile]) -> Collected:
         try:
@@ -107,7 +106,7 @@ class Collector:
     def _reusable(self, sources: list[SourceFile]) -> set[str]:
         """Ids of the unchanged documents whose chunks and vectors can be copied."""
         reuse = self.reuse
-        if reuse is None or self._old_vectors is None:
+        if reuse is None:
             return set()
         limits = self.settings.reading
         # a title or metadata value over a cap (lowered since, or read before caps): read again, capped
@@ -129,7 +128,7 @@ class Collector:
 
     def _copy(self, source: SourceFile) -> None:
         """Copy an unchanged document's chunks and vectors."""
-        assert self.reuse is not None and self._old_vectors is not None
+        assert self.reuse is not None
         reuse, out = self.reuse, self.out
         record = reuse.store.document(source.doc_id)
         assert record is not None
@@ -141,7 +140,7 @@ class Collector:
         out.texts.extend(c.text for c in old_chunks)
         rows = [c.row for c in old_chunks]
         out.same_rows = out.same_rows and rows == list(range(row, row + len(rows)))
-        out.parts.append((row, np.asarray(self._old_vectors[rows], dtype=np.float32), len(rows)))
+        out.parts.append((row, reuse.vector_rows(rows), len(rows)))
         old = reuse.manifest.documents[source.doc_id]
         out.entries[source.doc_id] = msgspec.structs.replace(old, chunks=len(rows))
         out.reused += 1

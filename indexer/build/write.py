@@ -8,6 +8,7 @@ load, may differ): then it is shared by a hard link.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.metadata
 import logging
 import os
@@ -66,7 +67,18 @@ class Written:
     """False when the previous snapshot's vector index file was reused as it is."""
 
 
+@functools.cache
+def _versions() -> tuple[tuple[str, str], ...]:
+    """Looked up once a process: each lookup scans the installed distributions (tens of ms, which
+    every update's segment manifest would otherwise pay)."""
+    return tuple(_lookup_versions().items())
+
+
 def library_versions() -> dict[str, str]:
+    return dict(_versions())
+
+
+def _lookup_versions() -> dict[str, str]:
     versions = {"python": platform.python_version(), "indexer": __version__}
     for dist in _VERSIONED:
         try:

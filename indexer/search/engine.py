@@ -27,10 +27,11 @@ from indexer.search.query_cache import QueryVectorCache
 from indexer.search.retriever import DenseStart, Retriever
 from indexer.search.selection import FilterIndex
 from indexer.snapshot.compatibility import check_queryable
-from indexer.snapshot.layout import current_dir
 from indexer.snapshot.manifest import Manifest
 from indexer.snapshot.reader import Snapshot
+from indexer.snapshot.state import Target
 from indexer.snapshot.vectors import configure_search
+from indexer.snapshot.view import open_target, open_view
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,26 @@ class SearchEngine:
         """Open the snapshot in ``directory`` (every file's sha256 checked unless ``verify`` is off)
         and refuse one this model's queries cannot search (:class:`~indexer.errors.SnapshotError`)."""
         snapshot = Snapshot.open(directory, verify=verify, mmap_min_mb=self.settings.index.mmap_min_mb)
+        return self._searcher(snapshot, None)
+
+    def open_view(
+        self, target: Path | Target | None = None, *, previous: Searcher | None = None, verify: bool = True
+    ) -> Searcher:
+        """Open a collection as it is served: its base snapshot and live delta segments
+        (:mod:`indexer.snapshot.view`). ``target``: a collection folder or a state read from one
+        (default: the engine's ``index_dir``). ``previous``: the searcher served until now, whose
+        open parts (and their filter columns) are reused: only new segments are opened and
+        verified."""
+        old = previous.snapshot if previous is not None else None
+        mmap = self.settings.index.mmap_min_mb
+        if isinstance(target, Target):
+            snapshot = open_target(target, previous=old, verify=verify, mmap_min_mb=mmap)
+        else:
+            folder = self.settings.index_dir if target is None else target
+            snapshot = open_view(folder, previous=old, verify=verify, mmap_min_mb=mmap)
+        return self._searcher(snapshot, previous)
+
+    def _searcher(self, snapshot: Snapshot, previous: Searcher | None) -> Searcher:
         try:
             model = snapshot.manifest.model
             warning = check_queryable(snapshot.snapshot_id, model, self.settings.model, self.embedder)
@@ -119,11 +140,11 @@ class SearchEngine:
                 snapshot.snapshot_id,
                 model.name,
             )
-        return Searcher(self, snapshot)
+        return Searcher(self, snapshot, previous)
 
     def open_current(self, *, verify: bool = True) -> Searcher:
-        """The snapshot ``index/current`` points to."""
-        return self.open(current_dir(self.settings.index_dir), verify=verify)
+        """The collection in the engine's ``index_dir`` as it is served (base and delta segments)."""
+        return self.open_view(verify=verify)
 
     def close(self) -> None:
         """Take no new queries (those waiting are still answered)."""
@@ -133,13 +154,15 @@ class SearchEngine:
 class Searcher:
     """Searches one snapshot with its engine's model, batcher and cache; thread-safe."""
 
-    def __init__(self, engine: SearchEngine, snapshot: Snapshot) -> None:
+    def __init__(self, engine: SearchEngine, snapshot: Snapshot, previous: Searcher | None = None) -> None:
         self.engine = engine
         self.snapshot = snapshot
         self._retriever = Retriever(snapshot, engine.settings.retrieval)
         self.fields: dict[str, FieldSpec] = schema_of(snapshot.manifest)
         """The fields filters may name in this snapshot, with their types."""
-        self._filters = FilterIndex(snapshot, self.fields)
+        self._filters: FilterIndex = FilterIndex(
+            snapshot, self.fields, previous._filters if previous is not None else None
+        )
         built = snapshot.manifest.model
         # What a query vector depends on (the cache's key, with the text): the snapshot's model and
         # variant, and the variant that embeds queries.

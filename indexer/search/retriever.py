@@ -53,7 +53,6 @@ class Retriever:
         self.snapshot = snapshot
         self.settings = settings
         self.calibration = calibration
-        self._vectors: npt.NDArray[np.float32] | None = None
 
     def depth(self, top_k: int) -> int:
         """How deep the first candidate lists of a ``top_k`` search go."""
@@ -181,9 +180,7 @@ class Retriever:
         cosines = np.array([known.get(row, np.nan) for row in rows.tolist()], dtype=np.float64)
         missing = np.flatnonzero(np.isnan(cosines))
         if len(missing):
-            if self._vectors is None:
-                self._vectors = self.snapshot.vectors()
-            stored = np.asarray(self._vectors[rows[missing]], dtype=np.float32)
+            stored = self.snapshot.vector_rows(rows[missing])
             cosines[missing] = stored @ np.asarray(vector[0], dtype=np.float32)
         return cosines
 
@@ -234,9 +231,7 @@ class Retriever:
 
     def _exact(self, vector: Vectors, depth: int, rows: npt.NDArray[np.int64]) -> Ranked:
         """A small selection searched exactly: inner products with its own stored vectors."""
-        if self._vectors is None:
-            self._vectors = self.snapshot.vectors()
-        scores = (self._vectors[rows] @ vector[0].astype(np.float32)).astype(np.float32)
+        scores = (self.snapshot.vector_rows(rows) @ vector[0].astype(np.float32)).astype(np.float32)
         if len(rows) > depth:
             part = np.argpartition(-scores, depth - 1)[:depth]
             rows, scores = rows[part], scores[part]

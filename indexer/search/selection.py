@@ -166,75 +166,64 @@ def column_mask(column: Column, op: str, value: Any) -> Mask:
     return ~entities if op in NEGATIVE else entities
 
 
-class FilterIndex:
-    """Evaluates filters over one snapshot; thread-safe."""
+class SegmentFilter:
+    """The field columns and recent comparisons of one part of a snapshot (its own rows, deleted ones
+    included); kept across publications while the part is served (a base's columns are not rebuilt
+    for each update). Thread-safe."""
 
-    def __init__(self, snapshot: Snapshot, schema: dict[str, FieldSpec]) -> None:
+    def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
-        self.schema = schema
         self.rows = snapshot.index.ntotal
         self._lock = threading.Lock()
-        self._columns: dict[str, Column] = {}
+        self._columns: dict[tuple[str, str, bool], Column] = {}
         self._documents: list[DocumentRecord] | None = None
         self._chunks_per_doc: npt.NDArray[np.int64] | None = None
-        self._cache: OrderedDict[Filter, Selection] = OrderedDict()
-        self._conditions: OrderedDict[Comparison, Mask] = OrderedDict()
+        self._conditions: OrderedDict[tuple[Comparison, str, bool], Mask] = OrderedDict()
 
-    def select(self, tree: Filter, deadline: Deadline | None = None) -> Selection:
-        """The rows ``tree`` allows; ``deadline`` is checked before each condition."""
-        with self._lock:
-            found = self._cache.get(tree)
-            if found is not None:
-                self._cache.move_to_end(tree)
-                return found
-        selection = Selection.of(self._mask(tree, deadline))
-        with self._lock:
-            self._cache[tree] = selection
-            while len(self._cache) > CACHED_SELECTIONS:
-                self._cache.popitem(last=False)
-        return selection
-
-    def _mask(self, tree: Filter, deadline: Deadline | None) -> Mask:
+    def mask(self, tree: Filter, schema: dict[str, FieldSpec], deadline: Deadline | None) -> Mask:
+        """The rows of this part ``tree`` allows (field types as ``schema`` says)."""
         if isinstance(tree, Compound):
-            masks = [self._mask(part, deadline) for part in tree.filters]
+            masks = [self.mask(part, schema, deadline) for part in tree.filters]
             combine = np.logical_and if tree.op == "and" else np.logical_or
             combined: Mask = combine.reduce(masks)
             return combined
-        entities = self._condition(tree, deadline)
-        if self.schema[tree.key].chunk:
+        entities = self._condition(tree, schema[tree.key], deadline)
+        if schema[tree.key].chunk:
             return entities
         return np.repeat(entities, self._counts())
 
-    def _condition(self, tree: Comparison, deadline: Deadline | None) -> Mask:
+    def _condition(self, tree: Comparison, spec: FieldSpec, deadline: Deadline | None) -> Mask:
         """Which documents (or passages) one comparison allows, from the cache when it was recently
         computed."""
+        key = (tree, spec.type, spec.chunk)
         with self._lock:
-            found = self._conditions.get(tree)
+            found = self._conditions.get(key)
             if found is not None:
-                self._conditions.move_to_end(tree)
+                self._conditions.move_to_end(key)
                 return found
         if deadline is not None:
             deadline.check()
-        entities = column_mask(self._column(tree), tree.op, tree.value)
+        entities = column_mask(self._column(tree.key, spec), tree.op, tree.value)
         entities.flags.writeable = False  # shared by the cache
         with self._lock:
-            self._conditions[tree] = entities
+            self._conditions[key] = entities
             while len(self._conditions) > CACHED_CONDITIONS:
                 self._conditions.popitem(last=False)
         return entities
 
-    def _column(self, tree: Comparison) -> Column:
+    def _column(self, name: str, spec: FieldSpec) -> Column:
+        key = (name, spec.type, spec.chunk)
         with self._lock:
-            column = self._columns.get(tree.key)
+            column = self._columns.get(key)
             if column is None:
-                column = build_column(self.schema[tree.key].type, self._values(tree.key))
-                self._columns[tree.key] = column
+                column = build_column(spec.type, self._values(name, spec.chunk))
+                self._columns[key] = column
             return column
 
-    def _values(self, key: str) -> list[Any]:
+    def _values(self, key: str, chunk: bool) -> list[Any]:
         """One value (or list, or None) per entity, in row order."""
         store = self.snapshot.store
-        if self.schema[key].chunk:
+        if chunk:
             if key == "chunk_id":
                 ids, positions = store.chunk_column("doc_id"), store.chunk_column("position")
                 return [f"{d}#{p}" for d, p in zip(ids, positions, strict=True)]
@@ -259,3 +248,41 @@ class FilterIndex:
                 )
             self._chunks_per_doc = counts
         return self._chunks_per_doc
+
+
+class FilterIndex:
+    """Evaluates filters over one snapshot, part by part (a base and its delta segments), deleted rows
+    left out; thread-safe. ``previous``: the filter index of the snapshot served before, whose parts'
+    columns are reused for the parts both share."""
+
+    def __init__(
+        self, snapshot: Snapshot, schema: dict[str, FieldSpec], previous: FilterIndex | None = None
+    ) -> None:
+        self.snapshot = snapshot
+        self.schema = schema
+        self.rows = snapshot.index.ntotal
+        known = {id(part.snapshot): part for part in previous.parts} if previous is not None else {}
+        self.parts: list[SegmentFilter] = [
+            known.get(id(p.snapshot)) or SegmentFilter(p.snapshot) for p in snapshot.parts()
+        ]
+        self._live = snapshot.live_mask()
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[Filter, Selection] = OrderedDict()
+
+    def select(self, tree: Filter, deadline: Deadline | None = None) -> Selection:
+        """The rows ``tree`` allows; ``deadline`` is checked before each condition."""
+        with self._lock:
+            found = self._cache.get(tree)
+            if found is not None:
+                self._cache.move_to_end(tree)
+                return found
+        masks = [part.mask(tree, self.schema, deadline) for part in self.parts]
+        mask = masks[0] if len(masks) == 1 else np.concatenate(masks)
+        if self._live is not None:
+            mask = mask & self._live
+        selection = Selection.of(mask)
+        with self._lock:
+            self._cache[tree] = selection
+            while len(self._cache) > CACHED_SELECTIONS:
+                self._cache.popitem(last=False)
+        return selection

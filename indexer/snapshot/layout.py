@@ -5,9 +5,12 @@ Each collection has such a folder: ``<index_dir>/<name>/`` when ``collections`` 
 (:meth:`indexer.config.Settings.collection`):
 
 <folder>/
-    current -> snapshots/<id>      symlink, switched atomically by the indexer
+    current -> snapshots/<id>      symlink, switched atomically by a full build (the base)
     snapshots/<id>/                manifest.json, index.faiss, vectors.npy, store.sqlite, lexical/
     snapshots/.staging-<id>/       a build in progress (never read)
+    segments/<id>/                 a delta segment written by an update: the same files, few documents
+    segments.json                  the live state: the base, its deltas and their deletion marks
+                                   (replaced atomically by an update; ignored once a build moves on)
     .lock                          held by a running build
 """
 
@@ -25,6 +28,8 @@ INDEX_NAME = "index.faiss"
 VECTORS_NAME = "vectors.npy"
 STORE_NAME = "store.sqlite"
 LEXICAL_DIR = "lexical"
+SEGMENTS_DIR = "segments"
+STATE_NAME = "segments.json"
 REQUIRED_FILES = (INDEX_NAME, VECTORS_NAME, STORE_NAME)
 
 

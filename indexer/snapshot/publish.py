@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from indexer.errors import BuildLockedError, IndexWriteError, SnapshotError
-from indexer.snapshot.layout import CURRENT_LINK, SNAPSHOTS_DIR
+from indexer.snapshot.layout import CURRENT_LINK, SEGMENTS_DIR, SNAPSHOTS_DIR
 from indexer.snapshot.locks import remove_unless_read
 from indexer.snapshot.manifest import read_manifest
 from indexer.snapshot.reader import verify_files
@@ -78,6 +78,28 @@ def staging_dir(index_dir: Path, snapshot_id: str) -> Path:
         path = root / (STAGING_PREFIX + snapshot_id)
         path.mkdir()
     return path
+
+
+def segment_staging_dir(index_dir: Path, segment_id: str) -> Path:
+    """A fresh staging folder for a delta segment (leftovers of killed updates are removed when the
+    live state is next published: :func:`indexer.snapshot.state.prune_segments`)."""
+    root = index_dir / SEGMENTS_DIR
+    with _writing(index_dir):
+        root.mkdir(parents=True, exist_ok=True)
+        path = root / (STAGING_PREFIX + segment_id)
+        path.mkdir()
+    return path
+
+
+def publish_segment(index_dir: Path, staged: Path, segment_id: str) -> Path:
+    """Move a complete staged segment into place (fsynced); the live state names it afterwards."""
+    root = index_dir / SEGMENTS_DIR
+    final = root / segment_id
+    with _writing(index_dir):
+        _fsync_tree(staged)
+        os.rename(staged, final)
+        _fsync_dir(root)
+    return final
 
 
 def _fsync_dir(path: Path) -> None:

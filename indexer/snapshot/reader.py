@@ -43,6 +43,26 @@ def verify_files(directory: Path, manifest: Manifest, *, checksums: bool = True)
             raise SnapshotError(f"{directory}: {name} does not match its sha256 in the manifest (corrupt)")
 
 
+Mask = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of what a reader serves: a snapshot (the base or a delta segment), where its rows
+    start among all the parts' rows, and which of its rows are deleted."""
+
+    snapshot: Snapshot
+    offset: int
+    live: Mask | None = None
+    """Its rows still served (None: all of them)."""
+    deleted: frozenset[str] = frozenset()
+    """Its documents (or skipped files) deleted or replaced by a later part."""
+
+    @property
+    def rows(self) -> int:
+        return self.snapshot.index.ntotal
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """An opened snapshot: manifest, vector index and store, kept together."""
@@ -54,6 +74,7 @@ class Snapshot:
     store: Store
     _held: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False, compare=False)
     """The snapshot's reading lock, released by :meth:`close`."""
+    _mapped: dict[str, npt.NDArray[np.float32]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def snapshot_id(self) -> str:
@@ -80,6 +101,26 @@ class Snapshot:
         """All stored vectors, memory-mapped (row i is vector id i)."""
         vectors: npt.NDArray[np.float32] = np.load(self.path / VECTORS_NAME, mmap_mode="r")
         return vectors
+
+    def vector_rows(self, rows: npt.NDArray[np.int64] | list[int]) -> npt.NDArray[np.float32]:
+        """The stored vectors of ``rows`` (a copy), read from the memory-mapped file."""
+        mapped = self._mapped.get("vectors")
+        if mapped is None:
+            mapped = self._mapped["vectors"] = self.vectors()
+        return np.asarray(mapped[rows], dtype=np.float32)
+
+    def parts(self) -> tuple[Part, ...]:
+        """The snapshots this one is made of, in row order (a plain snapshot: itself)."""
+        return (Part(self, 0),)
+
+    def live_mask(self) -> Mask | None:
+        """Which rows are served (None: all of them); deleted rows are never returned."""
+        return None
+
+    @property
+    def whole(self) -> bool:
+        """Whether the rows are exactly one snapshot's, none deleted (its files stand for it)."""
+        return True
 
     def check_files(self) -> None:
         """Cheap check that the snapshot's files are still there with their sizes

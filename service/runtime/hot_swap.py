@@ -3,7 +3,8 @@
 Requests take a *lease* on the current :class:`~indexer.search.Searcher` once, at their start, and
 keep using that object until they finish: a swap only changes what the *next* request gets. A snapshot
 that was swapped out is closed when its last lease is returned. A new snapshot is opened and fully verified
-(every file's sha256, the model) off the event loop before it replaces the old one; one that fails is
+(every file's sha256, the model) off the event loop before it replaces the old one (an update's
+delta segments are opened beside the base already served, which is not read again); one that fails is
 refused, reported (log, metrics, ``/ready``) and the current one keeps serving.
 
 The query engine (model, batcher, query cache) is shared by every snapshot; only the index changes.
@@ -24,7 +25,7 @@ from typing import Protocol
 
 from indexer.errors import IndexerError, NoSnapshotError, SnapshotError
 from indexer.search import SearchEngine, Searcher
-from indexer.snapshot import Manifest, current_dir
+from indexer.snapshot import Manifest, read_state
 from service.errors import UnavailableError
 
 log = logging.getLogger(__name__)
@@ -134,21 +135,24 @@ class SnapshotHolder:
     # -- swapping -----------------------------------------------------------------------------
 
     def reload(self, *, retry_refused: bool = True) -> ReloadResult:
-        """Serve the snapshot ``index/current`` points to, if it is not the one being served.
+        """Serve the collection's live state (the base ``index/current`` points to and the delta
+        segments updates published since), if it is not the one being served. Parts already served
+        are reused as they are: a new base is opened and verified in full, an update's new segments
+        only.
 
-        Blocking (verifies every file); run it off the event loop. With ``retry_refused=False`` a
+        Blocking (verifies every new file); run it off the event loop. With ``retry_refused=False`` a
         snapshot that was already refused is not tried again (the watcher's polling)."""
         with self._reload_lock:
             served = self._current
             served_id = served.snapshot_id if served is not None else None
             try:
-                target = current_dir(self.index_dir)
+                target = read_state(self.index_dir)
             except NoSnapshotError as exc:
                 self.last_error = self.relative(str(exc))
                 return ReloadResult(Outcome.UNCHANGED if served else Outcome.REFUSED, served_id)
             except SnapshotError as exc:
                 return self._refuse("current", self.relative(str(exc)), served_id, retry_refused)
-            if served is not None and served.snapshot.path == target:
+            if served is not None and served_id == target.name:
                 return ReloadResult(Outcome.UNCHANGED, served_id)
             if (
                 not retry_refused
@@ -158,7 +162,7 @@ class SnapshotHolder:
                 return ReloadResult(Outcome.REFUSED, served_id, refusal=self.last_refusal)
             started = time.perf_counter()
             try:
-                searcher = self.engine.open(target)
+                searcher = self.engine.open_view(target, previous=served)
             except IndexerError as exc:
                 return self._refuse(target.name, self.relative(str(exc)), served_id, True)
             self._swap(searcher)

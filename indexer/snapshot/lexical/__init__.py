@@ -28,6 +28,19 @@ class LexicalIndex(Protocol):
         IDF mass), which makes scores comparable across queries and collections."""
         ...
 
+    def query_terms(self, query: str) -> list[str]:
+        """The query's terms as this index tokenizes them (one entry per occurrence)."""
+        ...
+
+    def frequencies(self, terms: Sequence[str]) -> npt.NDArray[np.int64]:
+        """How many chunks hold each of ``terms`` (0 for a term the index does not hold)."""
+        ...
+
+    def weighted_scores(self, terms: Sequence[str], idf: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
+        """Every row's score for ``terms`` with ``idf[i]`` as term i's IDF in place of this index's
+        own: a small segment scored with the whole collection's term statistics."""
+        ...
+
     def highlights(self, query: str, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
         """For each of ``texts``, ``(start, end)`` of the words matching the query's terms as this
         index tokenizes them (what a client bolds)."""

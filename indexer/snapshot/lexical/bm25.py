@@ -82,6 +82,37 @@ class BM25Index:
             return np.zeros(self._size, dtype=np.float32), mass
         return np.asarray(self._model.get_scores(known), dtype=np.float32), mass
 
+    def query_terms(self, query: str) -> list[str]:
+        return self._tokens(query)
+
+    def frequencies(self, terms: Sequence[str]) -> npt.NDArray[np.int64]:
+        out = np.zeros(len(terms), dtype=np.int64)
+        if not self._size:
+            return out
+        vocab, indptr = self._model.vocab_dict, self._model.scores["indptr"]
+        for i, term in enumerate(terms):
+            token = vocab.get(term)
+            if token is not None:
+                out[i] = int(indptr[token + 1] - indptr[token])
+        return out
+
+    def weighted_scores(self, terms: Sequence[str], idf: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
+        """The stored scores are ``idf * tf part`` per (term, chunk) (bm25s precomputes them): each
+        term's column is rescaled by ``idf[i] / own idf``."""
+        out = np.zeros(self._size, dtype=np.float64)
+        if not self._size:
+            return out.astype(np.float32)
+        vocab, scores = self._model.vocab_dict, self._model.scores
+        indptr, data, indices = scores["indptr"], scores["data"], scores["indices"]
+        own = lucene_idf(float(self._size), self.frequencies(terms).astype(np.float64))
+        for i, term in enumerate(terms):
+            token = vocab.get(term)
+            if token is None:
+                continue
+            start, end = int(indptr[token]), int(indptr[token + 1])
+            np.add.at(out, indices[start:end], data[start:end] * (idf[i] / own[i]))
+        return out.astype(np.float32)
+
     def highlights(self, query: str, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
         """Where the query's terms occur in each of ``texts``: ``(start, end)`` of each word whose
         stem is one the query is scored by."""
@@ -109,8 +140,7 @@ class BM25Index:
         ids = np.asarray(known, dtype=np.int64)
         df = (indptr[ids + 1] - indptr[ids]).astype(np.float64)
         n = float(self._size)
-        idf = np.log1p((n - df + 0.5) / (df + 0.5))
-        return float(idf.sum() + unknown * np.log1p((n + 0.5) / 0.5))
+        return float(lucene_idf(n, df).sum() + unknown * lucene_idf(n, np.zeros(1))[0])
 
     def close(self) -> None:
         # Dropping the model drops the last references to its memory-mapped arrays, which closes
@@ -123,6 +153,13 @@ class BM25Index:
         if self._size:
             self._model.save(str(directory))
         (directory / "size").write_text(str(self._size))
+
+
+def lucene_idf(chunks: float, df: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Lucene's IDF of terms held by ``df`` of ``chunks`` chunks: ``log(1 + (N - df + 0.5) / (df + 0.5))``
+    (what bm25s's ``lucene`` method bakes into its scores)."""
+    result: npt.NDArray[np.float64] = np.log1p((chunks - df + 0.5) / (df + 0.5))
+    return result
 
 
 def _stopwords(settings: LexicalSettings) -> str | list[str]:
