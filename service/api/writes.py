@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 
 from service.admission.auth import ADMIN, ADMIN_SECURITY, API_SECURITY, Access
 from service.admission.guards import known_query, require_json
@@ -301,7 +301,7 @@ class CollectionWritesController(CollectionsController):
         responses=write_problems(400, 401, 403, 409, 415, 422, 429, 503),
     )
     async def create_collection(
-        self, data: NewCollection, writes: NamedDependency[Writes]
+        self, data: JSONBody[NewCollection], writes: NamedDependency[Writes]
     ) -> Response[dict[str, str]]:
         """A new, empty collection, served at once and after restarts (kept in
         ``<index_dir>/collections.json``; its documents in ``<index_dir>/<name>/sources``). Admin keys

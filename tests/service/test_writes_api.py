@@ -15,6 +15,7 @@ import msgspec
 import pytest
 
 from indexer.build import Builder
+from indexer.snapshot.publish import build_lock
 from indexer.snapshot.reader import open_current
 from service.app import create_app
 from service.settings import AppSettings, AuthSettings, KeySettings, WritesSettings
@@ -275,3 +276,59 @@ def test_a_full_build_of_the_source_folder_gives_the_same_documents(tmp_path: Pa
     assert served.manifest.documents == again.manifest.documents
     assert served.store.document("a.md").metadata == again.store.document("a.md").metadata  # type: ignore[union-attr]
     assert again.store.document("a.md").metadata["kind"] == "mammal"  # type: ignore[union-attr]
+
+
+def test_collections_created_at_run_time_are_served_after_a_restart(tmp_path: Path) -> None:
+    settings = writes_settings(tmp_path)
+    admin = auth(ADMIN)
+    with serve(create_app(settings, embedder=HashEmbedder())) as url:
+        body = {"name": "lab-notes", "description": "Notes of the lab"}
+        assert httpx.post(f"{url}/v1/collections", json=body, headers=auth(WRITER)).status_code == 403
+        created = httpx.post(f"{url}/v1/collections", json=body, headers=admin)
+        assert created.status_code == 201, created.text
+        assert httpx.post(f"{url}/v1/collections", json=body, headers=admin).status_code == 409
+        bad = httpx.post(f"{url}/v1/collections", json={"name": "Bad Name"}, headers=admin)
+        assert bad.status_code == 422
+        address = f"{url}/v1/collections/lab-notes/documents/gels.txt"
+        put_one = httpx.put(
+            address, content=b"Agarose gels separate DNA fragments.", headers=admin, params={"wait": 1}
+        )
+        assert put_one.status_code == 201, put_one.text
+        # a key scoped to "default" does not see it
+        assert httpx.put(address, content=b"x", headers=auth(WRITER)).status_code == 404
+    assert (settings.index_dir / "lab-notes" / "sources" / "gels.txt").is_file()
+    with serve(create_app(settings, embedder=HashEmbedder())) as url:
+        listed = httpx.get(f"{url}/v1/collections", headers=admin).json()["collections"]
+        assert {c["name"]: c["description"] for c in listed}["lab-notes"] == "Notes of the lab"
+        found = httpx.post(
+            f"{url}/v1/search", json={"query": "agarose gels", "collections": ["lab-notes"]}, headers=admin
+        ).json()["results"]
+        assert (
+            found[0]["citation"]["doc_id"] == "gels.txt" and found[0]["citation"]["collection"] == "lab-notes"
+        )
+        assert httpx.delete(f"{url}/v1/collections/default", headers=admin).status_code == 409
+        assert httpx.delete(f"{url}/v1/collections/lab-notes", headers=auth(WRITER)).status_code == 403
+        assert httpx.delete(f"{url}/v1/collections/lab-notes", headers=admin).status_code == 204
+        assert httpx.get(f"{url}/v1/collections/lab-notes", headers=admin).status_code == 404
+        assert httpx.delete(f"{url}/v1/collections/lab-notes", headers=admin).status_code == 404
+    assert not (settings.index_dir / "lab-notes").exists()
+    with serve(create_app(settings, embedder=HashEmbedder())) as url:
+        assert httpx.get(f"{url}/v1/collections/lab-notes", headers=admin).status_code == 404
+
+
+def test_a_build_holding_the_lock_delays_a_write_and_does_not_fail_it(tmp_path: Path) -> None:
+    settings = writes_settings(tmp_path)
+    with serve(create_app(settings, embedder=HashEmbedder())) as url:
+        with build_lock(settings.index_dir):  # as `python -m indexer build` holds it
+            response = put(url, "locked.txt", b"Lemurs live on Madagascar.")
+            assert response.status_code == 202
+            time.sleep(1.0)
+            job = httpx.get(f"{url}{response.headers['location']}", headers=auth()).json()
+            assert job["status"] in ("queued", "indexing")
+        deadline = time.monotonic() + 30
+        while (job := httpx.get(f"{url}{response.headers['location']}", headers=auth()).json())[
+            "status"
+        ] != "indexed":
+            assert time.monotonic() < deadline and job["status"] != "failed", job
+            time.sleep(0.2)
+        assert search(url, "lemurs Madagascar")[0]["citation"]["doc_id"] == "locked.txt"
