@@ -428,8 +428,12 @@ class Writes:
                 )
                 await self._requeue(writer, batch, LOCKED_RETRY_SECONDS)
                 continue
-            except IndexerError as exc:
+            except IndexerError as exc:  # the index folder cannot be written (full, read-only): later
                 log.error("collection %s: publishing %d documents failed: %s", writer.name, len(batch), exc)
+                await self._requeue(writer, batch, FAILED_RETRY_SECONDS)
+                continue
+            except Exception:  # a bug must not end the writer: what is queued stays queued
+                log.exception("collection %s: publishing %d documents failed", writer.name, len(batch))
                 await self._requeue(writer, batch, FAILED_RETRY_SECONDS)
                 continue
             async with writer.lock:  # no journal line is appended while it is rewritten
