@@ -29,6 +29,7 @@ from indexer.reading.formats import format_of, supported_suffixes
 from indexer.reading.sidecar import SIDECAR_SUFFIX, read_sidecar, sidecar_path
 from service.errors import (
     BadRequestError,
+    ConflictError,
     InvalidInputError,
     PayloadTooLargeError,
     UnavailableError,
@@ -229,15 +230,34 @@ def same_as_stored(seeds_dir: Path, doc_id: str, sha256: str, metadata: Mapping[
     return digest.hexdigest() == sha256 and read_sidecar(target) == dict(metadata)
 
 
+def folder_of(seeds_dir: Path, doc_id: str, *, create: bool) -> Path:
+    """The folder ``doc_id`` goes in, inside ``seeds_dir``, made (each new folder fsynced into its
+    parent) when ``create``. Links are never followed out of the source folder: a folder on the way
+    that is a symbolic link is a 422, a document where a folder should be (or a folder where the
+    document should be) a 409."""
+    folder = seeds_dir
+    parts = PurePosixPath(doc_id).parts
+    for part in parts[:-1]:
+        folder = folder / part
+        if folder.is_symlink():
+            raise InvalidInputError(f"{doc_id[:200]!r}: {part[:80]!r} is a symbolic link; writes follow none")
+        if folder.exists() and not folder.is_dir():
+            raise ConflictError(f"{doc_id[:200]!r}: {part[:80]!r} is a document, not a folder")
+        if create and not folder.exists():
+            folder.mkdir()
+            fsync_dir(folder.parent)
+    if (folder / parts[-1]).is_dir() and not (folder / parts[-1]).is_symlink():
+        raise ConflictError(f"{doc_id[:200]!r} is a folder of the collection, not a document")
+    return folder
+
+
 def commit(settings: Settings, doc_id: str, staged: Staged, metadata: Mapping[str, Any], job_id: str) -> None:
     """Journal the write, then move the staged file (and its metadata sidecar; none when
     ``metadata`` is empty) into place and fsync the folder: durable when this returns."""
-    target = settings.seeds_dir / doc_id
     try:
+        folder = folder_of(settings.seeds_dir, doc_id, create=True)
+        target = folder / PurePosixPath(doc_id).name
         journal(settings, job_id, doc_id)
-        if (target.parent.exists() and not target.parent.is_dir()) or target.is_dir():
-            raise InvalidInputError(f"doc_id {doc_id[:80]!r} is not valid: a folder is in the way")
-        target.parent.mkdir(parents=True, exist_ok=True)
         sidecar = sidecar_path(target)
         if metadata:
             side = staged.path.with_name(staged.path.name + SIDECAR_SUFFIX)
@@ -250,7 +270,7 @@ def commit(settings: Settings, doc_id: str, staged: Staged, metadata: Mapping[st
             with contextlib.suppress(FileNotFoundError):
                 sidecar.unlink()
         os.replace(staged.path, target)
-        fsync_dir(target.parent)
+        fsync_dir(folder)
     except OSError as exc:
         raise _unwritable(settings.seeds_dir, exc) from exc
 
@@ -258,16 +278,17 @@ def commit(settings: Settings, doc_id: str, staged: Staged, metadata: Mapping[st
 def remove(settings: Settings, doc_id: str, job_id: str) -> bool:
     """Journal the deletion, unlink the document and its sidecar and fsync the folder; whether there
     was a file."""
-    target = settings.seeds_dir / doc_id
     try:
+        folder = folder_of(settings.seeds_dir, doc_id, create=False)
+        target = folder / PurePosixPath(doc_id).name
         journal(settings, job_id, doc_id)
         existed = target.is_file() or target.is_symlink()
         if existed:
             target.unlink()
         with contextlib.suppress(FileNotFoundError):
             sidecar_path(target).unlink()
-        if target.parent.is_dir():
-            fsync_dir(target.parent)
+        if folder.is_dir():
+            fsync_dir(folder)
     except OSError as exc:
         raise _unwritable(settings.seeds_dir, exc) from exc
     return existed

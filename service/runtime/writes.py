@@ -118,6 +118,9 @@ class _Writer:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held while a document of this collection is written to its folder (and its journal)."""
     task: asyncio.Task[None] | None = None
+    full: bool = False
+    """The next publish compares the whole folder with the index (at start, for a collection created
+    over HTTP), not only the pending documents."""
 
 
 class Writes:
@@ -167,12 +170,15 @@ class Writes:
         recovered = await anyio.to_thread.run_sync(intake.pending, settings)
         for job_id, doc_id in recovered:
             action: Action = "put" if (settings.seeds_dir / doc_id).is_file() else "delete"
-            self._jobs[job_id] = Job(job_id, name, doc_id, action, "queued", created_at=time.time())
-            writer.pending.setdefault(doc_id, []).append(job_id)
+            job = Job(job_id, name, doc_id, action, "queued", created_at=time.time())
+            self._jobs[job_id] = job
+            self._enqueue(writer, job)
         if recovered:
             log.info(
                 "collection %s: %d writes acknowledged before the last stop, publishing", name, len(recovered)
             )
+        if self.registry.get(name) is not None:
+            writer.full = True  # its folder is the service's own: whatever is in it gets indexed
             writer.wake.set()
         writer.task = asyncio.create_task(self._run(writer), name=f"writer-{name}")
         self._writers[name] = writer
@@ -205,31 +211,38 @@ class Writes:
         doc_id = intake.check_doc_id(doc_id)
         intake.check_media_type(doc_id, media_type)
         meta = None if callable(metadata) else intake.check_metadata(metadata, self.settings.reading)
-        async with writer.lock:
-            known = self._known(collection, doc_id)
-            if known is None:
-                self._check_room(collection)
-            staged = await intake.stage(writer.settings.seeds_dir, doc_id, data, self.limits.max_upload_bytes)
-            try:
-                if meta is None:  # given once the body is read (a multipart part after the file)
-                    meta = intake.check_metadata(
-                        metadata() if callable(metadata) else None, self.settings.reading
-                    )
-                if await self._unchanged(writer, doc_id, staged.sha256, meta):
-                    job = self._new_job(collection, doc_id, "put", status="indexed", unchanged=True)
-                    return self._finish_now(job)
-                job = self._new_job(collection, doc_id, "put", created=known is None)
-                try:
-                    await anyio.to_thread.run_sync(
-                        intake.commit, writer.settings, doc_id, staged, meta, job.id
-                    )
-                except BaseException:
-                    self._jobs.pop(job.id, None)
-                    raise
-            finally:
-                await anyio.to_thread.run_sync(staged.discard)
-            self._enqueue(writer, job, sha256=staged.sha256, size=staged.size, metadata=meta)
-            return job
+        if self._known(collection, doc_id) is None:
+            self._check_room(collection)  # before the body is read; again below, under the lock
+        # streamed in without the lock: one slow upload never holds up the collection's others
+        staged = await intake.stage(writer.settings.seeds_dir, doc_id, data, self.limits.max_upload_bytes)
+        try:
+            if meta is None:  # given once the body is read (a multipart part after the file)
+                meta = intake.check_metadata(
+                    metadata() if callable(metadata) else None, self.settings.reading
+                )
+            async with writer.lock:
+                return await self._commit(writer, doc_id, staged, meta)
+        finally:
+            await anyio.to_thread.run_sync(staged.discard)
+
+    async def _commit(
+        self, writer: _Writer, doc_id: str, staged: intake.Staged, meta: Mapping[str, Any]
+    ) -> Job:
+        """Under the collection's lock: ``staged`` into place as ``doc_id``, journalled, queued."""
+        known = self._known(writer.name, doc_id)
+        if known is None:
+            self._check_room(writer.name)
+        if await self._unchanged(writer, doc_id, staged.sha256, meta):
+            job = self._new_job(writer.name, doc_id, "put", status="indexed", unchanged=True)
+            return self._finish_now(job)
+        job = self._new_job(writer.name, doc_id, "put", created=known is None)
+        try:
+            await anyio.to_thread.run_sync(intake.commit, writer.settings, doc_id, staged, meta, job.id)
+        except BaseException:
+            self._jobs.pop(job.id, None)
+            raise
+        self._enqueue(writer, job, sha256=staged.sha256, size=staged.size, metadata=meta)
+        return job
 
     async def _unchanged(
         self, writer: _Writer, doc_id: str, sha256: str, metadata: Mapping[str, Any]
@@ -413,13 +426,14 @@ class Writes:
         while True:
             await writer.wake.wait()
             writer.wake.clear()
-            if not writer.pending:
+            if not writer.pending and not writer.full:
                 continue
             async with writer.lock:
                 batch, writer.pending = writer.pending, {}
             await self._mark(writer.name, batch, "indexing")
             try:
-                report = await anyio.to_thread.run_sync(self._publish, writer, sorted(batch))
+                doc_ids = None if writer.full else sorted(batch)
+                report = await anyio.to_thread.run_sync(self._publish, writer, doc_ids)
             except BuildLockedError:
                 log.info(
                     "collection %s: a build holds the index lock; writing again in %gs",
@@ -436,13 +450,15 @@ class Writes:
                 log.exception("collection %s: publishing %d documents failed", writer.name, len(batch))
                 await self._requeue(writer, batch, FAILED_RETRY_SECONDS)
                 continue
+            writer.full = False
             async with writer.lock:  # no journal line is appended while it is rewritten
                 jobs = {job_id for job_ids in batch.values() for job_id in job_ids}
                 await anyio.to_thread.run_sync(intake.journal_done, writer.settings, jobs)
             await self._settle(writer, batch, report)
 
-    def _publish(self, writer: _Writer, doc_ids: list[str]) -> BuildReport:
-        """On a worker thread: publish ``doc_ids`` and serve the new snapshot."""
+    def _publish(self, writer: _Writer, doc_ids: list[str] | None) -> BuildReport:
+        """On a worker thread: publish ``doc_ids`` (None: every change in the folder) and serve the
+        new snapshot."""
         report = update(writer.settings, self.embedder, doc_ids)
         holder = self.collections.get(writer.name)
         if holder is not None:
