@@ -11,13 +11,14 @@ be published yet (:func:`pending_ids`); it is trimmed once a snapshot has publis
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import secrets
 import shutil
-from collections.abc import AsyncIterable, Collection, Mapping
+from collections.abc import AsyncIterable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -294,18 +295,31 @@ def remove(settings: Settings, doc_id: str, job_id: str) -> bool:
     return existed
 
 
+@contextlib.contextmanager
+def _journal_lock(folder: Path) -> Iterator[None]:
+    """The journal to oneself: appends and rewrites never interleave, even from several service
+    processes (``--workers``)."""
+    with (folder / f".{JOURNAL_NAME}.lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def journal(settings: Settings, job_id: str, doc_id: str) -> None:
     """Append one acknowledged write to the collection's journal, fsynced."""
     folder = settings.index_dir
     created = not folder.is_dir()
     folder.mkdir(parents=True, exist_ok=True)
     line = json.dumps({"job": job_id, "doc_id": doc_id}, ensure_ascii=False) + "\n"
-    fd = os.open(folder / JOURNAL_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        os.write(fd, line.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with _journal_lock(folder):
+        fd = os.open(folder / JOURNAL_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     if created:
         fsync_dir(folder.parent)
     fsync_dir(folder)
@@ -335,6 +349,11 @@ def pending(settings: Settings) -> list[tuple[str, str]]:
 
 def journal_done(settings: Settings, job_ids: Collection[str]) -> None:
     """Drop the published jobs from the journal (atomically: written beside it, renamed)."""
+    with _journal_lock(settings.index_dir):
+        _rewrite(settings, job_ids)
+
+
+def _rewrite(settings: Settings, job_ids: Collection[str]) -> None:
     entries = _entries(settings)
     kept = [(job, doc_id) for job, doc_id in entries if job not in job_ids]
     if len(kept) == len(entries):

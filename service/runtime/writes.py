@@ -177,7 +177,7 @@ class Writes:
             log.info(
                 "collection %s: %d writes acknowledged before the last stop, publishing", name, len(recovered)
             )
-        if self.registry.get(name) is not None:
+        if self._created(name):
             writer.full = True  # its folder is the service's own: whatever is in it gets indexed
             writer.wake.set()
         writer.task = asyncio.create_task(self._run(writer), name=f"writer-{name}")
@@ -185,10 +185,13 @@ class Writes:
 
     def collection_settings(self, name: str) -> Settings:
         """Collection ``name`` as the indexer sees it (its source folder and index folder)."""
-        created = self.registry.get(name)
-        if created is not None:
+        if self._created(name):
             return self.registry.settings_of(self.settings, name)
         return self.settings.collection(name)
+
+    def _created(self, name: str) -> bool:
+        """Whether collection ``name`` was created over HTTP (a name ``config.yaml`` gives is its)."""
+        return name not in self.settings.collection_names and self.registry.get(name) is not None
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -336,7 +339,7 @@ class Writes:
         409 for a collection of ``config.yaml``."""
         if name not in self.collections.names:
             raise NotFoundError(f"no collection {name[:80]!r}")
-        if self.registry.get(name) is None:
+        if not self._created(name):
             raise ConflictError(f"collection {name!r} is configured in config.yaml; remove it there")
         writer = self._writers.pop(name, None)
         if writer is not None and writer.task is not None:
