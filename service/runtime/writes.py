@@ -19,7 +19,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -275,6 +275,20 @@ class Writes:
                 raise
             self._enqueue(writer, job)
             return job
+
+    async def changed(self, collection: str, doc_ids: Iterable[str]) -> list[Job]:
+        """Queue documents changed in the source folder by other means (a folder watcher): each is
+        published as the folder now has it (a missing file is a deletion), with the writes over HTTP
+        in the same batches. Nothing is journalled: the folder itself says what changed."""
+        writer = self._writer(collection)
+        jobs = []
+        async with writer.lock:
+            for doc_id in dict.fromkeys(doc_ids):
+                exists = await anyio.to_thread.run_sync((writer.settings.seeds_dir / doc_id).is_file)
+                job = self._new_job(collection, doc_id, "put" if exists else "delete")
+                self._enqueue(writer, job)
+                jobs.append(job)
+        return jobs
 
     # -- reading ------------------------------------------------------------------------------
 

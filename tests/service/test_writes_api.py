@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+from litestar.testing import TestClient
 
 from indexer.build import Builder
 from indexer.snapshot.publish import build_lock
@@ -395,3 +396,22 @@ def test_a_new_collection_answers_searches_at_once(tmp_path: Path) -> None:
             assert response.status_code == 503 and time.monotonic() < deadline, response.text
             time.sleep(0.1)
         assert response.json()["results"] == []
+
+
+def test_files_changed_in_the_folder_go_through_the_same_writer(tmp_path: Path) -> None:
+    """What a folder watcher does: tell the writer which files changed; they are published with the
+    HTTP writes, a missing file as a deletion."""
+    settings = writes_settings(tmp_path)
+    with TestClient(create_app(settings, embedder=HashEmbedder())) as client:
+        writes = client.app.state.writes
+        (settings.seeds_dir / "dropped.txt").write_text("Ibises probe mud for food.")
+        with client.portal() as portal:
+            (job,) = portal.call(writes.changed, "default", ["dropped.txt"])
+            assert portal.call(writes.wait, "default", job.id, 30).status == "indexed"
+            hits = client.post("/v1/search", json={"query": "ibises mud"}, headers=auth()).json()["results"]
+            assert hits[0]["citation"]["doc_id"] == "dropped.txt"
+            (settings.seeds_dir / "dropped.txt").unlink()
+            (job,) = portal.call(writes.changed, "default", ["dropped.txt"])
+            assert job.action == "delete"
+            assert portal.call(writes.wait, "default", job.id, 30).status == "indexed"
+        assert client.get("/v1/collections/default/documents/dropped.txt", headers=auth()).status_code == 404
