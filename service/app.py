@@ -118,10 +118,15 @@ def _lifespan(
         app.state.writes = writes
         poll = settings.service.reload_poll_seconds
         watcher = asyncio.create_task(collections.watch(poll)) if poll > 0 else None
+        registry_watcher = asyncio.create_task(writes.watch(poll)) if poll > 0 else None
         try:
             yield
         finally:
             app.state.writes = None
+            if registry_watcher is not None:
+                registry_watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await registry_watcher
             await writes.close()
             if watcher is not None:
                 watcher.cancel()

@@ -164,6 +164,38 @@ class Writes:
                 await task
         self._writers.clear()
 
+    async def watch(self, interval: float) -> None:
+        """Every ``interval`` seconds, serve the collections other service processes (``--workers``)
+        created or deleted over HTTP."""
+        while True:
+            await anyio.sleep(interval)
+            try:
+                await self.sync_collections()
+            except Exception:  # a damaged registry file leaves the collections as they are
+                log.exception("reading %s failed", self.registry.path)
+
+    async def sync_collections(self) -> None:
+        """Serve the collections ``<index_dir>/collections.json`` lists now, and no others of its."""
+        if not await anyio.to_thread.run_sync(self.registry.reload):
+            return
+        configured = set(self.settings.collection_names)
+        listed = set(self.registry.names) - configured
+        for name in sorted(listed - set(self.collections.names)):
+            entry = self.registry.get(name)
+            folder = self.registry.settings_of(self.settings, name).index_dir
+            self.collections.add(name, folder, entry.description if entry is not None else "")
+            await self._start_writer(name)
+        for name in sorted(set(self.collections.names) - listed - configured):
+            await self._stop_writer(name)
+            self.collections.remove(name)
+
+    async def _stop_writer(self, name: str) -> None:
+        writer = self._writers.pop(name, None)
+        if writer is not None and writer.task is not None:
+            writer.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer.task
+
     async def _start_writer(self, name: str) -> None:
         settings = self.collection_settings(name)
         writer = _Writer(name, settings)
@@ -355,11 +387,7 @@ class Writes:
             raise NotFoundError(f"no collection {name[:80]!r}")
         if not self._created(name):
             raise ConflictError(f"collection {name!r} is configured in config.yaml; remove it there")
-        writer = self._writers.pop(name, None)
-        if writer is not None and writer.task is not None:
-            writer.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer.task
+        await self._stop_writer(name)
         self.collections.remove(name)
         await anyio.to_thread.run_sync(self.registry.delete, self.settings, name)
         self._docs.pop(name, None)

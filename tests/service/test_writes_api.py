@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -415,3 +415,32 @@ def test_files_changed_in_the_folder_go_through_the_same_writer(tmp_path: Path) 
             assert job.action == "delete"
             assert portal.call(writes.wait, "default", job.id, 30).status == "indexed"
         assert client.get("/v1/collections/default/documents/dropped.txt", headers=auth()).status_code == 404
+
+
+def test_collections_created_by_one_service_process_are_served_by_another(tmp_path: Path) -> None:
+    """As ``--workers`` runs them: two processes on one index folder."""
+    settings = writes_settings(tmp_path)
+    settings = msgspec.structs.replace(
+        settings, service=msgspec.structs.replace(settings.service, reload_poll_seconds=0.2)
+    )
+    admin = auth(ADMIN)
+
+    def eventually(check: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 30
+        while not check():
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+    with (
+        serve(create_app(settings, embedder=HashEmbedder())) as one,
+        serve(create_app(settings, embedder=HashEmbedder())) as two,
+    ):
+        assert httpx.post(f"{one}/v1/collections", json={"name": "shared"}, headers=admin).status_code == 201
+        eventually(lambda: httpx.get(f"{two}/v1/collections/shared", headers=admin).status_code == 200)
+        address = f"{two}/v1/collections/shared/documents/a.txt"
+        assert (
+            httpx.put(address, content=b"Storks fly south.", headers=admin, params={"wait": 1}).status_code
+            == 201
+        )
+        assert httpx.delete(f"{one}/v1/collections/shared", headers=admin).status_code == 204
+        eventually(lambda: httpx.get(f"{two}/v1/collections/shared", headers=admin).status_code == 404)
