@@ -111,7 +111,7 @@ def _lifespan(
         collections.reload()  # a missing or refused snapshot leaves the service up, that collection 503
         # the model without the engine's query timing (a write's embeddings are not queries')
         model = getattr(engine.embedder, "inner", engine.embedder)
-        writes = Writes(settings, collections, lambda: model, created)
+        writes = Writes(settings, collections, lambda: model, created, registry)
         await writes.start()  # writes acknowledged before a crash are published again
         app.state.collections = collections
         app.state.snapshots = collections.default_holder

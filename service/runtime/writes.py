@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import anyio.to_thread
 
@@ -106,6 +106,14 @@ class DocumentPage:
     """Pass as ``after`` for the next page; None: this was the last."""
 
 
+class WriteObserver(Protocol):
+    """Told of writes and publishes (the service's metrics)."""
+
+    def write_queued(self, collection: str, action: str, queued: int) -> None: ...
+
+    def batch_published(self, collection: str, seconds: float, failed: int, queued: int) -> None: ...
+
+
 @dataclass
 class _Writer:
     """One collection's queue: the documents written and not yet published, and its task."""
@@ -133,8 +141,10 @@ class Writes:
         collections: Collections,
         embedder: Callable[[], Embedder],
         registry: CollectionRegistry,
+        observer: WriteObserver | None = None,
     ) -> None:
         self.settings = settings
+        self.observer = observer
         self.collections = collections
         self.embedder = embedder
         self.registry = registry
@@ -465,6 +475,8 @@ class Writes:
                 updated_at=time.time(),
             )
         writer.wake.set()
+        if self.observer is not None:
+            self.observer.write_queued(writer.name, job.action, len(writer.pending))
 
     async def _run(self, writer: _Writer) -> None:
         """The collection's writer: publish what is pending, one batch at a time."""
@@ -476,6 +488,7 @@ class Writes:
             async with writer.lock:
                 batch, writer.pending = writer.pending, {}
             await self._mark(writer.name, batch, "indexing")
+            started = time.perf_counter()
             try:
                 doc_ids = None if writer.full else sorted(batch)
                 report = await anyio.to_thread.run_sync(self._publish, writer, doc_ids)
@@ -500,6 +513,11 @@ class Writes:
                 jobs = {job_id for job_ids in batch.values() for job_id in job_ids}
                 await anyio.to_thread.run_sync(intake.journal_done, writer.settings, jobs)
             await self._settle(writer, batch, report)
+            if self.observer is not None:
+                failed = sum(1 for doc_id in batch if doc_id in report.skipped)
+                self.observer.batch_published(
+                    writer.name, time.perf_counter() - started, failed, len(writer.pending)
+                )
 
     def _publish(self, writer: _Writer, doc_ids: list[str] | None) -> BuildReport:
         """On a worker thread: publish ``doc_ids`` (None: every change in the folder) and serve the

@@ -169,6 +169,9 @@ def test_without_wait_the_answer_is_202_and_the_job_finishes(base: str) -> None:
         assert time.monotonic() < deadline, job
         time.sleep(0.1)
     assert search(base, "axolotls regrow")[0]["citation"]["doc_id"] == "later.txt"
+    metrics = httpx.get(f"{base}/metrics").text
+    assert 'citesearch_writes_total{action="put",collection="default"}' in metrics
+    assert 'citesearch_publish_seconds_count{collection="default"}' in metrics
 
 
 def test_documents_are_listed_in_pages(base: str) -> None:
