@@ -58,6 +58,11 @@ MEDIA_TYPES: dict[str, str] = {
 """Content types that name a format; others (``application/octet-stream``...) leave it to the suffix."""
 
 
+Data = bytes | Path | AsyncIterable[bytes]
+"""A document's bytes: in memory, in a file (read in blocks, e.g. one kept by ``POST /v1/files``), or
+as they stream in."""
+
+
 def check_doc_id(doc_id: str, *, check_suffix: bool = True) -> str:
     """``doc_id`` if it can name a document of a source folder: a relative POSIX path of at most
     1,024 bytes, no empty, ``.`` or ``..`` segment, no hidden (``.name``) segment (builds leave those
@@ -150,7 +155,7 @@ class Staged:
             self.path.unlink()
 
 
-async def stage(seeds_dir: Path, doc_id: str, data: bytes | AsyncIterable[bytes], max_bytes: int) -> Staged:
+async def stage(seeds_dir: Path, doc_id: str, data: Data, max_bytes: int) -> Staged:
     """``data`` written to a hidden file of the source folder and fsynced; 413 past ``max_bytes``
     (checked while streaming: no more than that is ever written)."""
     uploads = seeds_dir / UPLOADS_DIR
@@ -180,11 +185,16 @@ async def stage(seeds_dir: Path, doc_id: str, data: bytes | AsyncIterable[bytes]
     return Staged(path, digest.hexdigest(), size)
 
 
-async def _chunks(data: bytes | AsyncIterable[bytes]) -> AsyncIterable[bytes]:
+async def _chunks(data: Data) -> AsyncIterable[bytes]:
     if isinstance(data, bytes | bytearray | memoryview):
         view = memoryview(data)
         for start in range(0, len(view), 1 << 20):
             yield bytes(view[start : start + (1 << 20)])
+        return
+    if isinstance(data, Path):
+        with await anyio.to_thread.run_sync(data.open, "rb") as fh:
+            while block := await anyio.to_thread.run_sync(fh.read, 1 << 20):
+                yield block
         return
     async for chunk in data:
         if chunk:

@@ -19,7 +19,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -241,7 +241,7 @@ class Writes:
         self,
         collection: str,
         doc_id: str,
-        data: bytes | AsyncIterable[bytes],
+        data: intake.Data,
         *,
         media_type: str | None = None,
         metadata: Metadata = None,

@@ -417,6 +417,10 @@ def test_files_changed_in_the_folder_go_through_the_same_writer(tmp_path: Path) 
             (job,) = portal.call(writes.changed, "default", ["dropped.txt"])
             assert job.action == "delete"
             assert portal.call(writes.wait, "default", job.id, 30).status == "indexed"
+            kept = tmp_path / "kept.txt"  # a file kept elsewhere (the OpenAI files API's), put as it is
+            kept.write_text("Spoonbills sweep their bills through water.")
+            job = portal.call(writes.put, "default", "from-file.txt", kept)
+            assert portal.call(writes.wait, "default", job.id, 30).status == "indexed"
         assert client.get("/v1/collections/default/documents/dropped.txt", headers=auth()).status_code == 404
 
 
