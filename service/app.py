@@ -24,7 +24,6 @@ from service.admission.hosts import HostCheck, allowed_hosts
 from service.admission.proxies import ProxyHeaders, parse_networks
 from service.admission.rate_limit import RateLimitMiddleware, rate_limiter
 from service.api.admin import AdminController
-from service.api.collections import CollectionsController
 from service.api.documents import DocumentsController
 from service.api.health import health, not_ready, ready
 from service.api.index import describe_index
@@ -32,6 +31,7 @@ from service.api.metrics import metrics
 from service.api.openapi import openapi_config, swagger_assets
 from service.api.pages import PagesController
 from service.api.search import SearchController
+from service.api.writes import CollectionWritesController
 from service.errors import NotFoundError, UnavailableError, exception_handlers
 from service.integrations import CHATBOT_HANDLERS
 from service.integrations.mcp import McpEndpoint
@@ -41,7 +41,9 @@ from service.runtime.hot_swap import SnapshotHolder
 from service.runtime.metrics import Metrics
 from service.runtime.observability import RequestObserver, annotate
 from service.runtime.page_images import PageImages
+from service.runtime.registry import CollectionRegistry, created_collections
 from service.runtime.work import SearchPool
+from service.runtime.writes import Writes
 from service.settings import AppSettings
 from service.web import page_routes
 
@@ -81,6 +83,13 @@ def _provide_collections(state: State) -> Collections:
     return collections
 
 
+def _provide_writes(state: State) -> Writes:
+    writes: Writes | None = state.get("writes")
+    if writes is None:
+        raise UnavailableError("the service is starting")
+    return writes
+
+
 def _provide_settings(state: State) -> AppSettings:
     settings: AppSettings = state.settings
     return settings
@@ -96,16 +105,29 @@ def _lifespan(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = SearchEngine(settings, embedder, options=settings.service, observer=registry)
         registry.count_cache(lambda: len(engine.cache))
-        collections = Collections(settings, engine, registry)
+        created = CollectionRegistry(settings.index_dir)
+        collections = Collections(settings, engine, registry, created=created_collections(settings, created))
         registry.report_readiness(lambda: not_ready(collections.not_ready, work))
         collections.reload()  # a missing or refused snapshot leaves the service up, that collection 503
+        # the model without the engine's query timing (a write's embeddings are not queries')
+        model = getattr(engine.embedder, "inner", engine.embedder)
+        writes = Writes(settings, collections, lambda: model, created, registry)
+        await writes.start()  # writes acknowledged before a crash are published again
         app.state.collections = collections
         app.state.snapshots = collections.default_holder
+        app.state.writes = writes
         poll = settings.service.reload_poll_seconds
         watcher = asyncio.create_task(collections.watch(poll)) if poll > 0 else None
+        registry_watcher = asyncio.create_task(writes.watch(poll)) if poll > 0 else None
         try:
             yield
         finally:
+            app.state.writes = None
+            if registry_watcher is not None:
+                registry_watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await registry_watcher
+            await writes.close()
             if watcher is not None:
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -126,7 +148,7 @@ def _routes(settings: AppSettings, mcp: McpEndpoint) -> list[ControllerRouterHan
         SearchController,
         DocumentsController,
         PagesController,
-        CollectionsController,
+        CollectionWritesController,
         describe_index,
         *operations,
         *CHATBOT_HANDLERS,
@@ -157,6 +179,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
             "snapshots": Provide(_provide_snapshots, sync_to_thread=False),
             "collections": Provide(_provide_collections, sync_to_thread=False),
             "settings": Provide(_provide_settings, sync_to_thread=False),
+            "writes": Provide(_provide_writes, sync_to_thread=False),
             "caller": Provide(caller_of, sync_to_thread=False),
             "page_images": Provide(_provide_page_images, sync_to_thread=False),
             "access": Provide(access_of, sync_to_thread=False),
@@ -173,6 +196,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
             {
                 "snapshots": None,
                 "collections": None,
+                "writes": None,
                 "settings": settings,
                 "page_images": PageImages(settings.collection(settings.default_collection).seeds_dir),
                 "started_at": time.time(),
