@@ -347,7 +347,7 @@ class Settings(_Section, frozen=True):
 
 S = TypeVar("S", bound=Settings)
 
-OTHER_SECTIONS = ("service", "auth", "observability", "integrations")
+OTHER_SECTIONS = ("service", "auth", "observability", "integrations", "writes")
 """Sections of config.yaml that belong to the service (``service.settings.AppSettings``): read by
 the indexer's loader only to be set aside, so a misspelt section name is still an error."""
 

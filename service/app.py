@@ -41,7 +41,9 @@ from service.runtime.hot_swap import SnapshotHolder
 from service.runtime.metrics import Metrics
 from service.runtime.observability import RequestObserver, annotate
 from service.runtime.page_images import PageImages
+from service.runtime.registry import CollectionRegistry, created_collections
 from service.runtime.work import SearchPool
+from service.runtime.writes import Writes
 from service.settings import AppSettings
 from service.web import page_routes
 
@@ -81,6 +83,13 @@ def _provide_collections(state: State) -> Collections:
     return collections
 
 
+def _provide_writes(state: State) -> Writes:
+    writes: Writes | None = state.get("writes")
+    if writes is None:
+        raise UnavailableError("the service is starting")
+    return writes
+
+
 def _provide_settings(state: State) -> AppSettings:
     settings: AppSettings = state.settings
     return settings
@@ -96,16 +105,22 @@ def _lifespan(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = SearchEngine(settings, embedder, options=settings.service, observer=registry)
         registry.count_cache(lambda: len(engine.cache))
-        collections = Collections(settings, engine, registry)
+        created = CollectionRegistry(settings.index_dir)
+        collections = Collections(settings, engine, registry, created=created_collections(settings, created))
         registry.report_readiness(lambda: not_ready(collections.not_ready, work))
         collections.reload()  # a missing or refused snapshot leaves the service up, that collection 503
+        writes = Writes(settings, collections, lambda: engine.embedder, created)
+        await writes.start()  # writes acknowledged before a crash are published again
         app.state.collections = collections
         app.state.snapshots = collections.default_holder
+        app.state.writes = writes
         poll = settings.service.reload_poll_seconds
         watcher = asyncio.create_task(collections.watch(poll)) if poll > 0 else None
         try:
             yield
         finally:
+            app.state.writes = None
+            await writes.close()
             if watcher is not None:
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -157,6 +172,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
             "snapshots": Provide(_provide_snapshots, sync_to_thread=False),
             "collections": Provide(_provide_collections, sync_to_thread=False),
             "settings": Provide(_provide_settings, sync_to_thread=False),
+            "writes": Provide(_provide_writes, sync_to_thread=False),
             "caller": Provide(caller_of, sync_to_thread=False),
             "page_images": Provide(_provide_page_images, sync_to_thread=False),
             "access": Provide(access_of, sync_to_thread=False),
@@ -173,6 +189,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
             {
                 "snapshots": None,
                 "collections": None,
+                "writes": None,
                 "settings": settings,
                 "page_images": PageImages(settings.seeds_dir),
                 "started_at": time.time(),

@@ -65,6 +65,10 @@ class ConflictError(ServiceError):
     status_code = 409
 
 
+class PayloadTooLargeError(ServiceError):
+    status_code = 413
+
+
 class UnsupportedMediaTypeError(ServiceError):
     status_code = 415
 

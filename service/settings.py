@@ -140,6 +140,23 @@ class ObservabilitySettings(_Section, frozen=True):
     """``python -m service``'s log lines: one JSON object each, or plain text."""
 
 
+class WritesSettings(_Section, frozen=True):
+    """Documents written over HTTP (``PUT /v1/collections/{name}/documents/{doc_id}``)."""
+
+    max_upload_mb: Annotated[float, msgspec.Meta(gt=0, le=4096)] = 50.0
+    """Largest document accepted (413 above it, checked while it streams in: no more is written)."""
+    max_documents: Annotated[int, msgspec.Meta(ge=1)] = 100_000
+    """Documents one collection may hold; a new document past it is refused (409)."""
+    wait_seconds: Annotated[float, msgspec.Meta(ge=0, le=600)] = 30.0
+    """``?wait=true`` waits at most this long for the document to be searchable (then 202)."""
+    max_jobs: Annotated[int, msgspec.Meta(ge=100, le=10_000_000)] = 100_000
+    """Finished jobs remembered (``GET .../jobs/{id}``); the oldest are forgotten first."""
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 2**20)
+
+
 class AppSettings(Settings, frozen=True):
     """Everything in ``config.yaml``: the indexer's sections and the service's."""
 
@@ -147,6 +164,7 @@ class AppSettings(Settings, frozen=True):
     auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
     observability: ObservabilitySettings = msgspec.field(default_factory=ObservabilitySettings)
     integrations: IntegrationsSettings = msgspec.field(default_factory=IntegrationsSettings)
+    writes: WritesSettings = msgspec.field(default_factory=WritesSettings)
 
     def __post_init__(self) -> None:
         super().__post_init__()

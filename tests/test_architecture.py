@@ -12,9 +12,18 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("indexer", "service")
-SERVICE_MAY_IMPORT = ("indexer.config", "indexer.errors", "indexer.search", "indexer.snapshot")
+SERVICE_MAY_IMPORT = (
+    "indexer.config",
+    "indexer.errors",
+    "indexer.search",
+    "indexer.snapshot",
+    "indexer.build.updates",
+    "indexer.reading.formats",
+    "indexer.reading.sidecar",
+)
 """The indexer's parts the service may use: its settings, its errors, the query engine and the
-snapshot format (the one contract between the two)."""
+snapshot format (the one contract between the two); for writes over HTTP, the one write door
+(``indexer.build.updates``), which file suffixes have a reader and the metadata sidecar's name."""
 MAX_FUNCTION_LINES = 60
 
 

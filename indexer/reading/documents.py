@@ -9,7 +9,7 @@ import logging
 import os
 import stat
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -22,6 +22,7 @@ from indexer.reading.readers import (
     READERS,
     SNIFF_BYTES,
     DocumentReader,
+    Extracted,
     MetaValue,
     Section,
     reader_for,
@@ -29,6 +30,8 @@ from indexer.reading.readers import (
     reader_named,
     sniff,
 )
+from indexer.reading.readers.metadata import flatten, iso_date
+from indexer.reading.sidecar import is_sidecar, parse_sidecar, sidecar_bytes, sidecar_path
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,9 @@ class SourceFile:
     """The reader that reads it and its version (``pdf/1``); empty when none does."""
     skip: str | None = None
     """Why it will not be read, when that is known without reading it."""
+    sidecar: Path | None = None
+    """Its metadata sidecar (``<file>.meta.json``, :mod:`indexer.reading.sidecar`), if it has one:
+    then ``sha256`` is that of the content's and the sidecar's hashes, so a change of either is seen."""
 
     def read(self) -> bytes:
         """The file's bytes (a link is not followed here: ``path`` is already its target)."""
@@ -95,6 +101,8 @@ def load_sources(root: Path, limits: ReadingSettings | None = None) -> list[Sour
     id (a name that is not UTF-8 and one spelled with its escapes), the first is kept."""
     found: dict[str, SourceFile] = {}
     for path in discover(root):
+        if is_sidecar(path):  # metadata of the document beside it, never a document
+            continue
         source = load_source(root, path, limits)
         if source.doc_id in found:
             log.warning("%s: two files have this id; only the first is read", printable(source.doc_id))
@@ -182,13 +190,19 @@ def load_source(root: Path, path: Path, limits: ReadingSettings | None = None) -
         if reader is None and info.st_size > 0:
             reader = sniff(_head(target), target)
         skip = _skip(path, info, reader, limits)
+        beside = sidecar_path(path)
+        sidecar = beside if beside.is_file() and not beside.is_symlink() else None
+        sha256 = _fingerprint(info) if skip else _sha256(target)
+        if sidecar is not None and not skip:
+            sha256 = hashlib.sha256(f"{sha256}:{_sha256(sidecar)}".encode()).hexdigest()
         return SourceFile(
             doc_id=doc_id,
             path=target,
             size=info.st_size,
-            sha256=_fingerprint(info) if skip else _sha256(target),
+            sha256=sha256,
             reader=reader_key(reader) if reader is not None else "",
             skip=skip,
+            sidecar=sidecar,
         )
     except OSError as exc:  # removed or changed while the build looked at it, or no permission
         return SourceFile(doc_id, path, 0, "stat:unreadable", skip=f"cannot be read ({exc.strerror or exc})")
@@ -229,6 +243,7 @@ def parse_document(
     try:
         data = source.read() if data is None else data
         extracted = reader.read(data, source.path, limits)
+        extracted = _with_sidecar(extracted, source, limits)
     except UnreadableDocumentError:
         raise
     except MemoryError as exc:  # the worker's address-space limit (indexer.reading.budget)
@@ -258,6 +273,24 @@ def parse_document(
         body_start=extracted.body_start,
         char_boxes=extracted.char_boxes,
         page_labels=extracted.page_labels,
+    )
+
+
+def _with_sidecar(extracted: Extracted, source: SourceFile, limits: ReadingSettings) -> Extracted:
+    """``extracted`` with the keys of ``source``'s metadata sidecar over its own metadata (``title``
+    and ``date`` too, as front matter gives them)."""
+    if source.sidecar is None:
+        return extracted
+    raw = sidecar_bytes(source.sidecar, limits.max_front_matter_bytes)
+    if raw is None:  # removed since the folder was listed
+        return extracted
+    found = parse_sidecar(raw)
+    title = found.get("title")
+    return replace(
+        extracted,
+        metadata={**extracted.metadata, **flatten(found)},
+        title=" ".join(title.split()) if isinstance(title, str) and title.strip() else extracted.title,
+        date=iso_date(found.get("date")) or extracted.date,
     )
 
 

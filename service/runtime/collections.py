@@ -6,7 +6,8 @@ own; the others keep serving."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import anyio
 import anyio.to_thread
@@ -22,21 +23,46 @@ log = logging.getLogger(__name__)
 class Collections:
     """The collections by name, the default first; thread-safe (the holders are)."""
 
-    def __init__(self, settings: AppSettings, engine: SearchEngine, registry: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        settings: AppSettings,
+        engine: SearchEngine,
+        registry: Metrics | None = None,
+        created: Mapping[str, tuple[Path, str]] | None = None,
+    ) -> None:
+        """``created``: collections made at run time (name -> index folder, description), served after
+        the configured ones."""
         self.default = settings.default_collection
+        self.engine = engine
+        self.registry = registry
         self.holders: dict[str, SnapshotHolder] = {}
         self.descriptions: dict[str, str] = {}
-        several = bool(settings.collections)
+        self._several = bool(settings.collections or created)
         for name in settings.collection_names:
-            folder = settings.collection(name).index_dir
-            holder = SnapshotHolder(engine, index_dir=folder, name=name if several else "")
-            if registry is not None:
-                holder.observer = registry.for_collection(
-                    name, holder.not_ready, default=name == self.default
-                )
-            self.holders[name] = holder
             configured = (settings.collections or {}).get(name)
-            self.descriptions[name] = configured.description if configured is not None else ""
+            description = configured.description if configured is not None else ""
+            self.add(name, settings.collection(name).index_dir, description)
+        for name, (folder, description) in sorted((created or {}).items()):
+            self.add(name, folder, description)
+
+    def add(self, name: str, index_dir: Path, description: str = "") -> SnapshotHolder:
+        """Serve collection ``name`` from ``index_dir`` (nothing until a snapshot is published there)."""
+        holder = SnapshotHolder(self.engine, index_dir=index_dir, name=name if self._several else "")
+        if self.registry is not None:
+            holder.observer = self.registry.for_collection(
+                name, holder.not_ready, default=name == self.default
+            )
+        self.descriptions[name] = description
+        self.holders = {**self.holders, name: holder}  # replaced, not changed: readers iterate freely
+        return holder
+
+    def remove(self, name: str) -> None:
+        """Stop serving collection ``name`` (requests that hold a lease finish on it)."""
+        holder = self.holders.get(name)
+        if holder is None or name == self.default:
+            return
+        self.holders = {k: v for k, v in self.holders.items() if k != name}
+        holder.close()
 
     @property
     def names(self) -> tuple[str, ...]:
