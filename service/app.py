@@ -37,6 +37,7 @@ from service.integrations import CHATBOT_HANDLERS
 from service.integrations.mcp import McpEndpoint
 from service.querying import caller_of
 from service.runtime.collections import Collections
+from service.runtime.folders import FolderWatching
 from service.runtime.hot_swap import SnapshotHolder
 from service.runtime.metrics import Metrics
 from service.runtime.observability import RequestObserver, annotate
@@ -111,6 +112,8 @@ def _lifespan(
         collections.reload()  # a missing or refused snapshot leaves the service up, that collection 503
         writes = Writes(settings, collections, lambda: engine.embedder, created)
         await writes.start()  # writes acknowledged before a crash are published again
+        folders = FolderWatching(settings, writes)
+        await folders.start()  # collections with watch: true
         app.state.collections = collections
         app.state.snapshots = collections.default_holder
         app.state.writes = writes
@@ -120,6 +123,7 @@ def _lifespan(
             yield
         finally:
             app.state.writes = None
+            await folders.close()
             await writes.close()
             if watcher is not None:
                 watcher.cancel()

@@ -8,10 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from indexer.reading.names import doc_id_for
-
-SIDECAR_SUFFIX = ".meta.json"
-"""``report.pdf.meta.json`` holds metadata of ``report.pdf``: a change to it is a change of that
-document."""
+from indexer.reading.sidecar import SIDECAR_SUFFIX, is_sidecar
 
 TEMPORARY_NAMES = re.compile(
     r"""~$                  # backups: report.md~
@@ -35,7 +32,10 @@ class SourcePaths:
 
     def __init__(self, root: Path, ignore: Iterable[Path] = ()) -> None:
         self.root = Path(os.path.abspath(root))
-        self.ignore = tuple(Path(os.path.abspath(path)) for path in ignore)
+        folders = (Path(os.path.abspath(path)) for path in ignore)
+        # a folder that holds the source folder (a collection created over HTTP keeps its sources in
+        # its index folder) is not left out: only what it holds beside the sources is
+        self.ignore = tuple(folder for folder in folders if not self.root.is_relative_to(folder))
 
     def _parts(self, path: Path) -> tuple[str, ...] | None:
         try:
@@ -54,12 +54,12 @@ class SourcePaths:
         return not any(path == folder or path.is_relative_to(folder) for folder in self.ignore)
 
     def doc_id(self, path: str | Path) -> str | None:
-        """The id of the document a change of the file ``path`` concerns (a sidecar's document for a
-        sidecar), or None when it concerns none."""
+        """The id of the document a change of the file ``path`` concerns (a metadata sidecar's change,
+        ``report.pdf.meta.json``, is its document's), or None when it concerns none."""
         path = Path(path)
         if not self.wanted(path):
             return None
-        if path.name.endswith(SIDECAR_SUFFIX):
+        if is_sidecar(path):
             base = path.name[: -len(SIDECAR_SUFFIX)]
             if not base or base.startswith(".") or TEMPORARY_NAMES.search(base):
                 return None

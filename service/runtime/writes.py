@@ -19,7 +19,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterable, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -250,6 +250,39 @@ class Writes:
                 raise
             self._enqueue(writer, job)
             return job
+
+    async def changed(self, collection: str, doc_ids: Collection[str]) -> list[Job]:
+        """Documents changed in the collection's source folder by something else than this API (a
+        watched folder: ``watch: true``), queued for publishing as the writes are: a put when the file
+        is there, else a deletion. What this API wrote itself (the same bytes and metadata queued or
+        indexed, a deletion it made) is not queued again. The jobs queued."""
+        writer = self._writer(collection)
+        seeds = writer.settings.seeds_dir
+        jobs: list[Job] = []
+        async with writer.lock:
+            for doc_id in sorted(doc_ids):
+                present = await anyio.to_thread.run_sync((seeds / doc_id).is_file)
+                if await self._own_write(writer, doc_id, present=present):
+                    continue
+                job = self._new_job(collection, doc_id, "put" if present else "delete")
+                self._enqueue(writer, job)
+                jobs.append(job)
+        return jobs
+
+    async def _own_write(self, writer: _Writer, doc_id: str, *, present: bool) -> bool:
+        """Whether the folder holds ``doc_id`` as this API last left it."""
+        known = self._known(writer.name, doc_id)
+        if not present:  # deleted over HTTP, or unknown: nothing to publish unless a write is queued
+            return known is None and doc_id not in writer.pending
+        written = self._docs.get(writer.name, {}).get(doc_id)
+        if written is None or written.sha256 is None or written.status == "failed":
+            return False
+        try:
+            return await anyio.to_thread.run_sync(
+                intake.same_as_stored, writer.settings.seeds_dir, doc_id, written.sha256, written.metadata
+            )
+        except IndexerError:  # its sidecar no longer reads: a change (the build says why it fails)
+            return False
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -1,0 +1,67 @@
+"""A collection's ``watch: true``: ``python -m service`` applies what changes in its folder, over real
+HTTP with the real model: what was there at start, a file dropped in, a file removed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from indexer.embedding import Embedder
+from tests.conftest import free_port, make_settings, running_service, service_env, wait_for
+
+TIMEOUT = 120.0
+"""Generous: the model loads in the service first, and the machine may be busy."""
+
+
+def _hits(base: str, query: str) -> list[str]:
+    response = httpx.post(
+        f"{base}/v1/search", json={"query": query, "top_k": 5, "mode": "lexical"}, timeout=30
+    )
+    response.raise_for_status()
+    return [hit["citation"]["doc_id"] for hit in response.json()["results"]]
+
+
+def _eventually(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"not within {TIMEOUT:g} s: {what}")
+
+
+def test_a_file_dropped_into_a_watched_folder_becomes_searchable(tmp_path: Path, embedder: Embedder) -> None:
+    del embedder  # the service loads the same model; this marks the test as one that uses it
+    settings = make_settings(tmp_path)
+    seeds = settings.seeds_dir
+    seeds.mkdir()
+    (seeds / "harbour.md").write_text(
+        "# Harbour\n\nThe harbourmaster counts the fishing boats at dawn.", encoding="utf-8"
+    )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = service_env(settings, watch__service="true", watch__settle_seconds="0.3")
+    with running_service(env, port) as proc:
+        wait_for(proc, lambda: httpx.get(f"{base}/ready", timeout=1).status_code == 200, timeout=TIMEOUT)
+        # nothing was built: what the folder held at start was applied by the service itself
+        assert _hits(base, "harbourmaster fishing boats") == ["harbour.md"]
+
+        (seeds / "reports").mkdir()
+        (seeds / "reports" / "zeppelin.txt").write_text(
+            "The zeppelin hangar at Friedrichshafen was built in 1909.", encoding="utf-8"
+        )
+        _eventually(
+            lambda: _hits(base, "zeppelin hangar Friedrichshafen") == ["reports/zeppelin.txt"],
+            "the dropped file searchable",
+        )
+        (seeds / "reports" / "zeppelin.txt").unlink()
+        _eventually(lambda: _hits(base, "zeppelin hangar Friedrichshafen") == [], "the removed file gone")
+        assert _hits(base, "harbourmaster fishing boats") == ["harbour.md"]
+        assert proc.poll() is None
