@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +18,8 @@ from typing import TypeVar
 
 import pytest
 
+from indexer import cli
+from indexer.build import Builder
 from indexer.config import Settings, load_settings
 from indexer.errors import NoSnapshotError
 from indexer.snapshot.layout import current_dir
@@ -23,6 +28,7 @@ from indexer.snapshot.publish import build_lock
 from indexer.watch.loop import WatchLoop
 from tests.hash_embedder import HashEmbedder
 
+REPO = Path(__file__).resolve().parents[3]
 T = TypeVar("T")
 TIMEOUT = 60.0
 """Generous: the machine may be busy; a working watcher takes a second or two."""
@@ -206,3 +212,59 @@ def test_a_locked_build_is_waited_for_and_a_failing_document_is_reported(
         "the failing file logged with the reason",
     )
     assert ": " in failed[0].split("not indexed", 1)[1]
+
+
+def test_every_collection_is_watched_in_its_own_folder(
+    tmp_path: Path, watching: Callable[[Settings], WatchLoop]
+) -> None:
+    for name in ("papers", "notes"):
+        (tmp_path / name).mkdir()
+    settings = _settings(
+        tmp_path,
+        extra="collections: {papers: {seeds_dir: papers}, notes: {seeds_dir: notes}}\n"
+        "default_collection: papers\n",
+    )
+    watching(settings)
+    (tmp_path / "papers" / "bees.md").write_text("# Bees\n\nHoney bees dance.", encoding="utf-8")
+    (tmp_path / "notes" / "ants.md").write_text("# Ants\n\nAnts follow trails.", encoding="utf-8")
+    eventually(lambda: set(_documents(settings.index_dir / "papers")) == {"bees.md"}, "papers indexed")
+    eventually(lambda: set(_documents(settings.index_dir / "notes")) == {"ants.md"}, "notes indexed")
+
+
+def _cli_config(tmp_path: Path) -> Path:
+    settings = _settings(tmp_path)
+    (settings.seeds_dir / "doc.md").write_text("# Doc\n\nA document.", encoding="utf-8")
+    Builder(settings, HashEmbedder).build()  # up to date: the command needs no model
+    return tmp_path / "config.yaml"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_the_command_stops_cleanly_on_ctrl_c_and_sigterm(tmp_path: Path, sig: signal.Signals) -> None:
+    config = _cli_config(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "indexer", "--config", str(config), "watch"],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        lines: list[str] = []
+        for line in proc.stderr:  # the initial reconciliation is logged once the folder is watched
+            lines.append(line)
+            if "up to date" in line:
+                break
+        assert any("default: watching" in line for line in lines), lines
+        proc.send_signal(sig)
+        assert proc.wait(timeout=TIMEOUT) == 0
+        assert "stopped" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_an_unknown_collection_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _cli_config(tmp_path)
+    assert cli.main(["--config", str(config), "watch", "--collection", "nope"]) == 1
+    assert "no collection 'nope'" in capsys.readouterr().err
