@@ -1,5 +1,6 @@
-"""A collection's ``watch: true``: ``python -m service`` applies what changes in its folder, over real
-HTTP with the real model: what was there at start, a file dropped in, a file removed."""
+"""A collection's ``watch: true``: the service applies what changes in its folder, over real HTTP:
+what was there at start, a file dropped in, a file removed (``python -m service`` with the real
+model); through the same writer, statuses and jobs as uploads (the hash embedder)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 
+from indexer.config import WatchSettings
 from indexer.embedding import Embedder
+from service.app import create_app
 from tests.conftest import free_port, make_settings, running_service, service_env, wait_for
+from tests.hash_embedder import HashEmbedder
+from tests.service.server import serve
+from tests.service.test_writes_api import auth, put, search, writes_settings
 
 TIMEOUT = 120.0
 """Generous: the model loads in the service first, and the machine may be busy."""
@@ -65,3 +72,36 @@ def test_a_file_dropped_into_a_watched_folder_becomes_searchable(tmp_path: Path,
         _eventually(lambda: _hits(base, "zeppelin hangar Friedrichshafen") == [], "the removed file gone")
         assert _hits(base, "harbourmaster fishing boats") == ["harbour.md"]
         assert proc.poll() is None
+
+
+def test_a_watched_folder_feeds_the_same_writer_as_uploads(tmp_path: Path) -> None:
+    settings = msgspec.structs.replace(
+        writes_settings(tmp_path), watch=WatchSettings(service=True, settle_seconds=0.2)
+    )
+    seeds = settings.seeds_dir
+    with serve(create_app(settings, embedder=HashEmbedder())) as base:
+        status_url = f"{base}/v1/collections/default/status"
+        uploaded = put(base, "up/load.txt", b"Okapis live in the Ituri rainforest.", wait="true")
+        assert uploaded.status_code == 201, uploaded.text
+        job = uploaded.json()["job"]["id"]
+
+        (seeds / "dropped").mkdir()
+        (seeds / "dropped" / "zebra.txt").write_text("Zebra stripes confuse biting flies.", encoding="utf-8")
+        _eventually(
+            lambda: (
+                httpx.get(f"{status_url}/dropped/zebra.txt", headers=auth()).json().get("status") == "indexed"
+            ),
+            "the dropped file indexed, with a status like an upload's",
+        )
+        assert [r["citation"]["doc_id"] for r in search(base, "zebra stripes biting flies")][:1] == [
+            "dropped/zebra.txt"
+        ]
+        time.sleep(1)  # the watcher has seen the upload's own files by now: not queued a second time
+        assert httpx.get(f"{status_url}/up/load.txt", headers=auth()).json()["job_id"] == job
+
+        (seeds / "dropped" / "zebra.txt").unlink()
+        _eventually(
+            lambda: httpx.get(f"{status_url}/dropped/zebra.txt", headers=auth()).status_code == 404,
+            "the removed file gone",
+        )
+        assert search(base, "zebra stripes biting flies") == []
