@@ -20,6 +20,7 @@ SERVICE_MAY_IMPORT = (
     "indexer.build.updates",
     "indexer.reading.formats",
     "indexer.reading.sidecar",
+    "indexer.watch.claim",
     "indexer.watch.folder",
     "indexer.watch.reconcile",
 )

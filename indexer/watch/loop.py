@@ -17,6 +17,7 @@ from indexer.build.builder import EmbedderFactory
 from indexer.config import Settings
 from indexer.errors import IndexerError
 from indexer.watch.apply import Applier
+from indexer.watch.claim import WatchClaim
 from indexer.watch.folder import FolderWatch
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class WatchLoop:
     def __init__(self, settings: Settings, names: Sequence[str], embedder_factory: EmbedderFactory) -> None:
         self.appliers: dict[str, Applier] = {}
         self.watches: dict[str, FolderWatch] = {}
+        self.claims: dict[str, WatchClaim] = {}
         self.queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
         self.stopping = False
         """Set by :meth:`stop` (from a signal handler or another thread): a plain flag, no lock."""
@@ -40,6 +42,7 @@ class WatchLoop:
             collection = settings.collection(name)
             if not collection.seeds_dir.is_dir():
                 raise IndexerError(f"seeds folder not found: {collection.seeds_dir}")
+            self.claims[name] = WatchClaim(collection.index_dir)
             self.appliers[name] = Applier(
                 name, collection, embedder_factory, retry_seconds=settings.watch.retry_seconds
             )
@@ -74,6 +77,7 @@ class WatchLoop:
             for name, watch in self.watches.items()
         ]
         try:
+            self._claim()
             for thread in threads:
                 thread.start()
             for name, watch in self.watches.items():
@@ -85,7 +89,19 @@ class WatchLoop:
         finally:
             stop.set()
             for thread in threads:
-                thread.join(timeout=5)
+                if thread.is_alive():
+                    thread.join(timeout=5)
+            for claim in self.claims.values():
+                claim.release()
+
+    def _claim(self) -> None:
+        """Claim every collection, or fail: one that another process watches is not watched twice."""
+        for name, claim in self.claims.items():
+            if not claim.acquire():
+                raise IndexerError(
+                    f"collection {name} is already watched by another process (python -m indexer watch, "
+                    f"or the service with watch: true): {claim.path} is locked"
+                )
 
     def _loop(self) -> int:
         while not self.stopping:

@@ -1,7 +1,8 @@
 """Watched source folders: a collection's ``watch: true`` (or ``watch.service``) has the service apply
 what changes in its folder, through the same per-collection writer as writes over HTTP
 (:meth:`~service.runtime.writes.Writes.changed`): the same queue, statuses and jobs, one publish per
-batch. What changed while the service was down is queued at start."""
+batch. What changed while the service was down is queued at start. One process watches a folder (of
+``--workers N``, the first to claim it; another takes over if it stops)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from functools import partial
 
 import anyio.to_thread
 
+from indexer.config import Settings
+from indexer.watch.claim import WatchClaim
 from indexer.watch.folder import FolderWatch
 from indexer.watch.reconcile import differences
 from service.runtime.writes import Writes
@@ -31,6 +34,9 @@ class FolderWatching:
         self._threads: list[threading.Thread] = []
         self._queue: asyncio.Queue[tuple[str, frozenset[str]]] = asyncio.Queue()
         self._feeder: asyncio.Task[None] | None = None
+        self._waiting: list[asyncio.Task[None]] = []
+        """Collections another process watches: each waits to take over."""
+        self._claims: list[WatchClaim] = []
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -38,8 +44,8 @@ class FolderWatching:
         return tuple(name for name in self.settings.collection_names if self.settings.watched(name))
 
     async def start(self) -> None:
-        """Watch each folder, then queue what changed in it while nobody watched."""
-        loop = asyncio.get_running_loop()
+        """Watch each folder no other process watches (the others: as soon as it stops), then queue
+        what changed in it while nobody watched."""
         self._feeder = asyncio.create_task(self._feed(), name="watched-folders")
         for name in self.names:
             collection = self.settings.collection(name)
@@ -48,24 +54,36 @@ class FolderWatching:
                     "collection %s: seeds folder not found, not watched: %s", name, collection.seeds_dir
                 )
                 continue
-            watch = FolderWatch(
-                collection.seeds_dir,
-                index_dir=collection.index_dir,
-                ignore=(self.settings.index_dir,),
-                settle_seconds=self.settings.watch.settle_seconds,
-                on_changes=partial(self._from_thread, loop, name),
-            )
-            thread = threading.Thread(
-                target=self._watch, args=(name, watch), name=f"watch-{name}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
-            await anyio.to_thread.run_sync(watch.started.wait)
-            log.info("collection %s: watching %s", name, collection.seeds_dir)
-            missed = await anyio.to_thread.run_sync(differences, collection)
-            if missed:
-                log.info("collection %s: %d documents changed while not watched", name, len(missed))
-                self._queue.put_nowait((name, frozenset(missed)))
+            claim = WatchClaim(collection.index_dir)
+            self._claims.append(claim)
+            if await anyio.to_thread.run_sync(claim.acquire):
+                await self._watch_folder(name, collection)
+            else:
+                log.info("collection %s: watched by another process; taking over when it stops", name)
+                self._waiting.append(asyncio.create_task(self._take_over(name, collection, claim)))
+
+    async def _take_over(self, name: str, collection: Settings, claim: WatchClaim) -> None:
+        while not await anyio.to_thread.run_sync(claim.acquire):
+            await asyncio.sleep(self.settings.watch.retry_seconds)
+        await self._watch_folder(name, collection)
+
+    async def _watch_folder(self, name: str, collection: Settings) -> None:
+        watch = FolderWatch(
+            collection.seeds_dir,
+            index_dir=collection.index_dir,
+            ignore=(self.settings.index_dir,),
+            settle_seconds=self.settings.watch.settle_seconds,
+            on_changes=partial(self._from_thread, asyncio.get_running_loop(), name),
+        )
+        thread = threading.Thread(target=self._watch, args=(name, watch), name=f"watch-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        await anyio.to_thread.run_sync(watch.started.wait)
+        log.info("collection %s: watching %s", name, collection.seeds_dir)
+        missed = await anyio.to_thread.run_sync(differences, collection)
+        if missed:
+            log.info("collection %s: %d documents changed while not watched", name, len(missed))
+            self._queue.put_nowait((name, frozenset(missed)))
 
     def _from_thread(self, loop: asyncio.AbstractEventLoop, name: str, doc_ids: frozenset[str]) -> None:
         with contextlib.suppress(RuntimeError):  # the loop closed: the service is stopping
@@ -91,9 +109,12 @@ class FolderWatching:
 
     async def close(self) -> None:
         self._stop.set()
-        if self._feeder is not None:
-            self._feeder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._feeder
+        for task in (*self._waiting, self._feeder):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for thread in self._threads:
             await anyio.to_thread.run_sync(thread.join, 5)
+        for claim in self._claims:
+            claim.release()

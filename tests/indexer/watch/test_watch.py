@@ -25,6 +25,7 @@ from indexer.errors import NoSnapshotError
 from indexer.snapshot.layout import current_dir
 from indexer.snapshot.manifest import Manifest, read_manifest
 from indexer.snapshot.publish import build_lock
+from indexer.watch.claim import WatchClaim
 from indexer.watch.loop import WatchLoop
 from tests.hash_embedder import HashEmbedder
 
@@ -268,3 +269,16 @@ def test_an_unknown_collection_is_an_error(tmp_path: Path, capsys: pytest.Captur
     config = _cli_config(tmp_path)
     assert cli.main(["--config", str(config), "watch", "--collection", "nope"]) == 1
     assert "no collection 'nope'" in capsys.readouterr().err
+
+
+def test_a_collection_another_process_watches_is_not_watched_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _cli_config(tmp_path)
+    other = WatchClaim(tmp_path / "index")  # e.g. the service with watch: true
+    assert other.acquire()
+    assert not WatchClaim(tmp_path / "index").acquire()
+    assert cli.main(["--config", str(config), "watch"]) == 1
+    assert "default is already watched by another process" in capsys.readouterr().err
+    other.release()
+    assert WatchClaim(tmp_path / "index").acquire()
