@@ -34,8 +34,9 @@ class FolderWatching:
         self._threads: list[threading.Thread] = []
         self._queue: asyncio.Queue[tuple[str, frozenset[str]]] = asyncio.Queue()
         self._feeder: asyncio.Task[None] | None = None
-        self._waiting: list[asyncio.Task[None]] = []
-        """Collections another process watches: each waits to take over."""
+        self._starting: list[asyncio.Task[None]] = []
+        """Per collection: claim its folder (waiting while another process watches it), watch it,
+        queue what changed while nobody watched."""
         self._claims: list[WatchClaim] = []
 
     @property
@@ -45,7 +46,7 @@ class FolderWatching:
 
     async def start(self) -> None:
         """Watch each folder no other process watches (the others: as soon as it stops), then queue
-        what changed in it while nobody watched."""
+        what changed in it while nobody watched; in the background: the service answers meanwhile."""
         self._feeder = asyncio.create_task(self._feed(), name="watched-folders")
         for name in self.names:
             collection = self.settings.collection(name)
@@ -56,16 +57,17 @@ class FolderWatching:
                 continue
             claim = WatchClaim(collection.index_dir)
             self._claims.append(claim)
-            if await anyio.to_thread.run_sync(claim.acquire):
-                await self._watch_folder(name, collection)
-            else:
-                log.info("collection %s: watched by another process; taking over when it stops", name)
-                self._waiting.append(asyncio.create_task(self._take_over(name, collection, claim)))
+            self._starting.append(asyncio.create_task(self._claim_and_watch(name, collection, claim)))
 
-    async def _take_over(self, name: str, collection: Settings, claim: WatchClaim) -> None:
-        while not await anyio.to_thread.run_sync(claim.acquire):
-            await asyncio.sleep(self.settings.watch.retry_seconds)
-        await self._watch_folder(name, collection)
+    async def _claim_and_watch(self, name: str, collection: Settings, claim: WatchClaim) -> None:
+        try:
+            if not await anyio.to_thread.run_sync(claim.acquire):
+                log.info("collection %s: watched by another process; taking over when it stops", name)
+                while not await anyio.to_thread.run_sync(claim.acquire):
+                    await asyncio.sleep(self.settings.watch.retry_seconds)
+            await self._watch_folder(name, collection)
+        except Exception:  # e.g. the index folder cannot be written: the other collections go on
+            log.exception("collection %s: its folder cannot be watched", name)
 
     async def _watch_folder(self, name: str, collection: Settings) -> None:
         watch = FolderWatch(
@@ -105,11 +107,12 @@ class FolderWatching:
             except Exception:  # a collection gone meanwhile, a folder unreadable: the next batch goes on
                 log.exception("collection %s: queueing %d changed documents failed", name, len(doc_ids))
                 continue
-            log.info("collection %s: %d changed documents queued", name, len(jobs))
+            if jobs:  # (none: the folder changed by this service's own writes)
+                log.info("collection %s: %d documents changed in its folder, queued", name, len(jobs))
 
     async def close(self) -> None:
         self._stop.set()
-        for task in (*self._waiting, self._feeder):
+        for task in (*self._starting, self._feeder):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -14,6 +14,7 @@ import pytest
 
 from indexer.config import WatchSettings
 from indexer.embedding import Embedder
+from indexer.watch.claim import WatchClaim
 from service.app import create_app
 from tests.conftest import free_port, make_settings, running_service, service_env, wait_for
 from tests.hash_embedder import HashEmbedder
@@ -105,3 +106,21 @@ def test_a_watched_folder_feeds_the_same_writer_as_uploads(tmp_path: Path) -> No
             "the removed file gone",
         )
         assert search(base, "zebra stripes biting flies") == []
+
+
+def test_a_folder_another_process_watches_is_taken_over_when_it_stops(tmp_path: Path) -> None:
+    settings = msgspec.structs.replace(
+        writes_settings(tmp_path), watch=WatchSettings(service=True, settle_seconds=0.2, retry_seconds=0.2)
+    )
+    other = WatchClaim(settings.index_dir)  # python -m indexer watch, or another worker of the service
+    assert other.acquire()
+    with serve(create_app(settings, embedder=HashEmbedder())) as base:
+        status_url = f"{base}/v1/collections/default/status/early.txt"
+        (settings.seeds_dir / "early.txt").write_text("Narwhals have one long tusk.", encoding="utf-8")
+        time.sleep(1.5)  # the other watcher would have applied it; this one must not (twice)
+        assert httpx.get(status_url, headers=auth()).status_code == 404
+        other.release()  # it stopped: the service takes over and applies what it missed
+        _eventually(
+            lambda: httpx.get(status_url, headers=auth()).json().get("status") == "indexed",
+            "the file written before the take-over indexed",
+        )
