@@ -110,7 +110,9 @@ def _lifespan(
         collections = Collections(settings, engine, registry, created=created_collections(settings, created))
         registry.report_readiness(lambda: not_ready(collections.not_ready, work))
         collections.reload()  # a missing or refused snapshot leaves the service up, that collection 503
-        writes = Writes(settings, collections, lambda: engine.embedder, created)
+        # the model without the engine's query timing (a write's embeddings are not queries')
+        model = getattr(engine.embedder, "inner", engine.embedder)
+        writes = Writes(settings, collections, lambda: model, created)
         await writes.start()  # writes acknowledged before a crash are published again
         folders = FolderWatching(settings, writes)
         await folders.start()  # collections with watch: true

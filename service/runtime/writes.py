@@ -19,7 +19,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterable, Callable, Collection, Iterator, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -118,6 +118,9 @@ class _Writer:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held while a document of this collection is written to its folder (and its journal)."""
     task: asyncio.Task[None] | None = None
+    full: bool = False
+    """The next publish compares the whole folder with the index (at start, for a collection created
+    over HTTP), not only the pending documents."""
 
 
 class Writes:
@@ -167,22 +170,28 @@ class Writes:
         recovered = await anyio.to_thread.run_sync(intake.pending, settings)
         for job_id, doc_id in recovered:
             action: Action = "put" if (settings.seeds_dir / doc_id).is_file() else "delete"
-            self._jobs[job_id] = Job(job_id, name, doc_id, action, "queued", created_at=time.time())
-            writer.pending.setdefault(doc_id, []).append(job_id)
+            job = Job(job_id, name, doc_id, action, "queued", created_at=time.time())
+            self._jobs[job_id] = job
+            self._enqueue(writer, job)
         if recovered:
             log.info(
                 "collection %s: %d writes acknowledged before the last stop, publishing", name, len(recovered)
             )
+        if self._created(name):
+            writer.full = True  # its folder is the service's own: whatever is in it gets indexed
             writer.wake.set()
         writer.task = asyncio.create_task(self._run(writer), name=f"writer-{name}")
         self._writers[name] = writer
 
     def collection_settings(self, name: str) -> Settings:
         """Collection ``name`` as the indexer sees it (its source folder and index folder)."""
-        created = self.registry.get(name)
-        if created is not None:
+        if self._created(name):
             return self.registry.settings_of(self.settings, name)
         return self.settings.collection(name)
+
+    def _created(self, name: str) -> bool:
+        """Whether collection ``name`` was created over HTTP (a name ``config.yaml`` gives is its)."""
+        return name not in self.settings.collection_names and self.registry.get(name) is not None
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -205,31 +214,38 @@ class Writes:
         doc_id = intake.check_doc_id(doc_id)
         intake.check_media_type(doc_id, media_type)
         meta = None if callable(metadata) else intake.check_metadata(metadata, self.settings.reading)
-        async with writer.lock:
-            known = self._known(collection, doc_id)
-            if known is None:
-                self._check_room(collection)
-            staged = await intake.stage(writer.settings.seeds_dir, doc_id, data, self.limits.max_upload_bytes)
-            try:
-                if meta is None:  # given once the body is read (a multipart part after the file)
-                    meta = intake.check_metadata(
-                        metadata() if callable(metadata) else None, self.settings.reading
-                    )
-                if await self._unchanged(writer, doc_id, staged.sha256, meta):
-                    job = self._new_job(collection, doc_id, "put", status="indexed", unchanged=True)
-                    return self._finish_now(job)
-                job = self._new_job(collection, doc_id, "put", created=known is None)
-                try:
-                    await anyio.to_thread.run_sync(
-                        intake.commit, writer.settings, doc_id, staged, meta, job.id
-                    )
-                except BaseException:
-                    self._jobs.pop(job.id, None)
-                    raise
-            finally:
-                await anyio.to_thread.run_sync(staged.discard)
-            self._enqueue(writer, job, sha256=staged.sha256, size=staged.size, metadata=meta)
-            return job
+        if self._known(collection, doc_id) is None:
+            self._check_room(collection)  # before the body is read; again below, under the lock
+        # streamed in without the lock: one slow upload never holds up the collection's others
+        staged = await intake.stage(writer.settings.seeds_dir, doc_id, data, self.limits.max_upload_bytes)
+        try:
+            if meta is None:  # given once the body is read (a multipart part after the file)
+                meta = intake.check_metadata(
+                    metadata() if callable(metadata) else None, self.settings.reading
+                )
+            async with writer.lock:
+                return await self._commit(writer, doc_id, staged, meta)
+        finally:
+            await anyio.to_thread.run_sync(staged.discard)
+
+    async def _commit(
+        self, writer: _Writer, doc_id: str, staged: intake.Staged, meta: Mapping[str, Any]
+    ) -> Job:
+        """Under the collection's lock: ``staged`` into place as ``doc_id``, journalled, queued."""
+        known = self._known(writer.name, doc_id)
+        if known is None:
+            self._check_room(writer.name)
+        if await self._unchanged(writer, doc_id, staged.sha256, meta):
+            job = self._new_job(writer.name, doc_id, "put", status="indexed", unchanged=True)
+            return self._finish_now(job)
+        job = self._new_job(writer.name, doc_id, "put", created=known is None)
+        try:
+            await anyio.to_thread.run_sync(intake.commit, writer.settings, doc_id, staged, meta, job.id)
+        except BaseException:
+            self._jobs.pop(job.id, None)
+            raise
+        self._enqueue(writer, job, sha256=staged.sha256, size=staged.size, metadata=meta)
+        return job
 
     async def _unchanged(
         self, writer: _Writer, doc_id: str, sha256: str, metadata: Mapping[str, Any]
@@ -260,20 +276,20 @@ class Writes:
             self._enqueue(writer, job)
             return job
 
-    async def changed(self, collection: str, doc_ids: Collection[str]) -> list[Job]:
-        """Documents changed in the collection's source folder by something else than this API (a
-        watched folder: ``watch: true``), queued for publishing as the writes are: a put when the file
-        is there, else a deletion. What this API wrote itself (the same bytes and metadata queued or
-        indexed, a deletion it made) is not queued again. The jobs queued."""
+    async def changed(self, collection: str, doc_ids: Iterable[str]) -> list[Job]:
+        """Queue documents changed in the source folder by other means (a folder watcher): each is
+        published as the folder now has it (a missing file is a deletion), with the writes over HTTP
+        in the same batches. Nothing is journalled: the folder itself says what changed (a watcher
+        queues what changed while the service was down at start). What this API wrote itself (the same
+        bytes and metadata queued or indexed, a deletion it made) is not queued again."""
         writer = self._writer(collection)
-        seeds = writer.settings.seeds_dir
-        jobs: list[Job] = []
+        jobs = []
         async with writer.lock:
-            for doc_id in sorted(doc_ids):
-                present = await anyio.to_thread.run_sync((seeds / doc_id).is_file)
-                if await self._own_write(writer, doc_id, present=present):
+            for doc_id in dict.fromkeys(doc_ids):
+                exists = await anyio.to_thread.run_sync((writer.settings.seeds_dir / doc_id).is_file)
+                if await self._own_write(writer, doc_id, present=exists):
                     continue
-                job = self._new_job(collection, doc_id, "put" if present else "delete")
+                job = self._new_job(collection, doc_id, "put" if exists else "delete")
                 self._enqueue(writer, job)
                 jobs.append(job)
         return jobs
@@ -356,7 +372,7 @@ class Writes:
         409 for a collection of ``config.yaml``."""
         if name not in self.collections.names:
             raise NotFoundError(f"no collection {name[:80]!r}")
-        if self.registry.get(name) is None:
+        if not self._created(name):
             raise ConflictError(f"collection {name!r} is configured in config.yaml; remove it there")
         writer = self._writers.pop(name, None)
         if writer is not None and writer.task is not None:
@@ -446,13 +462,14 @@ class Writes:
         while True:
             await writer.wake.wait()
             writer.wake.clear()
-            if not writer.pending:
+            if not writer.pending and not writer.full:
                 continue
             async with writer.lock:
                 batch, writer.pending = writer.pending, {}
             await self._mark(writer.name, batch, "indexing")
             try:
-                report = await anyio.to_thread.run_sync(self._publish, writer, sorted(batch))
+                doc_ids = None if writer.full else sorted(batch)
+                report = await anyio.to_thread.run_sync(self._publish, writer, doc_ids)
             except BuildLockedError:
                 log.info(
                     "collection %s: a build holds the index lock; writing again in %gs",
@@ -461,17 +478,23 @@ class Writes:
                 )
                 await self._requeue(writer, batch, LOCKED_RETRY_SECONDS)
                 continue
-            except IndexerError as exc:
+            except IndexerError as exc:  # the index folder cannot be written (full, read-only): later
                 log.error("collection %s: publishing %d documents failed: %s", writer.name, len(batch), exc)
                 await self._requeue(writer, batch, FAILED_RETRY_SECONDS)
                 continue
+            except Exception:  # a bug must not end the writer: what is queued stays queued
+                log.exception("collection %s: publishing %d documents failed", writer.name, len(batch))
+                await self._requeue(writer, batch, FAILED_RETRY_SECONDS)
+                continue
+            writer.full = False
             async with writer.lock:  # no journal line is appended while it is rewritten
                 jobs = {job_id for job_ids in batch.values() for job_id in job_ids}
                 await anyio.to_thread.run_sync(intake.journal_done, writer.settings, jobs)
             await self._settle(writer, batch, report)
 
-    def _publish(self, writer: _Writer, doc_ids: list[str]) -> BuildReport:
-        """On a worker thread: publish ``doc_ids`` and serve the new snapshot."""
+    def _publish(self, writer: _Writer, doc_ids: list[str] | None) -> BuildReport:
+        """On a worker thread: publish ``doc_ids`` (None: every change in the folder) and serve the
+        new snapshot."""
         report = update(writer.settings, self.embedder, doc_ids)
         holder = self.collections.get(writer.name)
         if holder is not None:
