@@ -161,9 +161,7 @@ def test_a_burst_of_files_goes_into_a_few_updates(
     assert len(updates) <= 10, [r.getMessage() for r in updates]
 
 
-def test_a_folder_removed_takes_its_documents_with_it(
-    tmp_path: Path, watching: Callable[[Settings], WatchLoop]
-) -> None:
+def test_folders_moved_out_in_and_renamed(tmp_path: Path, watching: Callable[[Settings], WatchLoop]) -> None:
     settings = _settings(tmp_path)
     seeds, index = settings.seeds_dir, settings.index_dir
     (seeds / "keep.md").write_text("# Keep\n\nStays.", encoding="utf-8")
@@ -174,6 +172,16 @@ def test_a_folder_removed_takes_its_documents_with_it(
     eventually(lambda: len(_documents(index)) == 3, "the folder indexed")
     (seeds / "old").rename(tmp_path / "moved-out")  # one event for the folder, none for its files
     eventually(lambda: set(_documents(index)) == {"keep.md"}, "the moved-out folder's documents removed")
+    (tmp_path / "moved-out").rename(seeds / "back")  # moved in: one event for the folder
+    eventually(
+        lambda: set(_documents(index)) == {"keep.md", "back/a.md", "back/deep/b.md"},
+        "the moved-in folder's documents added",
+    )
+    (seeds / "back").rename(seeds / "renamed")
+    eventually(
+        lambda: set(_documents(index)) == {"keep.md", "renamed/a.md", "renamed/deep/b.md"},
+        "the renamed folder's documents under their new ids",
+    )
 
 
 def test_the_index_folder_inside_the_seeds_folder_starts_no_update(
