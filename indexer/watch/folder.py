@@ -45,6 +45,14 @@ def indexed_under(index_dir: Path, folders: Iterable[str]) -> set[str]:
     return found
 
 
+def _identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        info = folder.stat()
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
 class FolderWatch:
     """The documents of one source folder that change: ``on_changes`` is called (from the thread
     that runs :meth:`run`) with each batch of settled doc_ids, deleted ones included. A folder moved
@@ -76,6 +84,7 @@ class FolderWatch:
         """Watch until ``stop`` is set (blocking: run it in a thread of its own)."""
         if not self.paths.root.is_dir():
             raise FileNotFoundError(f"source folder not found: {self.paths.root}")
+        identity = _identity(self.paths.root)
         for changes in watchfiles.watch(
             self.paths.root,
             watch_filter=self._wanted,
@@ -87,6 +96,8 @@ class FolderWatch:
             ignore_permission_denied=True,
         ):
             self.started.set()
+            if _identity(self.paths.root) != identity:  # its events no longer come: say so, never go quiet
+                raise FileNotFoundError(f"the source folder was removed or replaced: {self.paths.root}")
             if changes:
                 self._note(changes)
             ready = self.settling.ready()

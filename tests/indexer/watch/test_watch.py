@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import signal
 import subprocess
 import sys
@@ -290,3 +291,19 @@ def test_a_collection_another_process_watches_is_not_watched_twice(
     assert "default is already watched by another process" in capsys.readouterr().err
     other.release()
     assert WatchClaim(tmp_path / "index").acquire()
+
+
+def test_a_removed_seeds_folder_ends_the_watch_with_the_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = _settings(tmp_path)
+    (settings.seeds_dir / "doc.md").write_text("# Doc\n\nA document.", encoding="utf-8")
+    loop = WatchLoop(settings, settings.collection_names, HashEmbedder)
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(loop.run()), daemon=True)
+    thread.start()
+    eventually(lambda: "doc.md" in _documents(settings.index_dir), "the watch running")
+    shutil.rmtree(settings.seeds_dir)
+    thread.join(TIMEOUT)
+    assert result == [1]
+    assert any("removed or replaced" in r.getMessage() for r in caplog.records)
