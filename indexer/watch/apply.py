@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from indexer.build import update
 from indexer.build.builder import BuildReport, EmbedderFactory
 from indexer.config import Settings
-from indexer.errors import BuildLockedError, SnapshotError
+from indexer.errors import BuildLockedError, IndexerError, SnapshotError
 from indexer.reading.names import printable
 from indexer.snapshot.layout import current_dir
 from indexer.snapshot.manifest import read_manifest
@@ -109,9 +109,10 @@ class Applier:
         doc_ids = None if self.everything else frozenset(self.pending)
         self.pending, self.everything = set(), False
         started = self.clock()
-        before = Served.read(self.settings)
         try:
+            before = Served.read(self.settings)
             report = update(self.settings, self.embedder_factory, doc_ids)
+            after = Served.read(self.settings)
         except Exception as exc:  # the watch goes on: this batch is tried again later
             self.add(doc_ids)
             self._failed(exc)
@@ -119,8 +120,7 @@ class Applier:
         if self.locked or self.failures:
             log.info("%s: updating again", self.name)
         self.failures, self.locked = 0, False
-        outcome = Outcome.between(before, Served.read(self.settings), doc_ids)
-        self._log(report, outcome, self.clock() - started)
+        self._log(report, Outcome.between(before, after, doc_ids), self.clock() - started)
         return report
 
     def _failed(self, exc: Exception) -> None:
@@ -133,7 +133,7 @@ class Applier:
         self.failures += 1
         delay = self.retry_seconds * min(MAX_BACKOFF, 2 ** (self.failures - 1))
         self.not_before = self.clock() + delay
-        if isinstance(exc, OSError | SnapshotError) or type(exc).__module__.startswith("indexer"):
+        if isinstance(exc, OSError | IndexerError):  # a failure a user can fix: its message says it
             log.error("%s: update failed: %s; trying again in %g s", self.name, exc, delay)
         else:
             log.exception("%s: update failed; trying again in %g s", self.name, delay)
