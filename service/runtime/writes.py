@@ -19,10 +19,10 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import anyio.to_thread
 
@@ -106,6 +106,14 @@ class DocumentPage:
     """Pass as ``after`` for the next page; None: this was the last."""
 
 
+class WriteObserver(Protocol):
+    """Told of writes and publishes (the service's metrics)."""
+
+    def write_queued(self, collection: str, action: str, queued: int) -> None: ...
+
+    def batch_published(self, collection: str, seconds: float, failed: int, queued: int) -> None: ...
+
+
 @dataclass
 class _Writer:
     """One collection's queue: the documents written and not yet published, and its task."""
@@ -133,8 +141,10 @@ class Writes:
         collections: Collections,
         embedder: Callable[[], Embedder],
         registry: CollectionRegistry,
+        observer: WriteObserver | None = None,
     ) -> None:
         self.settings = settings
+        self.observer = observer
         self.collections = collections
         self.embedder = embedder
         self.registry = registry
@@ -163,6 +173,38 @@ class Writes:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._writers.clear()
+
+    async def watch(self, interval: float) -> None:
+        """Every ``interval`` seconds, serve the collections other service processes (``--workers``)
+        created or deleted over HTTP."""
+        while True:
+            await anyio.sleep(interval)
+            try:
+                await self.sync_collections()
+            except Exception:  # a damaged registry file leaves the collections as they are
+                log.exception("reading %s failed", self.registry.path)
+
+    async def sync_collections(self) -> None:
+        """Serve the collections ``<index_dir>/collections.json`` lists now, and no others of its."""
+        if not await anyio.to_thread.run_sync(self.registry.reload):
+            return
+        configured = set(self.settings.collection_names)
+        listed = set(self.registry.names) - configured
+        for name in sorted(listed - set(self.collections.names)):
+            entry = self.registry.get(name)
+            folder = self.registry.settings_of(self.settings, name).index_dir
+            self.collections.add(name, folder, entry.description if entry is not None else "")
+            await self._start_writer(name)
+        for name in sorted(set(self.collections.names) - listed - configured):
+            await self._stop_writer(name)
+            self.collections.remove(name)
+
+    async def _stop_writer(self, name: str) -> None:
+        writer = self._writers.pop(name, None)
+        if writer is not None and writer.task is not None:
+            writer.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer.task
 
     async def _start_writer(self, name: str) -> None:
         settings = self.collection_settings(name)
@@ -199,7 +241,7 @@ class Writes:
         self,
         collection: str,
         doc_id: str,
-        data: bytes | AsyncIterable[bytes],
+        data: intake.Data,
         *,
         media_type: str | None = None,
         metadata: Metadata = None,
@@ -374,11 +416,7 @@ class Writes:
             raise NotFoundError(f"no collection {name[:80]!r}")
         if not self._created(name):
             raise ConflictError(f"collection {name!r} is configured in config.yaml; remove it there")
-        writer = self._writers.pop(name, None)
-        if writer is not None and writer.task is not None:
-            writer.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer.task
+        await self._stop_writer(name)
         self.collections.remove(name)
         await anyio.to_thread.run_sync(self.registry.delete, self.settings, name)
         self._docs.pop(name, None)
@@ -456,6 +494,8 @@ class Writes:
                 updated_at=time.time(),
             )
         writer.wake.set()
+        if self.observer is not None:
+            self.observer.write_queued(writer.name, job.action, len(writer.pending))
 
     async def _run(self, writer: _Writer) -> None:
         """The collection's writer: publish what is pending, one batch at a time."""
@@ -467,6 +507,7 @@ class Writes:
             async with writer.lock:
                 batch, writer.pending = writer.pending, {}
             await self._mark(writer.name, batch, "indexing")
+            started = time.perf_counter()
             try:
                 doc_ids = None if writer.full else sorted(batch)
                 report = await anyio.to_thread.run_sync(self._publish, writer, doc_ids)
@@ -491,6 +532,11 @@ class Writes:
                 jobs = {job_id for job_ids in batch.values() for job_id in job_ids}
                 await anyio.to_thread.run_sync(intake.journal_done, writer.settings, jobs)
             await self._settle(writer, batch, report)
+            if self.observer is not None:
+                failed = sum(1 for doc_id in batch if doc_id in report.skipped)
+                self.observer.batch_published(
+                    writer.name, time.perf_counter() - started, failed, len(writer.pending)
+                )
 
     def _publish(self, writer: _Writer, doc_ids: list[str] | None) -> BuildReport:
         """On a worker thread: publish ``doc_ids`` (None: every change in the folder) and serve the
