@@ -1,5 +1,5 @@
-"""python -m indexer: build each collection's index snapshot from its seeds folder, inspect one, or
-measure retrieval quality on a BEIR-format collection."""
+"""python -m indexer: build each collection's index snapshot from its seeds folder, keep it in step with
+the folder as it changes, inspect one, or measure retrieval quality on a BEIR-format collection."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         help="publish even if the build removes every served document, or more than index.max_shrink of them",
     )
     _add_ray_arguments(build)
+    _add_watch_command(commands)
     inspect = commands.add_parser("inspect", help="print what a collection's current snapshot holds")
     inspect.add_argument(
         "--collection", metavar="NAME", help="the collection to inspect (default: default_collection)"
@@ -79,6 +80,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return parser
+
+
+def _add_watch_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``watch [--collection NAME]``."""
+    watch = commands.add_parser(
+        "watch",
+        help="keep the index in step with the seeds folders: apply each change within seconds",
+        description="Watch each collection's seeds folder (the operating system's change notifications) and "
+        "apply added, changed and deleted documents (a document's .meta.json sidecar included) through the "
+        "same incremental update as a build, within seconds. A file is read once it stops changing "
+        "(watch.settle_seconds); a burst of changes goes into a few updates; what changed while nobody "
+        "watched is applied first. Hidden files, editors' temporary files and the index folder are left "
+        "out. One log line per update. Runs until Ctrl-C or SIGTERM (the update in progress is finished).",
+    )
+    watch.add_argument(
+        "--collection",
+        metavar="NAME",
+        action="append",
+        help="watch only this collection; repeat for several (default: every collection)",
+    )
 
 
 def _add_ray_arguments(build: argparse.ArgumentParser) -> None:
@@ -123,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _build(_with_ray(settings, args), args)
         if args.command == "eval":
             return _eval(settings, args)
+        if args.command == "watch":
+            return _watch(settings, args)
         _warn_legacy(settings)
         name = args.collection or settings.default_collection
         return _inspect(settings.collection(name), as_json=args.json, documents=args.documents)
@@ -206,6 +229,21 @@ def _build(settings: Settings, args: argparse.Namespace) -> int:
     if failed:
         print(f"{failed} of {len(names)} collections failed", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _watch(settings: Settings, args: argparse.Namespace) -> int:
+    """Apply the changes of the named collections' seeds folders (every one by default) until stopped."""
+    from indexer.watch.loop import WatchLoop, stop_on_signals
+
+    _warn_legacy(settings)
+    if not args.verbose:
+        logging.getLogger("indexer.watch").setLevel(logging.INFO)  # one line per update, for people
+    loop = WatchLoop(settings, args.collection or settings.collection_names, _shared_model(settings))
+    with stop_on_signals(loop):
+        try:
+            return loop.run()
+        except KeyboardInterrupt:  # a second Ctrl-C: the update in progress is cut short
+            return 130
 
 
 def _summary(label: str, report: BuildReport) -> None:

@@ -243,6 +243,21 @@ class EngineOptions(_Section, frozen=True):
     ``distance_compute_blas_threshold``)."""
 
 
+class WatchSettings(_Section, frozen=True):
+    """``python -m indexer watch`` and the service's watching: what changes in a collection's source
+    folder is applied to its index within seconds."""
+
+    service: bool = False
+    """The service watches every collection's source folder (a collection's own ``watch: true``: that
+    one)."""
+    settle_seconds: Annotated[float, msgspec.Meta(ge=0.05, le=3600)] = 1.0
+    """A changed file is read once its size and modification time have stayed the same this long (a
+    file still being copied or written is not indexed half-written)."""
+    retry_seconds: Annotated[float, msgspec.Meta(ge=0.05, le=3600)] = 5.0
+    """An update that cannot run (a build holds the lock) or fails is tried again after this long
+    (a failing one: doubled after each failure in a row, up to 16 times as long)."""
+
+
 COLLECTION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 """A collection's name: lower-case letters, digits, ``-`` and ``_``, at most 64 characters."""
 
@@ -252,6 +267,8 @@ class CollectionSettings(_Section, frozen=True):
 
     seeds_dir: Path
     description: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+    watch: bool = False
+    """The service watches this collection's source folder (``watch.service``: every one)."""
 
 
 def check_collection_name(name: str) -> str:
@@ -278,6 +295,7 @@ class Settings(_Section, frozen=True):
     lexical: LexicalSettings = msgspec.field(default_factory=LexicalSettings)
     retrieval: RetrievalSettings = msgspec.field(default_factory=RetrievalSettings)
     ray: RaySettings = msgspec.field(default_factory=RaySettings)
+    watch: WatchSettings = msgspec.field(default_factory=WatchSettings)
     collections: dict[str, CollectionSettings] | None = None
     """Several knowledge bases, each ``{seeds_dir, description}``, each indexed in
     ``<index_dir>/<name>/``. None or empty: one collection, ``default_collection``, from
@@ -315,6 +333,11 @@ class Settings(_Section, frozen=True):
             known = ", ".join(self.collection_names)
             raise ConfigError(f"no collection {name!r} (collections: {known})")
         return msgspec.structs.replace(self, seeds_dir=found.seeds_dir, index_dir=self.index_dir / name)
+
+    def watched(self, name: str) -> bool:
+        """Whether the service watches collection ``name``'s source folder."""
+        found = (self.collections or {}).get(name)
+        return self.watch.service or (found is not None and found.watch)
 
     def legacy_index(self) -> bool:
         """Whether ``index_dir`` still holds a single-collection index (``index_dir/current``) that

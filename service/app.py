@@ -37,6 +37,7 @@ from service.integrations import CHATBOT_HANDLERS
 from service.integrations.mcp import McpEndpoint
 from service.querying import caller_of
 from service.runtime.collections import Collections
+from service.runtime.folders import FolderWatching
 from service.runtime.hot_swap import SnapshotHolder
 from service.runtime.metrics import Metrics
 from service.runtime.observability import RequestObserver, annotate
@@ -113,6 +114,8 @@ def _lifespan(
         model = getattr(engine.embedder, "inner", engine.embedder)
         writes = Writes(settings, collections, lambda: model, created, registry)
         await writes.start()  # writes acknowledged before a crash are published again
+        folders = FolderWatching(settings, writes)
+        await folders.start()  # collections with watch: true
         app.state.collections = collections
         app.state.snapshots = collections.default_holder
         app.state.writes = writes
@@ -123,6 +126,7 @@ def _lifespan(
             yield
         finally:
             app.state.writes = None
+            await folders.close()
             if registry_watcher is not None:
                 registry_watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

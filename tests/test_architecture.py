@@ -20,10 +20,14 @@ SERVICE_MAY_IMPORT = (
     "indexer.build.updates",
     "indexer.reading.formats",
     "indexer.reading.sidecar",
+    "indexer.watch.claim",
+    "indexer.watch.folder",
+    "indexer.watch.reconcile",
 )
 """The indexer's parts the service may use: its settings, its errors, the query engine and the
 snapshot format (the one contract between the two); for writes over HTTP, the one write door
-(``indexer.build.updates``), which file suffixes have a reader and the metadata sidecar's name."""
+(``indexer.build.updates``), which file suffixes have a reader and the metadata sidecar's name; for
+watched folders, the folder watcher and what changed while nobody watched (``indexer.watch``)."""
 MAX_FUNCTION_LINES = 60
 
 

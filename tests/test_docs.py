@@ -56,7 +56,7 @@ def test_cli_help_lists_the_commands() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "indexer", "--help"], cwd=REPO, capture_output=True, text=True, check=True
     )
-    for command in ("build", "inspect"):
+    for command in ("build", "watch", "inspect"):
         assert command in result.stdout
         assert f"python -m indexer {command}" in README
 
@@ -120,7 +120,7 @@ def test_help_texts_show_no_restructured_text() -> None:
     assert match, top
     pages = {"indexer": top, "service": _help("service")}
     pages.update({f"indexer {c}": _help("indexer", c) for c in match.group(1).split(",")})
-    assert set(pages) >= {"indexer build", "indexer inspect", "indexer eval"}
+    assert set(pages) >= {"indexer build", "indexer watch", "indexer inspect", "indexer eval"}
     for name, text in pages.items():
         assert not RESTRUCTURED_TEXT.search(text), f"python -m {name} --help:\n{text}"
 

@@ -321,16 +321,35 @@ class Writes:
     async def changed(self, collection: str, doc_ids: Iterable[str]) -> list[Job]:
         """Queue documents changed in the source folder by other means (a folder watcher): each is
         published as the folder now has it (a missing file is a deletion), with the writes over HTTP
-        in the same batches. Nothing is journalled: the folder itself says what changed."""
+        in the same batches. Nothing is journalled: the folder itself says what changed (a watcher
+        queues what changed while the service was down at start). What this API wrote itself (the same
+        bytes and metadata queued or indexed, a deletion it made) is not queued again."""
         writer = self._writer(collection)
         jobs = []
         async with writer.lock:
             for doc_id in dict.fromkeys(doc_ids):
                 exists = await anyio.to_thread.run_sync((writer.settings.seeds_dir / doc_id).is_file)
+                if await self._own_write(writer, doc_id, present=exists):
+                    continue
                 job = self._new_job(collection, doc_id, "put" if exists else "delete")
                 self._enqueue(writer, job)
                 jobs.append(job)
         return jobs
+
+    async def _own_write(self, writer: _Writer, doc_id: str, *, present: bool) -> bool:
+        """Whether the folder holds ``doc_id`` as this API last left it."""
+        known = self._known(writer.name, doc_id)
+        if not present:  # deleted over HTTP, or unknown: nothing to publish unless a write is queued
+            return known is None and doc_id not in writer.pending
+        written = self._docs.get(writer.name, {}).get(doc_id)
+        if written is None or written.sha256 is None or written.status == "failed":
+            return False
+        try:
+            return await anyio.to_thread.run_sync(
+                intake.same_as_stored, writer.settings.seeds_dir, doc_id, written.sha256, written.metadata
+            )
+        except IndexerError:  # its sidecar no longer reads: a change (the build says why it fails)
+            return False
 
     # -- reading ------------------------------------------------------------------------------
 
