@@ -19,6 +19,7 @@ from service.admission.guards import require_json
 from service.api.bodies import StrictJSON
 from service.api.schemas import Citation
 from service.errors import NotFoundError, Refusal, exception_handlers
+from service.integrations.openai.identity import file_id_of, filename_of
 from service.integrations.openai.schemas import (
     DEFAULT_MAX_NUM_RESULTS,
     Content,
@@ -34,14 +35,24 @@ from service.settings import AppSettings
 OPENAI_ERRORS = {
     400: "The body is empty, not JSON or not a valid request (`param` names the field).",
     401: "The API key is missing or wrong (code `invalid_api_key`).",
-    404: "No vector store with this id (code `not_found`).",
-    413: "The request body is larger than the configured limit.",
-    415: "The body is not sent as application/json.",
+    403: "The API key may see this but not change it (a write, or an admin's action).",
+    404: "No such object, or not one this key may see (code `not_found`).",
+    409: "The object conflicts with one that exists, or a limit on how many is reached.",
+    413: "The request body (or the uploaded file) is larger than the configured limit.",
+    415: "The body is not sent in the media type this endpoint reads.",
     429: "Too many requests from this client (code `rate_limit_exceeded`); retry after the Retry-After "
     "seconds.",
-    503: "No index snapshot is loaded (type `server_error`).",
+    503: "No index snapshot is loaded, or the service is starting (type `server_error`).",
 }
-"""Every error this endpoint answers, in OpenAI's error body."""
+"""Every error the OpenAI-compatible endpoints answer, in OpenAI's error body."""
+
+
+def openai_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the OpenAI error bodies a handler may answer with."""
+    return {
+        status: ResponseSpec(OpenAIErrorBody, description=OPENAI_ERRORS[status], generate_examples=False)
+        for status in statuses
+    }
 
 
 def openai_error(request: Request[Any, Any, Any], refused: Refusal) -> Response[Any]:
@@ -61,13 +72,17 @@ def openai_error(request: Request[Any, Any, Any], refused: Refusal) -> Response[
 
 
 def _result(hit: Hit, base_url: str, default: str) -> VectorStoreSearchResult:
+    """A passage as OpenAI's search result: an uploaded file shows under its ``file-...`` id and
+    filename; ``attributes`` are the document's metadata (an upload's ``attributes``) and the
+    citation's fields (which win on a clash)."""
+    doc_id = hit.document.doc_id
+    citation = Citation.from_hit(hit, base=base_url, default=default).attributes(hit.chunk.chunk_id)
+    metadata = {k: v for k, v in hit.document.metadata.items() if isinstance(v, str | int | float | bool)}
     return VectorStoreSearchResult(
-        file_id=hit.document.doc_id,
-        filename=hit.document.doc_id,
+        file_id=file_id_of(doc_id),
+        filename=filename_of(doc_id),
         score=hit.score,
-        attributes=dict(
-            Citation.from_hit(hit, base=base_url, default=default).attributes(hit.chunk.chunk_id)
-        ),
+        attributes={**metadata, **citation},
         content=[Content(type="text", text=hit.chunk.text)],
     )
 
@@ -86,10 +101,7 @@ class VectorStoresController(Controller):
         tags=["chatbots"],
         status_code=200,
         security=API_SECURITY,
-        responses={
-            status: ResponseSpec(OpenAIErrorBody, description=description, generate_examples=False)
-            for status, description in OPENAI_ERRORS.items()
-        },
+        responses=openai_responses(400, 401, 404, 413, 415, 429, 503),
     )
     async def search(
         self,

@@ -1,0 +1,158 @@
+"""OpenAI's Files and Vector Stores APIs with the official ``openai`` client, unchanged, over real HTTP
+against the service (granian on 127.0.0.1): create a store, upload and poll, search, delete; a file
+that cannot be indexed; keys that may not see or write."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import pytest
+
+from indexer.build import Builder
+from indexer.embedding import Embedder
+from service.app import create_app
+from service.settings import AppSettings, AuthSettings, KeySettings
+from tests.conftest import make_settings
+from tests.service.server import serve
+
+ADMIN = "admin-key-for-openai-tests-01"
+WRITER = "writer-key-for-openai-tests-1"
+READER = "reader-key-for-openai-tests-1"
+OTHER = "other-key-for-openai-tests-01"
+PLANETS = (
+    "Saturn's rings are made mostly of water ice, with a little rock and dust.\n"
+    "The rings stretch up to 282,000 kilometres from the planet but are only about ten metres thick.\n"
+)
+
+
+def _keys() -> AuthSettings:
+    everything = {"*": ("search", "write")}
+    return AuthSettings(
+        admin_keys=(ADMIN,),
+        keys=(
+            KeySettings(name="writer", key=WRITER, collections=everything),
+            KeySettings(name="reader", key=READER, collections={"*": ("search",)}),
+            KeySettings(name="other", key=OTHER, collections={"default": ("search", "write")}),
+        ),
+    )
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("openai_stores")
+    (root / "seeds").mkdir()
+    (root / "seeds" / "bread.md").write_text("# Bread\n\nKnead the dough for ten minutes.\n", encoding="utf-8")
+    settings: AppSettings = make_settings(root, auth=_keys())
+    settings = msgspec.structs.replace(
+        settings, service=msgspec.structs.replace(settings.service, reload_poll_seconds=0.2)
+    )
+    Builder(settings, lambda: embedder).build()
+    with serve(create_app(settings, embedder=embedder)) as url:
+        yield url
+
+
+def _client(base_url: str, key: str) -> Any:
+    from openai import OpenAI
+
+    return OpenAI(base_url=f"{base_url}/v1", api_key=key, max_retries=0, timeout=30)
+
+
+def _blank_pdf() -> bytes:
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    page = canvas.Canvas(out)
+    page.rect(100, 100, 200, 200)  # a drawing, no text
+    page.showPage()
+    page.save()
+    return out.getvalue()
+
+
+def test_the_openai_client_creates_fills_searches_and_empties_a_vector_store(base_url: str) -> None:
+    admin, writer = _client(base_url, ADMIN), _client(base_url, WRITER)
+    store = admin.vector_stores.create(name="Planet Notes", description="notes about planets")
+    assert store.id == "planet-notes" and store.object == "vector_store" and store.status == "completed"
+
+    uploaded = writer.vector_stores.files.upload_and_poll(
+        vector_store_id=store.id,
+        file=("saturn.txt", PLANETS.encode()),
+        attributes={"topic": "astronomy", "year": 2024},
+        max_wait_seconds=60,
+    )
+    assert uploaded.status == "completed", uploaded.last_error
+    assert uploaded.id.startswith("file-") and uploaded.attributes == {"topic": "astronomy", "year": 2024}
+    assert writer.files.retrieve(uploaded.id).filename == "saturn.txt"
+
+    page = writer.vector_stores.search(store.id, query="What are Saturn's rings made of?", max_num_results=3)
+    results = list(page)
+    assert results and results[0].file_id == uploaded.id and results[0].filename == "saturn.txt"
+    assert "water ice" in results[0].content[0].text
+    assert results[0].attributes is not None and results[0].attributes["topic"] == "astronomy"
+    filtered = writer.vector_stores.search(
+        store.id, query="rings", filters={"type": "eq", "key": "topic", "value": "biology"}
+    )
+    assert list(filtered) == []
+
+    listed = list(writer.vector_stores.files.list(store.id))
+    assert [f.id for f in listed] == [uploaded.id]
+    assert admin.vector_stores.retrieve(store.id).file_counts.completed == 1
+
+    deleted = writer.vector_stores.files.delete(uploaded.id, vector_store_id=store.id)
+    assert deleted.deleted and deleted.id == uploaded.id
+    _until(lambda: not list(writer.vector_stores.search(store.id, query="Saturn rings water ice")))
+    assert writer.files.retrieve(uploaded.id).id == uploaded.id  # the upload itself stays
+
+    assert admin.vector_stores.delete(store.id).deleted
+    assert store.id not in [s.id for s in admin.vector_stores.list()]
+
+
+def test_a_file_without_text_fails_with_the_reason(base_url: str) -> None:
+    admin, writer = _client(base_url, ADMIN), _client(base_url, WRITER)
+    store = admin.vector_stores.create(name="scans")
+    failed = writer.vector_stores.files.upload_and_poll(
+        vector_store_id=store.id, file=("scan.pdf", _blank_pdf()), max_wait_seconds=60
+    )
+    assert failed.status == "failed"
+    assert failed.last_error is not None and failed.last_error.code == "invalid_file"
+    assert "text" in failed.last_error.message
+    assert admin.vector_stores.retrieve(store.id).file_counts.failed == 1
+    assert [f.id for f in writer.vector_stores.files.list(store.id, filter="failed")] == [failed.id]
+    assert list(writer.vector_stores.files.list(store.id, filter="completed")) == []
+
+
+def test_other_keys_cannot_see_or_change_what_is_not_theirs(base_url: str) -> None:
+    from openai import NotFoundError, PermissionDeniedError
+
+    admin, writer = _client(base_url, ADMIN), _client(base_url, WRITER)
+    reader, other = _client(base_url, READER), _client(base_url, OTHER)
+    store = admin.vector_stores.create(name="private")
+    mine = writer.files.create(file=("private.txt", b"The launch code is in the blue folder.\n"), purpose="assistants")
+
+    with pytest.raises(NotFoundError):
+        other.vector_stores.retrieve(store.id)
+    with pytest.raises(NotFoundError):
+        other.vector_stores.search(store.id, query="launch code")
+    assert store.id not in [s.id for s in other.vector_stores.list()]
+    with pytest.raises(NotFoundError):
+        other.files.retrieve(mine.id)  # another key's file
+    assert mine.id not in [f.id for f in other.files.list()]
+    with pytest.raises(PermissionDeniedError):
+        reader.vector_stores.files.create(vector_store_id=store.id, file_id=mine.id)
+    with pytest.raises(PermissionDeniedError):
+        reader.files.create(file=("x.txt", b"x"), purpose="assistants")
+    with pytest.raises(PermissionDeniedError):
+        writer.vector_stores.create(name="not-allowed")  # creating a store needs an admin key
+    with pytest.raises(NotFoundError):  # a writer cannot attach a file another key uploaded
+        _client(base_url, OTHER).vector_stores.files.create(vector_store_id="default", file_id=mine.id)
+
+
+def _until(done: Any, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
