@@ -30,6 +30,7 @@ from service.integrations.openai.schemas import (
     VectorStoreSearchResult,
 )
 from service.querying import Ask, Caller
+from service.runtime.writes import Writes
 from service.settings import AppSettings
 
 OPENAI_ERRORS = {
@@ -87,6 +88,13 @@ def _result(hit: Hit, base_url: str, default: str) -> VectorStoreSearchResult:
     )
 
 
+def _nothing_published(writes: Writes, name: str) -> bool:
+    """Whether ``name`` is a collection created over HTTP that has no snapshot yet: searching it
+    finds nothing (a configured collection without a snapshot is unavailable: 503)."""
+    holder = writes.collections.get(name)
+    return writes.registry.get(name) is not None and holder is not None and holder.current is None
+
+
 class VectorStoresController(Controller):
     path = "/v1/vector_stores"
     exception_handlers = exception_handlers(openai_error)
@@ -109,6 +117,7 @@ class VectorStoresController(Controller):
         data: JSONBody[VectorStoreSearchRequest],
         settings: NamedDependency[AppSettings],
         caller: NamedDependency[Caller],
+        writes: NamedDependency[Writes],
     ) -> VectorStoreSearchPage:
         """OpenAI's ``vector_stores.search``: the passages that best match ``query``, best first, as
         ``vector_store.search_results.page``. ``filters`` select passages as on ``POST /v1/search``
@@ -126,6 +135,8 @@ class VectorStoresController(Controller):
         if not querying.reachable(caller, name):
             raise NotFoundError(f"No vector store found with id {vector_store_id[:128]!r}.")
         queries = (data.query,) if isinstance(data.query, str) else tuple(data.query)
+        if _nothing_published(writes, name):  # a store made over HTTP, nothing indexed in it yet
+            return VectorStoreSearchPage(search_query=list(queries), data=[])
         threshold = data.ranking_options.score_threshold if data.ranking_options else None
         keys = querying.Keys(top_k="max_num_results")
         ask = Ask(

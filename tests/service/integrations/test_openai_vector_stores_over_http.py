@@ -23,6 +23,8 @@ ADMIN = "admin-key-for-openai-tests-01"
 WRITER = "writer-key-for-openai-tests-1"
 READER = "reader-key-for-openai-tests-1"
 OTHER = "other-key-for-openai-tests-01"
+LIMIT_MB = 0.05
+"""``writes.max_upload_mb`` of the test service: 52,428 bytes."""
 PLANETS = (
     "Saturn's rings are made mostly of water ice, with a little rock and dust.\n"
     "The rings stretch up to 282,000 kilometres from the planet but are only about ten metres thick.\n"
@@ -45,10 +47,14 @@ def _keys() -> AuthSettings:
 def base_url(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
     root = tmp_path_factory.mktemp("openai_stores")
     (root / "seeds").mkdir()
-    (root / "seeds" / "bread.md").write_text("# Bread\n\nKnead the dough for ten minutes.\n", encoding="utf-8")
+    (root / "seeds" / "bread.md").write_text(
+        "# Bread\n\nKnead the dough for ten minutes.\n", encoding="utf-8"
+    )
     settings: AppSettings = make_settings(root, auth=_keys())
     settings = msgspec.structs.replace(
-        settings, service=msgspec.structs.replace(settings.service, reload_poll_seconds=0.2)
+        settings,
+        service=msgspec.structs.replace(settings.service, reload_poll_seconds=0.2),
+        writes=msgspec.structs.replace(settings.writes, max_upload_mb=LIMIT_MB),
     )
     Builder(settings, lambda: embedder).build()
     with serve(create_app(settings, embedder=embedder)) as url:
@@ -130,7 +136,9 @@ def test_other_keys_cannot_see_or_change_what_is_not_theirs(base_url: str) -> No
     admin, writer = _client(base_url, ADMIN), _client(base_url, WRITER)
     reader, other = _client(base_url, READER), _client(base_url, OTHER)
     store = admin.vector_stores.create(name="private")
-    mine = writer.files.create(file=("private.txt", b"The launch code is in the blue folder.\n"), purpose="assistants")
+    mine = writer.files.create(
+        file=("private.txt", b"The launch code is in the blue folder.\n"), purpose="assistants"
+    )
 
     with pytest.raises(NotFoundError):
         other.vector_stores.retrieve(store.id)
@@ -150,9 +158,103 @@ def test_other_keys_cannot_see_or_change_what_is_not_theirs(base_url: str) -> No
         _client(base_url, OTHER).vector_stores.files.create(vector_store_id="default", file_id=mine.id)
 
 
+def test_files_belong_to_their_key_are_capped_and_can_be_read_back(base_url: str) -> None:
+    from openai import NotFoundError
+
+    writer, other = _client(base_url, WRITER), _client(base_url, OTHER)
+    notes = b"# Notes\n\nsome notes\n"
+    kept = writer.files.create(file=("../../etc/notes.md", notes), purpose="user_data")
+    assert kept.object == "file" and kept.bytes == len(notes) and kept.filename == "notes.md"
+    assert kept.purpose == "user_data" and abs(kept.created_at - time.time()) < 60
+    assert writer.files.content(kept.id).read() == notes
+    assert kept.id in [f.id for f in writer.files.list()]
+    assert kept.id not in [f.id for f in other.files.list()]
+    assert kept.id in [f.id for f in _client(base_url, ADMIN).files.list()]  # admin keys see every file
+    with pytest.raises(NotFoundError):
+        other.files.delete(kept.id)
+    assert writer.files.delete(kept.id).deleted
+    with pytest.raises(NotFoundError):
+        writer.files.retrieve(kept.id)
+
+
+def test_uploads_over_the_limit_or_malformed_are_refused(base_url: str) -> None:
+    import httpx
+
+    auth = {"Authorization": f"Bearer {WRITER}"}
+    before = {f["id"] for f in httpx.get(f"{base_url}/v1/files", headers=auth).json()["data"]}
+    big = b"x" * (int(LIMIT_MB * 2**20) + 1)
+    refused = httpx.post(
+        f"{base_url}/v1/files", headers=auth, files={"file": ("big.txt", big)}, data={"purpose": "assistants"}
+    )
+    assert refused.status_code == 413, refused.text
+    assert "larger than the limit" in refused.json()["error"]["message"]
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: refused while it streams in
+        yield b"--b\r\nContent-Disposition: form-data; name=file; filename=big.txt\r\n\r\n"
+        for _ in range(20):
+            yield b"y" * 8192
+
+    streamed = httpx.post(
+        f"{base_url}/v1/files",
+        headers={**auth, "Content-Type": "multipart/form-data; boundary=b"},
+        content=chunked(),
+    )
+    assert streamed.status_code == 413, streamed.text
+    wrong = httpx.post(f"{base_url}/v1/files", headers=auth, json={"purpose": "assistants"})
+    assert wrong.status_code == 415
+    no_purpose = httpx.post(f"{base_url}/v1/files", headers=auth, files={"file": ("a.txt", b"a")})
+    assert no_purpose.status_code == 400 and no_purpose.json()["error"]["param"] == "purpose"
+    fine_tune = httpx.post(
+        f"{base_url}/v1/files", headers=auth, files={"file": ("a.txt", b"a")}, data={"purpose": "fine-tune"}
+    )
+    assert fine_tune.status_code == 400 and "purpose" in fine_tune.json()["error"]["message"]
+    after = {f["id"] for f in httpx.get(f"{base_url}/v1/files", headers=auth).json()["data"]}
+    assert after == before  # nothing refused was kept
+
+
+def test_deleting_a_file_removes_it_from_its_vector_stores(base_url: str) -> None:
+    admin, writer = _client(base_url, ADMIN), _client(base_url, WRITER)
+    store = admin.vector_stores.create(name="moons")
+    assert list(writer.vector_stores.search(store.id, query="moons")) == []  # nothing indexed yet
+    moon = writer.vector_stores.files.upload_and_poll(
+        vector_store_id=store.id,
+        file=("titan.md", b"# Titan\n\nTitan is the largest moon of Saturn, with a thick atmosphere.\n"),
+        max_wait_seconds=60,
+    )
+    assert moon.status == "completed"
+    assert [r.file_id for r in writer.vector_stores.search(store.id, query="largest moon of Saturn")] == [
+        moon.id
+    ]
+    writer.files.delete(moon.id)
+    _until(lambda: not list(writer.vector_stores.search(store.id, query="largest moon of Saturn")))
+    assert list(writer.vector_stores.files.list(store.id)) == []
+
+
+def test_unsupported_files_and_options_are_refused_with_the_reason(base_url: str) -> None:
+    from openai import BadRequestError, ConflictError
+
+    admin, writer = _client(base_url, ADMIN), _client(base_url, WRITER)
+    binary = writer.files.create(file=("tool.exe", b"MZ\x90\x00"), purpose="assistants")
+    with pytest.raises(BadRequestError, match="cannot be searched"):
+        writer.vector_stores.files.create(vector_store_id="default", file_id=binary.id)
+    with pytest.raises(BadRequestError, match="chunking"):
+        admin.vector_stores.create(
+            name="chunky",
+            chunking_strategy={
+                "type": "static",
+                "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400},
+            },
+        )
+    with pytest.raises(BadRequestError, match="expire"):
+        admin.vector_stores.create(name="fleeting", expires_after={"anchor": "last_active_at", "days": 1})
+    with pytest.raises(ConflictError):
+        admin.vector_stores.create(name="default")  # a configured collection's name
+    with pytest.raises(ConflictError):
+        admin.vector_stores.delete("default")  # config.yaml's collections stay
+
+
 def _until(done: Any, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not done():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.2)
-
