@@ -223,7 +223,3 @@ class FileStore:
             (self.folder / f"{record.id}.json").unlink(missing_ok=True)
             self.data_path(record.id).unlink(missing_ok=True)
             _fsync_dir(self.folder)
-
-    def read(self, record: StoredFile) -> bytes:
-        """The file's bytes (at most ``max_bytes`` of them: it was capped on upload)."""
-        return self.data_path(record.id).read_bytes()

@@ -13,10 +13,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.response import Stream
 
 from service.admission.auth import API_SECURITY, Access
 from service.errors import ForbiddenError, NotFoundError, UnavailableError, exception_handlers
@@ -176,11 +177,14 @@ class FilesController(Controller):
     )
     async def get_file_content(
         self, file_id: FromPath[str], files: NamedDependency[FileStore], access: NamedDependency[Access]
-    ) -> Response[bytes]:
-        """OpenAI's ``files.content``: the file's bytes, as uploaded."""
+    ) -> Stream:
+        """OpenAI's ``files.content``: the file's bytes, as uploaded (streamed from disk)."""
         record = find_file(files, file_id, access)
-        data = await anyio.to_thread.run_sync(files.read, record)
-        return Response(data, media_type=record.media_type or "application/octet-stream")
+        return Stream(
+            vector_files.read_chunks(files, record),
+            media_type=record.media_type or "application/octet-stream",
+            headers={"Content-Length": str(record.bytes)},
+        )
 
     @delete(
         "/{file_id:str}",

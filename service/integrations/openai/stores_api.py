@@ -83,12 +83,15 @@ class VectorStoreAdminController(Controller):
         """OpenAI's ``vector_stores.create``: a new collection (admin keys only, as
         ``POST /v1/collections``) named after ``name`` (lower case, other characters as ``-``; a random
         ``vs_...`` name without one), which is also its id; 409 if a collection has that name. The
-        uploaded files of ``file_ids`` are attached to it (all must exist, else 404 and nothing is
-        made). ``chunking_strategy`` must be ``auto`` (the service's); ``expires_after`` and
-        ``metadata`` are refused (400): stores do not expire, and keep a ``description``."""
+        uploaded files of ``file_ids`` are attached to it (all must exist and be of a type a reader
+        reads, else 404 or 400 and nothing is made). ``chunking_strategy`` must be ``auto`` (the
+        service's); ``expires_after`` and ``metadata`` are refused (400): stores do not expire, and
+        keep a ``description``."""
         _refuse_unsupported(data)
         vector_files.check_chunking(data.chunking_strategy, settings)
         records = [find_file(files, file_id, access) for file_id in data.file_ids]
+        for record in records:  # all checked before anything is made
+            vector_files.check_searchable(record)
         name = collection_name(data.name)
         await writes.create_collection(name, data.description)
         for record in records:

@@ -27,6 +27,7 @@ from service.integrations.openai.objects import (
 )
 from service.integrations.openai.paging import Order, window
 from service.runtime.collections import Collections
+from service.runtime.intake import check_doc_id
 from service.runtime.writes import DocumentStatus, Status, Writes
 
 OpenAIStatus = Literal["in_progress", "completed", "cancelled", "failed"]
@@ -130,14 +131,26 @@ def epoch(stamp: str) -> int:
         return 0
 
 
-async def _chunks(files: FileStore, record: StoredFile) -> AsyncIterator[bytes]:
-    """The uploaded file's bytes, a MiB at a time, read off the event loop."""
-    handle = await anyio.to_thread.run_sync(files.data_path(record.id).open, "rb")
+async def read_chunks(files: FileStore, record: StoredFile) -> AsyncIterator[bytes]:
+    """The uploaded file's bytes, a MiB at a time, read off the event loop (the file is opened at
+    once: a deletion meanwhile does not cut it short)."""
+    handle = files.data_path(record.id).open("rb")
     try:
         while chunk := await anyio.to_thread.run_sync(handle.read, READ_CHUNK):
             yield chunk
     finally:
         handle.close()
+
+
+def check_searchable(record: StoredFile) -> None:
+    """400 unless a reader reads uploaded file ``record`` (its filename's suffix)."""
+    try:
+        check_doc_id(doc_id_of(record.id, record.filename))
+    except (UnsupportedMediaTypeError, InvalidInputError) as exc:
+        raise InvalidInputError(
+            f"file {record.id} ({record.filename[:80]!r}) cannot be searched: {exc.detail}",
+            errors=[{"key": "file_id", "message": "unsupported file", "source": "body"}],
+        ) from None
 
 
 async def attach(
@@ -148,14 +161,9 @@ async def attach(
     attributes: Mapping[str, Any] | None,
 ) -> VectorStoreFileObject:
     """Write uploaded file ``record`` into ``collection`` (durable when it returns) and describe it."""
+    check_searchable(record)  # the filename's suffix picks the reader (whatever Content-Type came with it)
     doc_id = doc_id_of(record.id, record.filename)
-    try:  # the filename's suffix picks the reader (clients send any Content-Type with a file)
-        await writes.put(collection, doc_id, _chunks(files, record), metadata=dict(attributes or {}))
-    except UnsupportedMediaTypeError as exc:
-        raise InvalidInputError(
-            f"file {record.id} ({record.filename[:80]!r}) cannot be searched: {exc.detail}",
-            errors=[{"key": "file_id", "message": "unsupported file type", "source": "body"}],
-        ) from None
+    await writes.put(collection, doc_id, read_chunks(files, record), metadata=dict(attributes or {}))
     return await describe(writes, collection, record.id, files)
 
 

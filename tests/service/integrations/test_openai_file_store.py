@@ -38,7 +38,7 @@ def test_kept_files_survive_a_restart_and_leftovers_of_unanswered_uploads_do_not
 
     reopened = FileStore.open(tmp_path, LIMITS)
     record = reopened.get(kept, "alice")
-    assert record is not None and reopened.read(record) == b"hello" and record.bytes == 5
+    assert record is not None and reopened.data_path(kept).read_bytes() == b"hello" and record.bytes == 5
     assert sorted(p.name for p in (tmp_path / FILES_DIR).iterdir()) == [f"{kept}.data", f"{kept}.json"]
 
 

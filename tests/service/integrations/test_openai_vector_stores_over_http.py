@@ -23,8 +23,9 @@ ADMIN = "admin-key-for-openai-tests-01"
 WRITER = "writer-key-for-openai-tests-1"
 READER = "reader-key-for-openai-tests-1"
 OTHER = "other-key-for-openai-tests-01"
-LIMIT_MB = 0.05
-"""``writes.max_upload_mb`` of the test service: 52,428 bytes."""
+LIMIT_MB = 0.1
+"""``writes.max_upload_mb`` of the test service: 104,857 bytes (above ``service.max_body_bytes``, the
+limit of JSON bodies, which uploads are not held to)."""
 PLANETS = (
     "Saturn's rings are made mostly of water ice, with a little rock and dust.\n"
     "The rings stretch up to 282,000 kilometres from the planet but are only about ten metres thick.\n"
@@ -175,6 +176,9 @@ def test_files_belong_to_their_key_are_capped_and_can_be_read_back(base_url: str
     assert writer.files.delete(kept.id).deleted
     with pytest.raises(NotFoundError):
         writer.files.retrieve(kept.id)
+    large = bytes(range(256)) * 320  # 81,920 bytes: more than a JSON body may be, less than an upload
+    big = writer.files.create(file=("large.bin", large), purpose="assistants")
+    assert big.bytes == len(large) and writer.files.content(big.id).read() == large
 
 
 def test_uploads_over_the_limit_or_malformed_are_refused(base_url: str) -> None:
@@ -247,6 +251,9 @@ def test_unsupported_files_and_options_are_refused_with_the_reason(base_url: str
         )
     with pytest.raises(BadRequestError, match="expire"):
         admin.vector_stores.create(name="fleeting", expires_after={"anchor": "last_active_at", "days": 1})
+    with pytest.raises(BadRequestError, match=r"tool\.exe"):
+        admin.vector_stores.create(name="tools", file_ids=[binary.id])
+    assert "tools" not in [s.id for s in admin.vector_stores.list()]  # nothing made
     with pytest.raises(ConflictError):
         admin.vector_stores.create(name="default")  # a configured collection's name
     with pytest.raises(ConflictError):
