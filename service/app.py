@@ -24,7 +24,6 @@ from service.admission.hosts import HostCheck, allowed_hosts
 from service.admission.proxies import ProxyHeaders, parse_networks
 from service.admission.rate_limit import RateLimitMiddleware, rate_limiter
 from service.api.admin import AdminController
-from service.api.collections import CollectionsController
 from service.api.documents import DocumentsController
 from service.api.health import health, not_ready, ready
 from service.api.index import describe_index
@@ -32,6 +31,7 @@ from service.api.metrics import metrics
 from service.api.openapi import openapi_config, swagger_assets
 from service.api.pages import PagesController
 from service.api.search import SearchController
+from service.api.writes import CollectionWritesController
 from service.errors import NotFoundError, UnavailableError, exception_handlers
 from service.integrations import CHATBOT_HANDLERS
 from service.integrations.mcp import McpEndpoint
@@ -142,7 +142,7 @@ def _routes(settings: AppSettings, mcp: McpEndpoint) -> list[ControllerRouterHan
         SearchController,
         DocumentsController,
         PagesController,
-        CollectionsController,
+        CollectionWritesController,
         describe_index,
         *operations,
         *CHATBOT_HANDLERS,

@@ -28,6 +28,7 @@ from indexer.config import ReadingSettings, Settings
 from indexer.reading.formats import format_of, supported_suffixes
 from indexer.reading.sidecar import SIDECAR_SUFFIX, read_sidecar, sidecar_path
 from service.errors import (
+    BadRequestError,
     InvalidInputError,
     PayloadTooLargeError,
     UnavailableError,
@@ -165,9 +166,7 @@ async def stage(seeds_dir: Path, doc_id: str, data: bytes | AsyncIterable[bytes]
         finally:
             fh.close()
         if size == 0:
-            raise InvalidInputError(
-                "the document is empty", errors=[{"key": "body", "message": "empty", "source": "body"}]
-            )
+            raise BadRequestError("the document is empty: send its bytes as the body")
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()

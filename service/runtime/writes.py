@@ -52,6 +52,11 @@ FAILED_RETRY_SECONDS = 10.0
 """How long a writer waits before trying again after the index could not be written (disk full...)."""
 
 
+Metadata = Mapping[str, Any] | Callable[[], Mapping[str, Any] | None] | None
+"""A put's metadata: a mapping, or a callable giving it once the data has been read (multipart bodies
+whose ``metadata`` part follows the file)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     """One acknowledged write and how far it got."""
@@ -188,7 +193,7 @@ class Writes:
         data: bytes | AsyncIterable[bytes],
         *,
         media_type: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: Metadata = None,
     ) -> Job:
         """Write document ``doc_id`` of ``collection`` (new or replacing) and queue it for publishing.
         Durable when it returns (bytes and sidecar fsynced, renamed into place, journal fsynced).
@@ -199,13 +204,17 @@ class Writes:
         writer = self._writer(collection)
         doc_id = intake.check_doc_id(doc_id)
         intake.check_media_type(doc_id, media_type)
-        meta = intake.check_metadata(metadata, self.settings.reading)
+        meta = None if callable(metadata) else intake.check_metadata(metadata, self.settings.reading)
         async with writer.lock:
             known = self._known(collection, doc_id)
             if known is None:
                 self._check_room(collection)
             staged = await intake.stage(writer.settings.seeds_dir, doc_id, data, self.limits.max_upload_bytes)
             try:
+                if meta is None:  # given once the body is read (a multipart part after the file)
+                    meta = intake.check_metadata(
+                        metadata() if callable(metadata) else None, self.settings.reading
+                    )
                 if await self._unchanged(writer, doc_id, staged.sha256, meta):
                     job = self._new_job(collection, doc_id, "put", status="indexed", unchanged=True)
                     return self._finish_now(job)
