@@ -165,10 +165,11 @@ class Writes:
         settings = self.collection_settings(name)
         writer = _Writer(name, settings)
         recovered = await anyio.to_thread.run_sync(intake.pending, settings)
-        for job_id, doc_id in recovered:
+        for job_id, doc_id in recovered:  # queued again, and shown as queued until published
             action: Action = "put" if (settings.seeds_dir / doc_id).is_file() else "delete"
-            self._jobs[job_id] = Job(job_id, name, doc_id, action, "queued", created_at=time.time())
-            writer.pending.setdefault(doc_id, []).append(job_id)
+            job = Job(job_id, name, doc_id, action, "queued", created_at=time.time())
+            self._jobs[job_id] = job
+            self._enqueue(writer, job)
         if recovered:
             log.info(
                 "collection %s: %d writes acknowledged before the last stop, publishing", name, len(recovered)

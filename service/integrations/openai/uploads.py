@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio.to_thread
-from multipart import (  # type: ignore[import-untyped]
+from multipart import (
     MultipartSegment,
     ParserError,
     ParserLimitReached,
