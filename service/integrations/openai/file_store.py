@@ -16,13 +16,14 @@ import os
 import secrets
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import msgspec
 
-from service.errors import ConflictError, ServiceError
+from service.errors import ConflictError, ServiceError, UnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -109,19 +110,24 @@ class FileLimits:
 
 
 class FileStore:
-    """The uploaded files: create with :meth:`open`, then thread-safe."""
+    """The uploaded files: create with :meth:`open`, then thread-safe. The lock guards only the
+    in-memory records; disk work (fsyncs) is done outside it."""
 
     def __init__(self, folder: Path, limits: FileLimits) -> None:
         self.folder = folder
         self.limits = limits
         self._files: dict[str, StoredFile] = {}
+        self._held: Counter[str] = Counter()
+        """Per owner, the files kept and the uploads being committed (the limit counts both)."""
         self._lock = threading.Lock()
 
     @classmethod
     def open(cls, index_dir: Path, limits: FileLimits) -> FileStore:
-        """The store in ``index_dir``, its files loaded; leftovers of uploads never answered removed."""
+        """The store in ``index_dir``, its files loaded; leftovers of uploads never answered removed.
+        The folder is made by the first upload (a read-only index folder serves searches)."""
         store = cls(index_dir / FILES_DIR, limits)
-        store.folder.mkdir(parents=True, exist_ok=True)
+        if not store.folder.is_dir():
+            return store
         for path in store.folder.iterdir():
             if path.name.startswith(_TMP):
                 path.unlink(missing_ok=True)
@@ -134,56 +140,93 @@ class FileStore:
         return store
 
     def _load(self, path: Path) -> None:
+        record = self._read_record(path)
+        if record is not None:
+            self._files[record.id] = record
+            self._held[record.owner] += 1
+
+    def _read_record(self, path: Path) -> StoredFile | None:
         try:
             record = msgspec.json.decode(path.read_bytes(), type=StoredFile)
+        except FileNotFoundError:
+            return None  # deleted meanwhile (by another worker process)
         except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
             log.warning("skipping the uploaded file record %s: %s", path, exc)
-            return
+            return None
         if record.id != path.stem or not self.data_path(record.id).is_file():
             log.warning("skipping the uploaded file record %s: its data is missing", path)
-            return
-        self._files[record.id] = record
+            return None
+        return record
+
+    def refresh(self) -> None:
+        """Take in the files other processes (``--workers``) kept or deleted meanwhile (blocking:
+        lists the folder, reads the records not known yet)."""
+        try:
+            names = {e.name[:-5] for e in os.scandir(self.folder) if e.name.endswith(".json")}
+        except FileNotFoundError:
+            names = set()
+        with self._lock:
+            known = set(self._files)
+        found = {name: self._read_record(self.folder / f"{name}.json") for name in names - known}
+        with self._lock:
+            for gone in known - names:
+                record = self._files.pop(gone, None)
+                if record is not None:
+                    self._held[record.owner] -= 1
+            for record in found.values():
+                if record is not None and record.id not in self._files:
+                    self._files[record.id] = record
+                    self._held[record.owner] += 1
 
     def data_path(self, file_id: str) -> Path:
         return self.folder / f"{file_id}.data"
 
-    def _count(self, owner: str) -> int:
-        return sum(1 for record in self._files.values() if record.owner == owner)
-
     def start(self, owner: str) -> Upload:
-        """A new upload for ``owner`` (:class:`ConflictError` if ``owner`` keeps too many files)."""
-        self._check_room(owner)
-        return Upload(self.folder, owner, self.limits.max_bytes)
+        """A new upload for ``owner`` (:class:`ConflictError` if ``owner`` keeps too many files; 503
+        if the files area cannot be written). Blocking: call it off the event loop."""
+        self.refresh()
+        with self._lock:
+            self._check_room(owner)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            return Upload(self.folder, owner, self.limits.max_bytes)
+        except OSError as exc:
+            raise _unwritable(self.folder, exc) from exc
 
     def _check_room(self, owner: str) -> None:
         most = self.limits.max_files_per_key
-        if self._count(owner) >= most:
+        if self._held[owner] >= most:
             raise ConflictError(
                 f"this key already keeps {most} files (integrations.max_files_per_key); delete some first"
             )
 
     def commit(self, upload: Upload, *, filename: str, purpose: str, media_type: str) -> StoredFile:
         """Keep ``upload`` (blocking: fsyncs). When it returns, the file survives a crash."""
-        sha256 = upload.finish()
-        record = StoredFile(
-            id=upload.id,
-            bytes=upload.size,
-            created_at=int(time.time()),
-            filename=filename,
-            purpose=purpose,
-            owner=upload.owner,
-            media_type=media_type,
-            sha256=sha256,
-        )
         with self._lock:
-            try:
-                self._check_room(upload.owner)
-                os.rename(upload.path, self.data_path(upload.id))
-                self._write_record(record)
-            except BaseException:
-                upload.discard()
-                self.data_path(upload.id).unlink(missing_ok=True)
-                raise
+            self._check_room(upload.owner)
+            self._held[upload.owner] += 1
+        try:
+            record = StoredFile(
+                id=upload.id,
+                bytes=upload.size,
+                created_at=int(time.time()),
+                filename=filename,
+                purpose=purpose,
+                owner=upload.owner,
+                media_type=media_type,
+                sha256=upload.finish(),
+            )
+            os.rename(upload.path, self.data_path(upload.id))
+            self._write_record(record)
+        except BaseException as exc:
+            upload.discard()
+            self.data_path(upload.id).unlink(missing_ok=True)
+            with self._lock:
+                self._held[upload.owner] -= 1
+            if isinstance(exc, OSError):
+                raise _unwritable(self.folder, exc) from exc
+            raise
+        with self._lock:
             self._files[record.id] = record
         return record
 
@@ -198,14 +241,29 @@ class FileStore:
         _fsync_dir(self.folder)
 
     def get(self, file_id: str, owner: str | None) -> StoredFile | None:
-        """File ``file_id`` if ``owner`` may see it (``None``: any owner, for admin keys)."""
+        """File ``file_id`` if ``owner`` may see it (``None``: any owner, for admin keys), as the
+        folder holds it now (another worker process may have kept or deleted it). Blocking: reads a
+        small record the first time."""
+        path = self.folder / f"{file_id}.json"
         record = self._files.get(file_id)
+        if record is None:
+            record = self._read_record(path)
+            if record is not None:
+                with self._lock:
+                    if record.id not in self._files:
+                        self._files[record.id] = record
+                        self._held[record.owner] += 1
+        elif not path.exists():
+            self.refresh()
+            return None
         if record is None or (owner is not None and record.owner != owner):
             return None
         return record
 
     def list(self, owner: str | None, purpose: str | None = None) -> list[StoredFile]:
-        """The files ``owner`` may see (``None``: every file), oldest first, then by id."""
+        """The files ``owner`` may see (``None``: every file), oldest first, then by id (blocking:
+        takes in the folder first, see :meth:`refresh`)."""
+        self.refresh()
         with self._lock:
             records = list(self._files.values())
         chosen = [
@@ -216,10 +274,20 @@ class FileStore:
         return sorted(chosen, key=lambda r: (r.created_at, r.id))
 
     def delete(self, record: StoredFile) -> None:
-        """Forget ``record`` and remove its bytes (blocking: fsyncs the folder)."""
+        """Forget ``record`` and remove its bytes (blocking: fsyncs the folder); the record first, so
+        a crash midway leaves at most bytes that the next :meth:`open` removes."""
         with self._lock:
             if self._files.pop(record.id, None) is None:
                 return
+            self._held[record.owner] -= 1
+        try:
             (self.folder / f"{record.id}.json").unlink(missing_ok=True)
             self.data_path(record.id).unlink(missing_ok=True)
             _fsync_dir(self.folder)
+        except OSError as exc:
+            raise _unwritable(self.folder, exc) from exc
+
+
+def _unwritable(folder: Path, exc: OSError) -> UnavailableError:
+    log.error("the files area %s cannot be written: %s", folder, exc)
+    return UnavailableError(f"the files area cannot be written ({exc.strerror or exc}); retry later")

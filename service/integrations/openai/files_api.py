@@ -151,7 +151,7 @@ class FilesController(Controller):
     ) -> ListPage[FileObject]:
         """OpenAI's ``files.list``: this key's files (every file for an admin key), newest first
         (``order=asc``: oldest first), ``limit`` per page after the file ``after``."""
-        records = files.list(owner_of(access), purpose)
+        records = await anyio.to_thread.run_sync(files.list, owner_of(access), purpose)
         if order == "desc":
             records.reverse()
         return _page(records, after, limit)

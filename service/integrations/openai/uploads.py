@@ -150,7 +150,7 @@ async def receive(
 ) -> StoredFile:
     """Stream a ``POST /v1/files`` body into ``store`` as ``owner``'s; kept (fsynced) when it returns."""
     boundary = boundary_of(content_type)
-    upload = store.start(owner)
+    upload = await anyio.to_thread.run_sync(store.start, owner)
     try:
         form = await _feed(chunks, boundary, upload)
         purpose = _purpose(form)

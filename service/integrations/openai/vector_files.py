@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import anyio.to_thread
 
@@ -131,10 +131,17 @@ def epoch(stamp: str) -> int:
         return 0
 
 
-async def read_chunks(files: FileStore, record: StoredFile) -> AsyncIterator[bytes]:
-    """The uploaded file's bytes, a MiB at a time, read off the event loop (the file is opened at
-    once: a deletion meanwhile does not cut it short)."""
-    handle = files.data_path(record.id).open("rb")
+def read_chunks(files: FileStore, record: StoredFile) -> AsyncIterator[bytes]:
+    """The uploaded file's bytes, a MiB at a time, read off the event loop. The file is opened now: a
+    deletion meanwhile does not cut it short (:class:`NotFoundError` if it is already gone)."""
+    try:
+        handle = files.data_path(record.id).open("rb")
+    except FileNotFoundError:
+        raise NotFoundError(f"No such File object: {record.id!r}") from None
+    return _chunks(handle)
+
+
+async def _chunks(handle: BinaryIO) -> AsyncIterator[bytes]:
     try:
         while chunk := await anyio.to_thread.run_sync(handle.read, READ_CHUNK):
             yield chunk

@@ -54,6 +54,19 @@ def test_a_file_is_seen_only_by_its_owner_or_an_admin(tmp_path: Path) -> None:
     assert list((tmp_path / FILES_DIR).iterdir()) == []
 
 
+def test_worker_processes_sharing_the_folder_see_each_others_files(tmp_path: Path) -> None:
+    first, second = FileStore.open(tmp_path, LIMITS), FileStore.open(tmp_path, LIMITS)
+    kept = _keep(first, "alice", b"hello")
+    assert second.get(kept, "alice") is not None and [r.id for r in second.list("alice")] == [kept]
+    _keep(second, "alice", b"again")
+    with pytest.raises(ConflictError):  # the limit counts the files the other process kept
+        first.start("alice")
+    record = first.get(kept, "alice")
+    assert record is not None
+    first.delete(record)
+    assert second.get(kept, "alice") is None and len(second.list("alice")) == 1
+
+
 def test_size_and_count_limits(tmp_path: Path) -> None:
     store = FileStore.open(tmp_path, LIMITS)
     upload = store.start("alice")
