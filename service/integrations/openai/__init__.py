@@ -3,12 +3,17 @@
 
 from service.integrations.openai.api import VectorStoresController
 from service.integrations.openai.files_api import FilesController, files_lifespan
-from service.integrations.openai.stores_api import VectorStoreAdminController, VectorStoreFilesController
+from service.integrations.openai.stores_api import (
+    VectorStoreAdminController,
+    VectorStoreFileBatchesController,
+    VectorStoreFilesController,
+)
 
 OPENAI_HANDLERS = [
     VectorStoresController,
     VectorStoreAdminController,
     VectorStoreFilesController,
+    VectorStoreFileBatchesController,
     FilesController,
 ]
 """The OpenAI-compatible controllers."""

@@ -126,3 +126,16 @@ class VectorStoreFileObject(msgspec.Struct, frozen=True):
     chunking_strategy: StaticChunking
     attributes: dict[str, str | int | float | bool] | None = None
     object: Literal["vector_store.file"] = "vector_store.file"
+
+
+class BatchFile(msgspec.Struct, frozen=True):
+    file_id: FileId
+    attributes: Attributes | None = None
+    chunking_strategy: AutoChunking | StaticChunking | None = None
+
+
+class CreateFileBatch(msgspec.Struct, frozen=True):
+    file_ids: Annotated[list[FileId], Meta(max_length=500)] = msgspec.field(default_factory=list)
+    files: Annotated[list[BatchFile], Meta(max_length=500)] = msgspec.field(default_factory=list)
+    attributes: Attributes | None = None
+    chunking_strategy: AutoChunking | StaticChunking | None = None

@@ -1,6 +1,7 @@
 """OpenAI's vector stores and their files: ``/v1/vector_stores`` (create: admin; list; get; delete:
-admin) and ``/v1/vector_stores/{id}/files`` (attach an uploaded file with ``attributes``; list; get
-with ``status`` and ``last_error``; delete). A vector store is a collection (its id is the
+admin), ``/v1/vector_stores/{id}/files`` (attach an uploaded file with ``attributes``; list; get
+with ``status`` and ``last_error``; delete) and ``/v1/vector_stores/{id}/file_batches`` (several at
+once, polled as one). A vector store is a collection (its id is the
 collection's name); its files are the collection's documents, written through the service's writer.
 Search is ``POST /v1/vector_stores/{id}/search`` (:mod:`service.integrations.openai.api`)."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio.to_thread
 from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -16,12 +18,14 @@ from service.admission.auth import ADMIN, ADMIN_SECURITY, Access
 from service.admission.guards import require_json
 from service.api.bodies import StrictJSON
 from service.errors import InvalidInputError, exception_handlers
-from service.integrations.openai import vector_files
+from service.integrations.openai import batches, vector_files
 from service.integrations.openai.api import openai_error, openai_responses
+from service.integrations.openai.batches import BatchStore, FileBatchObject
 from service.integrations.openai.file_store import FileStore
 from service.integrations.openai.files_api import find_file, provide_files
 from service.integrations.openai.identity import collection_name, file_id_of
 from service.integrations.openai.objects import (
+    CreateFileBatch,
     CreateVectorStore,
     CreateVectorStoreFile,
     Deleted,
@@ -271,3 +275,86 @@ class VectorStoreFilesController(Controller):
         doc = vector_files.find(writes, name, file_id.lstrip("/"), files)
         await vector_files.detach(writes, name, doc)
         return Deleted(id=file_id_of(doc.doc_id), object="vector_store.file.deleted")
+
+
+class VectorStoreFileBatchesController(Controller):
+    path = "/v1/vector_stores/{vector_store_id:str}/file_batches"
+    exception_handlers = exception_handlers(openai_error)
+    dependencies = {"files": Provide(provide_files, sync_to_thread=False)}  # noqa: RUF012
+    tags = ["chatbots"]  # noqa: RUF012
+
+    @post(
+        "/",
+        guards=[require_json],
+        dto=StrictJSON[CreateFileBatch],
+        return_dto=None,
+        status_code=200,
+        summary="Add several files to a vector store (OpenAI Vector Stores)",
+        operation_id="createVectorStoreFileBatch",
+        responses=openai_responses(400, 401, 403, 404, 409, 413, 415, 429),
+    )
+    async def create_batch(
+        self,
+        vector_store_id: FromPath[str],
+        data: JSONBody[CreateFileBatch],
+        settings: NamedDependency[AppSettings],
+        writes: NamedDependency[Writes],
+        files: NamedDependency[FileStore],
+        access: NamedDependency[Access],
+    ) -> Response[FileBatchObject]:
+        """OpenAI's ``vector_stores.file_batches.create`` (what ``file_batches.upload_and_poll``
+        calls): up to 500 uploaded files, as ``file_ids`` (sharing ``attributes``) or as ``files``
+        (each with its own), attached as ``POST .../files`` attaches one. Every file is checked first
+        (404 for a file of another key, 400 for a type no reader reads): then nothing is written."""
+        name = writable(vector_store_id, settings, writes, access)
+        store = BatchStore(settings.index_dir)
+        batch = await batches.create(writes, files, store, name, data, access, settings)
+        return Response(batches.batch_object(writes, batch), headers={"openai-poll-after-ms": POLL_AFTER_MS})
+
+    @get(
+        "/{batch_id:str}",
+        summary="Describe a file batch (OpenAI Vector Stores)",
+        operation_id="getVectorStoreFileBatch",
+        responses=openai_responses(401, 404, 429),
+    )
+    async def get_batch(
+        self,
+        vector_store_id: FromPath[str],
+        batch_id: FromPath[str],
+        settings: NamedDependency[AppSettings],
+        writes: NamedDependency[Writes],
+        access: NamedDependency[Access],
+    ) -> Response[FileBatchObject]:
+        """OpenAI's ``vector_stores.file_batches.retrieve`` (what ``*_and_poll`` polls): its files
+        counted by status now; ``in_progress`` until none is, then ``completed`` (failures counted in
+        ``file_counts.failed``; a file deleted since in ``cancelled``)."""
+        name = visible(vector_store_id, settings, writes, access)
+        batch = await anyio.to_thread.run_sync(BatchStore(settings.index_dir).get, name, batch_id)
+        return Response(batches.batch_object(writes, batch), headers={"openai-poll-after-ms": POLL_AFTER_MS})
+
+    @get(
+        "/{batch_id:str}/files",
+        summary="List a file batch's files (OpenAI Vector Stores)",
+        operation_id="listVectorStoreFileBatchFiles",
+        responses=openai_responses(400, 401, 404, 429),
+    )
+    async def list_batch_files(
+        self,
+        vector_store_id: FromPath[str],
+        batch_id: FromPath[str],
+        settings: NamedDependency[AppSettings],
+        writes: NamedDependency[Writes],
+        access: NamedDependency[Access],
+        limit: Limit = 20,
+        order: FromQuery[Order] = "asc",
+        after: Cursor = None,
+        before: Cursor = None,
+        status: Annotated[OpenAIStatus | None, QueryParameter(name="filter")] = None,
+    ) -> ListPage[VectorStoreFileObject]:
+        """OpenAI's ``vector_stores.file_batches.list_files``: the batch's files still in the store,
+        by id, only those in status ``filter`` when given."""
+        name = visible(vector_store_id, settings, writes, access)
+        batch = await anyio.to_thread.run_sync(BatchStore(settings.index_dir).get, name, batch_id)
+        return await batches.files_page(
+            writes, batch, status=status, order=order, after=after, before=before, limit=limit
+        )

@@ -160,6 +160,21 @@ def check_searchable(record: StoredFile) -> None:
         ) from None
 
 
+async def write(
+    writes: Writes,
+    files: FileStore,
+    collection: str,
+    record: StoredFile,
+    attributes: Mapping[str, Any] | None,
+) -> str:
+    """Write uploaded file ``record`` into ``collection`` as the document ``<file id>/<filename>``
+    (durable when it returns; queued for indexing); its document id."""
+    check_searchable(record)  # the filename's suffix picks the reader (whatever Content-Type came with it)
+    doc_id = doc_id_of(record.id, record.filename)
+    await writes.put(collection, doc_id, read_chunks(files, record), metadata=dict(attributes or {}))
+    return doc_id
+
+
 async def attach(
     writes: Writes,
     files: FileStore,
@@ -167,10 +182,8 @@ async def attach(
     record: StoredFile,
     attributes: Mapping[str, Any] | None,
 ) -> VectorStoreFileObject:
-    """Write uploaded file ``record`` into ``collection`` (durable when it returns) and describe it."""
-    check_searchable(record)  # the filename's suffix picks the reader (whatever Content-Type came with it)
-    doc_id = doc_id_of(record.id, record.filename)
-    await writes.put(collection, doc_id, read_chunks(files, record), metadata=dict(attributes or {}))
+    """:func:`write`, and the vector store file it made."""
+    await write(writes, files, collection, record, attributes)
     return await describe(writes, collection, record.id, files)
 
 
@@ -196,7 +209,7 @@ async def describe(writes: Writes, collection: str, file_id: str, files: FileSto
     return (await file_objects(writes, collection, [find(writes, collection, file_id, files)]))[0]
 
 
-def _span(file_id: str) -> tuple[str, str]:
+def span(file_id: str) -> tuple[str, str]:
     """The document ids vector store file ``file_id`` may have: an upload's are ``<file id>/...``."""
     return file_id, after_cursor(file_id)
 
@@ -235,7 +248,7 @@ async def page(
     else:
         every, _ = _listed(writes, collection, wanted, None, writes.limits.max_documents + 1)
         id_of: Callable[[DocumentStatus], str] = lambda doc: doc.doc_id  # noqa: E731
-        docs, more = window(every, id_of, order=order, after=after, before=before, limit=limit, span=_span)
+        docs, more = window(every, id_of, order=order, after=after, before=before, limit=limit, span=span)
     shown = await file_objects(writes, collection, docs)
     return ListPage(
         data=shown,

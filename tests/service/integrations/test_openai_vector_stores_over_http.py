@@ -234,6 +234,36 @@ def test_deleting_a_file_removes_it_from_its_vector_stores(base_url: str) -> Non
     assert list(writer.vector_stores.files.list(store.id)) == []
 
 
+def test_a_batch_of_files_is_uploaded_and_polled_as_one(base_url: str) -> None:
+    admin, writer = _client(base_url, ADMIN), _client(base_url, WRITER)
+    store = admin.vector_stores.create(name="batch of notes")
+    batch = writer.vector_stores.file_batches.upload_and_poll(
+        store.id,
+        files=[
+            ("mars.txt", b"Mars has two small moons, Phobos and Deimos.\n"),
+            ("venus.md", b"# Venus\n\nVenus spins backwards compared with most planets.\n"),
+            ("scan.pdf", _blank_pdf()),
+        ],
+        poll_interval_ms=100,
+    )
+    assert batch.object == "vector_store.files_batch" and batch.status == "completed"
+    counts = batch.file_counts
+    assert (counts.completed, counts.failed, counts.in_progress, counts.total) == (2, 1, 0, 3)
+    listed = list(writer.vector_stores.file_batches.list_files(batch.id, vector_store_id=store.id))
+    assert sorted(f.status for f in listed) == ["completed", "completed", "failed"]
+    (hit,) = writer.vector_stores.search(store.id, query="Which moons does Mars have?", max_num_results=1)
+    assert hit.filename == "mars.txt" and hit.file_id in {f.id for f in listed}
+    mixed = writer.vector_stores.file_batches.create(
+        store.id,
+        files=[{"file_id": hit.file_id, "attributes": {"planet": "mars"}}],
+    )
+    done = writer.vector_stores.file_batches.poll(mixed.id, vector_store_id=store.id, poll_interval_ms=100)
+    assert done.file_counts.completed == 1
+    assert writer.vector_stores.files.retrieve(hit.file_id, vector_store_id=store.id).attributes == {
+        "planet": "mars"
+    }
+
+
 def test_unsupported_files_and_options_are_refused_with_the_reason(base_url: str) -> None:
     from openai import BadRequestError, ConflictError
 
