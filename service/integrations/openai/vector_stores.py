@@ -3,8 +3,6 @@ the collection as OpenAI's vector store object (file counts by status, bytes, ti
 
 from __future__ import annotations
 
-import time
-
 from service.admission.auth import Access
 from service.errors import ForbiddenError, NotFoundError
 from service.integrations.openai.objects import FileCounts, VectorStoreObject
@@ -51,25 +49,23 @@ def created_at(writes: Writes, name: str) -> int:
 
 
 def store_object(writes: Writes, name: str) -> VectorStoreObject:
-    """Collection ``name`` as a vector store: its documents counted by status (reads every document's
-    status: at most ``writes.max_documents``)."""
-    docs = writes.documents(name, limit=writes.limits.max_documents + 1).documents
+    """Collection ``name`` as a vector store: its documents counted by status, the bytes of those
+    indexed, and when it last changed (its served snapshot's time)."""
     counts = {status: 0 for status in ("in_progress", "completed", "failed")}
-    usage, active = 0, None
-    for doc in docs:
-        counts[STATUS[doc.status]] += 1
-        usage += doc.bytes or 0
-        if doc.updated_at is not None:
-            active = max(active or 0, int(doc.updated_at))
+    for status, count in writes.counts(name).items():
+        counts[STATUS[status]] += count
+    holder = writes.collections.get(name)
+    searcher = holder.current if holder is not None else None
+    usage = sum(entry.bytes for entry in searcher.manifest.documents.values()) if searcher is not None else 0
     made = created_at(writes, name)
     return VectorStoreObject(
         id=name,
         name=name,
         created_at=made,
-        file_counts=FileCounts(**counts, total=len(docs)),
+        file_counts=FileCounts(**counts, total=sum(counts.values())),
         usage_bytes=usage,
         status="in_progress" if counts["in_progress"] else "completed",
-        last_active_at=active or made or int(time.time()),
+        last_active_at=epoch(searcher.manifest.created_at) if searcher is not None else made,
         description=writes.collections.descriptions.get(name) or None,
         metadata={},
     )

@@ -106,7 +106,9 @@ def test_the_openai_client_creates_fills_searches_and_empties_a_vector_store(bas
 
     listed = list(writer.vector_stores.files.list(store.id))
     assert [f.id for f in listed] == [uploaded.id]
-    assert admin.vector_stores.retrieve(store.id).file_counts.completed == 1
+    described = admin.vector_stores.retrieve(store.id)
+    assert (described.file_counts.completed, described.file_counts.total) == (1, 1)
+    assert described.usage_bytes == len(PLANETS) and described.description == "notes about planets"
 
     deleted = writer.vector_stores.files.delete(uploaded.id, vector_store_id=store.id)
     assert deleted.deleted and deleted.id == uploaded.id
