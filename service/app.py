@@ -110,17 +110,24 @@ def _lifespan(
         collections = Collections(settings, engine, registry, created=created_collections(settings, created))
         registry.report_readiness(lambda: not_ready(collections.not_ready, work))
         collections.reload()  # a missing or refused snapshot leaves the service up, that collection 503
-        writes = Writes(settings, collections, lambda: engine.embedder, created)
+        # the model without the engine's query timing (a write's embeddings are not queries')
+        model = getattr(engine.embedder, "inner", engine.embedder)
+        writes = Writes(settings, collections, lambda: model, created, registry)
         await writes.start()  # writes acknowledged before a crash are published again
         app.state.collections = collections
         app.state.snapshots = collections.default_holder
         app.state.writes = writes
         poll = settings.service.reload_poll_seconds
         watcher = asyncio.create_task(collections.watch(poll)) if poll > 0 else None
+        registry_watcher = asyncio.create_task(writes.watch(poll)) if poll > 0 else None
         try:
             yield
         finally:
             app.state.writes = None
+            if registry_watcher is not None:
+                registry_watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await registry_watcher
             await writes.close()
             if watcher is not None:
                 watcher.cancel()

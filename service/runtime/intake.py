@@ -11,13 +11,14 @@ be published yet (:func:`pending_ids`); it is trimmed once a snapshot has publis
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import secrets
-import shutil
-from collections.abc import AsyncIterable, Collection, Mapping
+import time
+from collections.abc import AsyncIterable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -29,6 +30,7 @@ from indexer.reading.formats import format_of, supported_suffixes
 from indexer.reading.sidecar import SIDECAR_SUFFIX, read_sidecar, sidecar_path
 from service.errors import (
     BadRequestError,
+    ConflictError,
     InvalidInputError,
     PayloadTooLargeError,
     UnavailableError,
@@ -40,6 +42,8 @@ log = logging.getLogger(__name__)
 UPLOADS_DIR = ".uploads"
 JOURNAL_NAME = "writes.journal"
 MAX_DOC_ID_BYTES = 1024
+STALE_UPLOAD_SECONDS = 3600.0
+"""An upload being received is written to at least this often; one untouched for longer was cut short."""
 MAX_SEGMENT_BYTES = 255
 """A file name's longest on common file systems."""
 MEDIA_TYPES: dict[str, str] = {
@@ -52,6 +56,11 @@ MEDIA_TYPES: dict[str, str] = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
 }
 """Content types that name a format; others (``application/octet-stream``...) leave it to the suffix."""
+
+
+Data = bytes | Path | AsyncIterable[bytes]
+"""A document's bytes: in memory, in a file (read in blocks, e.g. one kept by ``POST /v1/files``), or
+as they stream in."""
 
 
 def check_doc_id(doc_id: str, *, check_suffix: bool = True) -> str:
@@ -100,6 +109,8 @@ def check_media_type(doc_id: str, media_type: str | None) -> None:
         return
     named = MEDIA_TYPES.get(media_type.partition(";")[0].strip().lower())
     expected = format_of(doc_id)
+    if named == "text" and expected == "markdown":  # Markdown is plain text, and often sent as it
+        return
     if named is not None and expected is not None and named != expected:
         raise UnsupportedMediaTypeError(
             f"Content-Type {media_type[:100]!r} is {named}, but {doc_id[:80]!r} is read as {expected}: "
@@ -144,7 +155,7 @@ class Staged:
             self.path.unlink()
 
 
-async def stage(seeds_dir: Path, doc_id: str, data: bytes | AsyncIterable[bytes], max_bytes: int) -> Staged:
+async def stage(seeds_dir: Path, doc_id: str, data: Data, max_bytes: int) -> Staged:
     """``data`` written to a hidden file of the source folder and fsynced; 413 past ``max_bytes``
     (checked while streaming: no more than that is ever written)."""
     uploads = seeds_dir / UPLOADS_DIR
@@ -174,11 +185,16 @@ async def stage(seeds_dir: Path, doc_id: str, data: bytes | AsyncIterable[bytes]
     return Staged(path, digest.hexdigest(), size)
 
 
-async def _chunks(data: bytes | AsyncIterable[bytes]) -> AsyncIterable[bytes]:
+async def _chunks(data: Data) -> AsyncIterable[bytes]:
     if isinstance(data, bytes | bytearray | memoryview):
         view = memoryview(data)
         for start in range(0, len(view), 1 << 20):
             yield bytes(view[start : start + (1 << 20)])
+        return
+    if isinstance(data, Path):
+        with await anyio.to_thread.run_sync(data.open, "rb") as fh:
+            while block := await anyio.to_thread.run_sync(fh.read, 1 << 20):
+                yield block
         return
     async for chunk in data:
         if chunk:
@@ -229,15 +245,34 @@ def same_as_stored(seeds_dir: Path, doc_id: str, sha256: str, metadata: Mapping[
     return digest.hexdigest() == sha256 and read_sidecar(target) == dict(metadata)
 
 
+def folder_of(seeds_dir: Path, doc_id: str, *, create: bool) -> Path:
+    """The folder ``doc_id`` goes in, inside ``seeds_dir``, made (each new folder fsynced into its
+    parent) when ``create``. Links are never followed out of the source folder: a folder on the way
+    that is a symbolic link is a 422, a document where a folder should be (or a folder where the
+    document should be) a 409."""
+    folder = seeds_dir
+    parts = PurePosixPath(doc_id).parts
+    for part in parts[:-1]:
+        folder = folder / part
+        if folder.is_symlink():
+            raise InvalidInputError(f"{doc_id[:200]!r}: {part[:80]!r} is a symbolic link; writes follow none")
+        if folder.exists() and not folder.is_dir():
+            raise ConflictError(f"{doc_id[:200]!r}: {part[:80]!r} is a document, not a folder")
+        if create and not folder.exists():
+            folder.mkdir()
+            fsync_dir(folder.parent)
+    if (folder / parts[-1]).is_dir() and not (folder / parts[-1]).is_symlink():
+        raise ConflictError(f"{doc_id[:200]!r} is a folder of the collection, not a document")
+    return folder
+
+
 def commit(settings: Settings, doc_id: str, staged: Staged, metadata: Mapping[str, Any], job_id: str) -> None:
     """Journal the write, then move the staged file (and its metadata sidecar; none when
     ``metadata`` is empty) into place and fsync the folder: durable when this returns."""
-    target = settings.seeds_dir / doc_id
     try:
+        folder = folder_of(settings.seeds_dir, doc_id, create=True)
+        target = folder / PurePosixPath(doc_id).name
         journal(settings, job_id, doc_id)
-        if (target.parent.exists() and not target.parent.is_dir()) or target.is_dir():
-            raise InvalidInputError(f"doc_id {doc_id[:80]!r} is not valid: a folder is in the way")
-        target.parent.mkdir(parents=True, exist_ok=True)
         sidecar = sidecar_path(target)
         if metadata:
             side = staged.path.with_name(staged.path.name + SIDECAR_SUFFIX)
@@ -250,7 +285,7 @@ def commit(settings: Settings, doc_id: str, staged: Staged, metadata: Mapping[st
             with contextlib.suppress(FileNotFoundError):
                 sidecar.unlink()
         os.replace(staged.path, target)
-        fsync_dir(target.parent)
+        fsync_dir(folder)
     except OSError as exc:
         raise _unwritable(settings.seeds_dir, exc) from exc
 
@@ -258,19 +293,32 @@ def commit(settings: Settings, doc_id: str, staged: Staged, metadata: Mapping[st
 def remove(settings: Settings, doc_id: str, job_id: str) -> bool:
     """Journal the deletion, unlink the document and its sidecar and fsync the folder; whether there
     was a file."""
-    target = settings.seeds_dir / doc_id
     try:
+        folder = folder_of(settings.seeds_dir, doc_id, create=False)
+        target = folder / PurePosixPath(doc_id).name
         journal(settings, job_id, doc_id)
         existed = target.is_file() or target.is_symlink()
         if existed:
             target.unlink()
         with contextlib.suppress(FileNotFoundError):
             sidecar_path(target).unlink()
-        if target.parent.is_dir():
-            fsync_dir(target.parent)
+        if folder.is_dir():
+            fsync_dir(folder)
     except OSError as exc:
         raise _unwritable(settings.seeds_dir, exc) from exc
     return existed
+
+
+@contextlib.contextmanager
+def _journal_lock(folder: Path) -> Iterator[None]:
+    """The journal to oneself: appends and rewrites never interleave, even from several service
+    processes (``--workers``)."""
+    with (folder / f".{JOURNAL_NAME}.lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def journal(settings: Settings, job_id: str, doc_id: str) -> None:
@@ -279,12 +327,13 @@ def journal(settings: Settings, job_id: str, doc_id: str) -> None:
     created = not folder.is_dir()
     folder.mkdir(parents=True, exist_ok=True)
     line = json.dumps({"job": job_id, "doc_id": doc_id}, ensure_ascii=False) + "\n"
-    fd = os.open(folder / JOURNAL_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        os.write(fd, line.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with _journal_lock(folder):
+        fd = os.open(folder / JOURNAL_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     if created:
         fsync_dir(folder.parent)
     fsync_dir(folder)
@@ -307,13 +356,29 @@ def _entries(settings: Settings) -> list[tuple[str, str]]:
 
 def pending(settings: Settings) -> list[tuple[str, str]]:
     """The writes acknowledged and perhaps not yet published (the journal's ``(job id, doc_id)``);
-    leftovers of uploads cut short by a crash are removed."""
-    shutil.rmtree(settings.seeds_dir / UPLOADS_DIR, ignore_errors=True)
+    stale leftovers of uploads cut short by a crash are removed."""
+    clear_uploads(settings.seeds_dir)
     return _entries(settings)
+
+
+def clear_uploads(seeds_dir: Path, older_than: float = STALE_UPLOAD_SECONDS) -> None:
+    """Remove uploads cut short (by a crash) from ``<source>/.uploads``: those untouched for
+    ``older_than`` seconds (another service process may be receiving the others)."""
+    now = time.time()
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(seeds_dir / UPLOADS_DIR):
+            with contextlib.suppress(OSError):
+                if now - entry.stat(follow_symlinks=False).st_mtime > older_than:
+                    os.unlink(entry.path)
 
 
 def journal_done(settings: Settings, job_ids: Collection[str]) -> None:
     """Drop the published jobs from the journal (atomically: written beside it, renamed)."""
+    with _journal_lock(settings.index_dir):
+        _rewrite(settings, job_ids)
+
+
+def _rewrite(settings: Settings, job_ids: Collection[str]) -> None:
     entries = _entries(settings)
     kept = [(job, doc_id) for job, doc_id in entries if job not in job_ids]
     if len(kept) == len(entries):

@@ -19,10 +19,10 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterable, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import anyio.to_thread
 
@@ -106,6 +106,14 @@ class DocumentPage:
     """Pass as ``after`` for the next page; None: this was the last."""
 
 
+class WriteObserver(Protocol):
+    """Told of writes and publishes (the service's metrics)."""
+
+    def write_queued(self, collection: str, action: str, queued: int) -> None: ...
+
+    def batch_published(self, collection: str, seconds: float, failed: int, queued: int) -> None: ...
+
+
 @dataclass
 class _Writer:
     """One collection's queue: the documents written and not yet published, and its task."""
@@ -118,6 +126,9 @@ class _Writer:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held while a document of this collection is written to its folder (and its journal)."""
     task: asyncio.Task[None] | None = None
+    full: bool = False
+    """The next publish compares the whole folder with the index (at start, for a collection created
+    over HTTP), not only the pending documents."""
 
 
 class Writes:
@@ -130,8 +141,10 @@ class Writes:
         collections: Collections,
         embedder: Callable[[], Embedder],
         registry: CollectionRegistry,
+        observer: WriteObserver | None = None,
     ) -> None:
         self.settings = settings
+        self.observer = observer
         self.collections = collections
         self.embedder = embedder
         self.registry = registry
@@ -161,6 +174,38 @@ class Writes:
                 await task
         self._writers.clear()
 
+    async def watch(self, interval: float) -> None:
+        """Every ``interval`` seconds, serve the collections other service processes (``--workers``)
+        created or deleted over HTTP."""
+        while True:
+            await anyio.sleep(interval)
+            try:
+                await self.sync_collections()
+            except Exception:  # a damaged registry file leaves the collections as they are
+                log.exception("reading %s failed", self.registry.path)
+
+    async def sync_collections(self) -> None:
+        """Serve the collections ``<index_dir>/collections.json`` lists now, and no others of its."""
+        if not await anyio.to_thread.run_sync(self.registry.reload):
+            return
+        configured = set(self.settings.collection_names)
+        listed = set(self.registry.names) - configured
+        for name in sorted(listed - set(self.collections.names)):
+            entry = self.registry.get(name)
+            folder = self.registry.settings_of(self.settings, name).index_dir
+            self.collections.add(name, folder, entry.description if entry is not None else "")
+            await self._start_writer(name)
+        for name in sorted(set(self.collections.names) - listed - configured):
+            await self._stop_writer(name)
+            self.collections.remove(name)
+
+    async def _stop_writer(self, name: str) -> None:
+        writer = self._writers.pop(name, None)
+        if writer is not None and writer.task is not None:
+            writer.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer.task
+
     async def _start_writer(self, name: str) -> None:
         settings = self.collection_settings(name)
         writer = _Writer(name, settings)
@@ -174,16 +219,21 @@ class Writes:
             log.info(
                 "collection %s: %d writes acknowledged before the last stop, publishing", name, len(recovered)
             )
+        if self._created(name):
+            writer.full = True  # its folder is the service's own: whatever is in it gets indexed
             writer.wake.set()
         writer.task = asyncio.create_task(self._run(writer), name=f"writer-{name}")
         self._writers[name] = writer
 
     def collection_settings(self, name: str) -> Settings:
         """Collection ``name`` as the indexer sees it (its source folder and index folder)."""
-        created = self.registry.get(name)
-        if created is not None:
+        if self._created(name):
             return self.registry.settings_of(self.settings, name)
         return self.settings.collection(name)
+
+    def _created(self, name: str) -> bool:
+        """Whether collection ``name`` was created over HTTP (a name ``config.yaml`` gives is its)."""
+        return name not in self.settings.collection_names and self.registry.get(name) is not None
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -191,7 +241,7 @@ class Writes:
         self,
         collection: str,
         doc_id: str,
-        data: bytes | AsyncIterable[bytes],
+        data: intake.Data,
         *,
         media_type: str | None = None,
         metadata: Metadata = None,
@@ -206,31 +256,38 @@ class Writes:
         doc_id = intake.check_doc_id(doc_id)
         intake.check_media_type(doc_id, media_type)
         meta = None if callable(metadata) else intake.check_metadata(metadata, self.settings.reading)
-        async with writer.lock:
-            known = self._known(collection, doc_id)
-            if known is None:
-                self._check_room(collection)
-            staged = await intake.stage(writer.settings.seeds_dir, doc_id, data, self.limits.max_upload_bytes)
-            try:
-                if meta is None:  # given once the body is read (a multipart part after the file)
-                    meta = intake.check_metadata(
-                        metadata() if callable(metadata) else None, self.settings.reading
-                    )
-                if await self._unchanged(writer, doc_id, staged.sha256, meta):
-                    job = self._new_job(collection, doc_id, "put", status="indexed", unchanged=True)
-                    return self._finish_now(job)
-                job = self._new_job(collection, doc_id, "put", created=known is None)
-                try:
-                    await anyio.to_thread.run_sync(
-                        intake.commit, writer.settings, doc_id, staged, meta, job.id
-                    )
-                except BaseException:
-                    self._jobs.pop(job.id, None)
-                    raise
-            finally:
-                await anyio.to_thread.run_sync(staged.discard)
-            self._enqueue(writer, job, sha256=staged.sha256, size=staged.size, metadata=meta)
-            return job
+        if self._known(collection, doc_id) is None:
+            self._check_room(collection)  # before the body is read; again below, under the lock
+        # streamed in without the lock: one slow upload never holds up the collection's others
+        staged = await intake.stage(writer.settings.seeds_dir, doc_id, data, self.limits.max_upload_bytes)
+        try:
+            if meta is None:  # given once the body is read (a multipart part after the file)
+                meta = intake.check_metadata(
+                    metadata() if callable(metadata) else None, self.settings.reading
+                )
+            async with writer.lock:
+                return await self._commit(writer, doc_id, staged, meta)
+        finally:
+            await anyio.to_thread.run_sync(staged.discard)
+
+    async def _commit(
+        self, writer: _Writer, doc_id: str, staged: intake.Staged, meta: Mapping[str, Any]
+    ) -> Job:
+        """Under the collection's lock: ``staged`` into place as ``doc_id``, journalled, queued."""
+        known = self._known(writer.name, doc_id)
+        if known is None:
+            self._check_room(writer.name)
+        if await self._unchanged(writer, doc_id, staged.sha256, meta):
+            job = self._new_job(writer.name, doc_id, "put", status="indexed", unchanged=True)
+            return self._finish_now(job)
+        job = self._new_job(writer.name, doc_id, "put", created=known is None)
+        try:
+            await anyio.to_thread.run_sync(intake.commit, writer.settings, doc_id, staged, meta, job.id)
+        except BaseException:
+            self._jobs.pop(job.id, None)
+            raise
+        self._enqueue(writer, job, sha256=staged.sha256, size=staged.size, metadata=meta)
+        return job
 
     async def _unchanged(
         self, writer: _Writer, doc_id: str, sha256: str, metadata: Mapping[str, Any]
@@ -260,6 +317,20 @@ class Writes:
                 raise
             self._enqueue(writer, job)
             return job
+
+    async def changed(self, collection: str, doc_ids: Iterable[str]) -> list[Job]:
+        """Queue documents changed in the source folder by other means (a folder watcher): each is
+        published as the folder now has it (a missing file is a deletion), with the writes over HTTP
+        in the same batches. Nothing is journalled: the folder itself says what changed."""
+        writer = self._writer(collection)
+        jobs = []
+        async with writer.lock:
+            for doc_id in dict.fromkeys(doc_ids):
+                exists = await anyio.to_thread.run_sync((writer.settings.seeds_dir / doc_id).is_file)
+                job = self._new_job(collection, doc_id, "put" if exists else "delete")
+                self._enqueue(writer, job)
+                jobs.append(job)
+        return jobs
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -344,13 +415,9 @@ class Writes:
         409 for a collection of ``config.yaml``."""
         if name not in self.collections.names:
             raise NotFoundError(f"no collection {name[:80]!r}")
-        if self.registry.get(name) is None:
+        if not self._created(name):
             raise ConflictError(f"collection {name!r} is configured in config.yaml; remove it there")
-        writer = self._writers.pop(name, None)
-        if writer is not None and writer.task is not None:
-            writer.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer.task
+        await self._stop_writer(name)
         self.collections.remove(name)
         await anyio.to_thread.run_sync(self.registry.delete, self.settings, name)
         self._docs.pop(name, None)
@@ -428,19 +495,23 @@ class Writes:
                 updated_at=time.time(),
             )
         writer.wake.set()
+        if self.observer is not None:
+            self.observer.write_queued(writer.name, job.action, len(writer.pending))
 
     async def _run(self, writer: _Writer) -> None:
         """The collection's writer: publish what is pending, one batch at a time."""
         while True:
             await writer.wake.wait()
             writer.wake.clear()
-            if not writer.pending:
+            if not writer.pending and not writer.full:
                 continue
             async with writer.lock:
                 batch, writer.pending = writer.pending, {}
             await self._mark(writer.name, batch, "indexing")
+            started = time.perf_counter()
             try:
-                report = await anyio.to_thread.run_sync(self._publish, writer, sorted(batch))
+                doc_ids = None if writer.full else sorted(batch)
+                report = await anyio.to_thread.run_sync(self._publish, writer, doc_ids)
             except BuildLockedError:
                 log.info(
                     "collection %s: a build holds the index lock; writing again in %gs",
@@ -449,17 +520,28 @@ class Writes:
                 )
                 await self._requeue(writer, batch, LOCKED_RETRY_SECONDS)
                 continue
-            except IndexerError as exc:
+            except IndexerError as exc:  # the index folder cannot be written (full, read-only): later
                 log.error("collection %s: publishing %d documents failed: %s", writer.name, len(batch), exc)
                 await self._requeue(writer, batch, FAILED_RETRY_SECONDS)
                 continue
+            except Exception:  # a bug must not end the writer: what is queued stays queued
+                log.exception("collection %s: publishing %d documents failed", writer.name, len(batch))
+                await self._requeue(writer, batch, FAILED_RETRY_SECONDS)
+                continue
+            writer.full = False
             async with writer.lock:  # no journal line is appended while it is rewritten
                 jobs = {job_id for job_ids in batch.values() for job_id in job_ids}
                 await anyio.to_thread.run_sync(intake.journal_done, writer.settings, jobs)
             await self._settle(writer, batch, report)
+            if self.observer is not None:
+                failed = sum(1 for doc_id in batch if doc_id in report.skipped)
+                self.observer.batch_published(
+                    writer.name, time.perf_counter() - started, failed, len(writer.pending)
+                )
 
-    def _publish(self, writer: _Writer, doc_ids: list[str]) -> BuildReport:
-        """On a worker thread: publish ``doc_ids`` and serve the new snapshot."""
+    def _publish(self, writer: _Writer, doc_ids: list[str] | None) -> BuildReport:
+        """On a worker thread: publish ``doc_ids`` (None: every change in the folder) and serve the
+        new snapshot."""
         report = update(writer.settings, self.embedder, doc_ids)
         holder = self.collections.get(writer.name)
         if holder is not None:
