@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
@@ -26,11 +28,31 @@ from service.integrations.openai.api import openai_error, openai_responses
 from service.integrations.openai.file_store import FileLimits, FileStore, FileTooLargeError, StoredFile
 from service.integrations.openai.identity import FILE_ID
 from service.integrations.openai.objects import Deleted, FileObject, ListPage
-from service.integrations.openai.uploads import MULTIPART_SLACK, receive
+from service.integrations.openai.uploads import MULTIPART_SLACK, PURPOSES, receive
 from service.runtime.writes import Writes
 from service.settings import AppSettings
 
 Order = Literal["asc", "desc"]
+
+
+@dataclass
+class FileUploadOperation(Operation):
+    """``POST /v1/files``'s body, read as it streams in (no Litestar ``data`` parameter declares it)."""
+
+    def __post_init__(self) -> None:
+        form = Schema(
+            type=OpenAPIType.OBJECT,
+            properties={
+                "file": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description="The file."),
+                "purpose": Schema(type=OpenAPIType.STRING, enum=list(PURPOSES)),
+            },
+            required=["file", "purpose"],
+        )
+        self.request_body = RequestBody(
+            content={"multipart/form-data": OpenAPIMediaType(schema=form)},
+            description="multipart/form-data with the file (`file`, its filename kept) and its `purpose`.",
+            required=True,
+        )
 
 
 def provide_files(state: State) -> FileStore:
@@ -108,6 +130,7 @@ class FilesController(Controller):
         operation_id="createFile",
         status_code=200,
         request_max_body_size=None,  # the file part is capped while it streams in (writes.max_upload_mb)
+        operation_class=FileUploadOperation,
         responses=openai_responses(400, 401, 403, 409, 413, 415, 429),
     )
     async def create_file(

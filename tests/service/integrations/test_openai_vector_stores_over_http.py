@@ -253,6 +253,11 @@ def test_a_batch_of_files_is_uploaded_and_polled_as_one(base_url: str) -> None:
     assert (counts.completed, counts.failed, counts.in_progress, counts.total) == (2, 1, 0, 3)
     listed = list(writer.vector_stores.file_batches.list_files(batch.id, vector_store_id=store.id))
     assert sorted(f.status for f in listed) == ["completed", "completed", "failed"]
+    ids = sorted(f.id for f in listed)
+    assert [f.id for f in writer.vector_stores.files.list(store.id, limit=1)] == ids  # page by page
+    assert [f.id for f in writer.vector_stores.files.list(store.id, limit=2, order="desc")] == ids[::-1]
+    page = writer.vector_stores.files.list(store.id, limit=1, after=ids[0])
+    assert [f.id for f in page.data] == [ids[1]] and page.has_more
     (hit,) = writer.vector_stores.search(store.id, query="Which moons does Mars have?", max_num_results=1)
     assert hit.filename == "mars.txt" and hit.file_id in {f.id for f in listed}
     mixed = writer.vector_stores.file_batches.create(
