@@ -1,7 +1,8 @@
-"""``POST /v1/vector_stores/{vector_store_id}/search``: OpenAI's Vector Store search over our index.
+"""``POST /v1/vector_stores/{vector_store_id}/search``: OpenAI's Vector Store search over a collection.
 
-Our index is one vector store (``integrations.vector_store_id``). Errors come in OpenAI's shape
-(``{"error": {"message", "type", "param", "code"}}``), so the ``openai`` client reports them well."""
+Each collection is a vector store (its name is the id; ``integrations.vector_store_id`` names the
+default one). Errors of every OpenAI-compatible endpoint come in OpenAI's shape (``{"error":
+{"message", "type", "param", "code"}}``), so the ``openai`` client reports them well."""
 
 from __future__ import annotations
 
