@@ -17,9 +17,10 @@ from indexer.search import Hit
 from service import querying
 from service.admission.auth import API_SECURITY
 from service.admission.guards import require_json
+from service.admission.limits import check_query
 from service.api.bodies import StrictJSON
 from service.api.schemas import Citation
-from service.errors import NotFoundError, Refusal, exception_handlers
+from service.errors import InvalidInputError, NotFoundError, Refusal, exception_handlers
 from service.integrations.openai.identity import file_id_of, filename_of
 from service.integrations.openai.schemas import (
     DEFAULT_MAX_NUM_RESULTS,
@@ -89,6 +90,17 @@ def _result(hit: Hit, base_url: str, default: str) -> VectorStoreSearchResult:
     )
 
 
+def _check_queries(queries: tuple[str, ...], settings: AppSettings) -> None:
+    most = settings.service.max_queries
+    if not 1 <= len(queries) <= most:
+        raise InvalidInputError(
+            f"query must be a string or a list of 1 to {most} strings",
+            errors=[{"key": "query", "message": "wrong number of queries", "source": "body"}],
+        )
+    for query in queries:
+        check_query(query, settings.service)
+
+
 def _nothing_published(writes: Writes, name: str) -> bool:
     """Whether ``name`` is a collection created over HTTP that has no snapshot yet: searching it
     finds nothing (a configured collection without a snapshot is unavailable: 503)."""
@@ -137,6 +149,7 @@ class VectorStoresController(Controller):
             raise NotFoundError(f"No vector store found with id {vector_store_id[:128]!r}.")
         queries = (data.query,) if isinstance(data.query, str) else tuple(data.query)
         if _nothing_published(writes, name):  # a store made over HTTP, nothing indexed in it yet
+            _check_queries(queries, settings)  # refused as a search would refuse them
             return VectorStoreSearchPage(search_query=list(queries), data=[])
         threshold = data.ranking_options.score_threshold if data.ranking_options else None
         keys = querying.Keys(top_k="max_num_results")

@@ -219,9 +219,13 @@ def test_uploads_over_the_limit_or_malformed_are_refused(base_url: str) -> None:
 
 
 def test_deleting_a_file_removes_it_from_its_vector_stores(base_url: str) -> None:
+    from openai import BadRequestError
+
     admin, writer = _client(base_url, ADMIN), _client(base_url, WRITER)
     store = admin.vector_stores.create(name="moons")
     assert list(writer.vector_stores.search(store.id, query="moons")) == []  # nothing indexed yet
+    with pytest.raises(BadRequestError):
+        writer.vector_stores.search(store.id, query=" ")  # refused as in any store
     moon = writer.vector_stores.files.upload_and_poll(
         vector_store_id=store.id,
         file=("titan.md", b"# Titan\n\nTitan is the largest moon of Saturn, with a thick atmosphere.\n"),
