@@ -14,7 +14,7 @@ import anyio.to_thread
 
 from indexer.config import Settings
 from service.admission.auth import Access
-from service.errors import InvalidInputError, NotFoundError, UnsupportedMediaTypeError
+from service.errors import InvalidInputError, NotFoundError, ServiceError, UnsupportedMediaTypeError
 from service.integrations.openai.file_store import FileStore, StoredFile
 from service.integrations.openai.identity import FILE_ID, after_cursor, doc_id_of, file_id_of
 from service.integrations.openai.objects import (
@@ -190,19 +190,29 @@ async def attach(
 def find(writes: Writes, collection: str, file_id: str, files: FileStore) -> DocumentStatus:
     """The document vector store file ``file_id`` of ``collection`` is; 404 if it has none."""
     found: DocumentStatus | None = None
-    if FILE_ID.match(file_id):
-        record = files.get(file_id, None)
-        if record is not None:
-            found = writes.document_status(collection, doc_id_of(record.id, record.filename))
-        if found is None:  # the upload itself is gone: look for its folder in the collection
-            page = writes.documents(collection, after=file_id + "/", limit=1)
-            first = page.documents[0] if page.documents else None
-            found = first if first is not None and first.doc_id.startswith(file_id + "/") else None
-    else:
-        found = writes.document_status(collection, file_id)
+    record = files.get(file_id, None) if FILE_ID.match(file_id) else None
+    doc_id = doc_id_of(record.id, record.filename) if record is not None else file_id
+    if record is not None or not FILE_ID.match(file_id):
+        found = writes.document_status(collection, doc_id) or _in_sources(writes, collection, doc_id)
+    else:  # the upload itself is gone: look for its folder in the collection
+        page = writes.documents(collection, after=file_id + "/", limit=1)
+        first = page.documents[0] if page.documents else None
+        found = first if first is not None and first.doc_id.startswith(file_id + "/") else None
     if found is None:
         raise NotFoundError(f"No file found with id {file_id[:200]!r} in vector store {collection!r}.")
     return found
+
+
+def _in_sources(writes: Writes, collection: str, doc_id: str) -> DocumentStatus | None:
+    """Document ``doc_id`` as queued if the collection's source folder holds it but neither this
+    process's writer nor the served snapshot knows it yet: another ``--workers`` process wrote it."""
+    try:
+        check_doc_id(doc_id, check_suffix=False)
+    except ServiceError:
+        return None
+    if not (writes.collection_settings(collection).seeds_dir / doc_id).is_file():
+        return None
+    return DocumentStatus(doc_id, "queued")
 
 
 async def describe(writes: Writes, collection: str, file_id: str, files: FileStore) -> VectorStoreFileObject:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -45,8 +46,12 @@ def _keys() -> AuthSettings:
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("openai_stores")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("openai_stores")
+
+
+@pytest.fixture(scope="module")
+def base_url(root: Path, embedder: Embedder) -> Iterator[str]:
     (root / "seeds").mkdir()
     (root / "seeds" / "bread.md").write_text(
         "# Bread\n\nKnead the dough for ten minutes.\n", encoding="utf-8"
@@ -299,6 +304,21 @@ def test_unsupported_files_and_options_are_refused_with_the_reason(base_url: str
         admin.vector_stores.create(name="default")  # a configured collection's name
     with pytest.raises(ConflictError):
         admin.vector_stores.delete("default")  # config.yaml's collections stay
+
+
+def test_a_file_another_worker_wrote_shows_in_progress_until_published(base_url: str, root: Path) -> None:
+    from openai import NotFoundError
+
+    writer = _client(base_url, WRITER)
+    store = _client(base_url, ADMIN).vector_stores.create(name="shared")
+    sources = root / "index" / store.id / "sources"
+    (sources / "other-worker.txt").write_bytes(
+        b"Written by another worker process.\n"
+    )  # its writer publishes it
+    pending = writer.vector_stores.files.retrieve("other-worker.txt", vector_store_id=store.id)
+    assert pending.status == "in_progress" and pending.last_error is None
+    with pytest.raises(NotFoundError, match="No file found"):
+        writer.vector_stores.files.retrieve("../../bread.md", vector_store_id=store.id)
 
 
 def _until(done: Any, timeout: float = 30) -> None:
