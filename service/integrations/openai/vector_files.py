@@ -277,5 +277,5 @@ async def detach_everywhere(writes: Writes, record: StoredFile, access: Access) 
     """Delete uploaded file ``record`` from every collection ``access`` may write to that has it."""
     doc_id = doc_id_of(record.id, record.filename)
     for name in access.visible(writes.collections.names, "write"):
-        if writes.document_status(name, doc_id) is not None:
+        if writes.document_status(name, doc_id) or _in_sources(writes, name, doc_id):
             await writes.delete(name, doc_id)
