@@ -35,6 +35,7 @@ from service.api.writes import CollectionWritesController
 from service.errors import NotFoundError, UnavailableError, exception_handlers
 from service.integrations import CHATBOT_HANDLERS
 from service.integrations.mcp import McpEndpoint
+from service.integrations.openai import files_lifespan
 from service.querying import caller_of
 from service.runtime.collections import Collections
 from service.runtime.folders import FolderWatching
@@ -188,7 +189,7 @@ def create_app(settings: AppSettings, *, embedder: Embedder | None = None) -> Li
             "page_images": Provide(_provide_page_images, sync_to_thread=False),
             "access": Provide(access_of, sync_to_thread=False),
         },
-        lifespan=[_lifespan(settings, embedder, registry, work), mcp.lifespan],
+        lifespan=[_lifespan(settings, embedder, registry, work), mcp.lifespan, files_lifespan(settings)],
         exception_handlers=exception_handlers(),
         guards=[require_key],
         middleware=[DefineMiddleware(RateLimitMiddleware, limiter=limiter)] if limiter is not None else [],

@@ -77,6 +77,9 @@ class IntegrationsSettings(_Section, frozen=True):
     Empty: ``http://<service.host>:<service.port>`` (a wildcard host as ``127.0.0.1``)."""
     vector_store_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] = "vs_citesearch"
     """The id under which the index answers the OpenAI-compatible vector store search."""
+    max_files_per_key: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 10_000
+    """Most files one key keeps uploaded through ``POST /v1/files`` at once (409 beyond it); each is
+    at most ``writes.max_upload_mb``. They are kept in ``<index_dir>/_files/`` until deleted."""
     dify_knowledge_ids: tuple[str, ...] = ("citesearch",)
     """External knowledge ids a Dify knowledge base may name; any other id gets error 2001."""
 

@@ -210,7 +210,7 @@ class Writes:
         settings = self.collection_settings(name)
         writer = _Writer(name, settings)
         recovered = await anyio.to_thread.run_sync(intake.pending, settings)
-        for job_id, doc_id in recovered:
+        for job_id, doc_id in recovered:  # queued again, and shown as queued until published
             action: Action = "put" if (settings.seeds_dir / doc_id).is_file() else "delete"
             job = Job(job_id, name, doc_id, action, "queued", created_at=time.time())
             self._jobs[job_id] = job
@@ -376,6 +376,26 @@ class Writes:
         if doc_id in written:
             return written[doc_id]
         return self._from_snapshot(collection, doc_id)
+
+    def counts(self, collection: str) -> dict[Status, int]:
+        """How many documents of ``collection`` are in each status: the served snapshot's counts with
+        the writes since start over them (costs the writes since start, not the collection's size)."""
+        self._writer(collection)
+        documents, skipped = self._manifest_entries(collection)
+        counts: dict[Status, int] = {
+            "queued": 0,
+            "indexing": 0,
+            "indexed": len(documents),
+            "failed": len(skipped),
+        }
+        for doc_id, doc in self._docs.get(collection, {}).items():
+            if doc_id in documents:
+                counts["indexed"] -= 1
+            elif doc_id in skipped:
+                counts["failed"] -= 1
+            if doc is not None:
+                counts[doc.status] += 1
+        return counts
 
     def documents(
         self, collection: str, status: Status | None = None, after: str | None = None, limit: int = 100

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 
-from tests.conftest import REPO, Server
+from tests.conftest import REPO, Server, free_port, running_service, wait_for
 from tests.e2e.conftest import Shipped
 from tests.service.integrations.test_mcp import _check, _session
 
@@ -23,6 +26,7 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 DEFAULT_BASE = "http://127.0.0.1:8000"
 VARYING = {"took_ms", "snapshot_id", "snapshot_ids"}
 """Keys whose value changes with every run or build: compared on type only."""
+ADMIN_KEY = "readme-admin-key-0123456789"
 SCORE_DIGITS = 0.01
 """The README rounds scores to two decimals."""
 
@@ -116,7 +120,7 @@ def test_context_curl(shipped: Shipped) -> None:
 
 
 def test_openai_client_example(shipped: Shipped) -> None:
-    (code,) = _examples("OpenAI-compatible vector store search", "python")
+    code, _ = _examples("OpenAI-compatible vector store search", "python")
     shown = [line.removeprefix("# ") for line in code.splitlines() if line.startswith("# ")]  # what it prints
     output = _run([sys.executable, "-c", code.replace(DEFAULT_BASE, shipped.server.base_url)], shipped.server)
     lines = output.rstrip("\n").splitlines()
@@ -126,6 +130,27 @@ def test_openai_client_example(shipped: Shipped) -> None:
         expected_score, expected_rest = expected.split(" ", 1)
         assert rest == expected_rest, line
         assert float(score) == pytest.approx(float(expected_score), abs=SCORE_DIGITS), line
+
+
+def test_openai_upload_example(shipped: Shipped, tmp_path: Path) -> None:
+    """The upload example, with the client of the search example made with an admin key, against a
+    service with that key over a copy of the shipped index."""
+    search, upload = _examples("OpenAI-compatible vector store search", "python")
+    setup = next(line for line in search.splitlines() if line.startswith("client = "))
+    shown = [line.split("  # ", 1)[1] for line in upload.splitlines() if line.startswith("print(")]
+    shutil.copytree(shipped.index, tmp_path / "index", symlinks=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **shipped.server.env,
+        "CITESEARCH__INDEX_DIR": str(tmp_path / "index"),
+        "CITESEARCH__AUTH__ADMIN_KEYS": f'["{ADMIN_KEY}"]',
+    }
+    code = "from openai import OpenAI\n" + setup.replace("your-key-or-anything", ADMIN_KEY) + "\n" + upload
+    with running_service(env, port) as proc:
+        wait_for(proc, lambda: httpx.get(f"{base}/ready", timeout=1).status_code == 200)
+        output = _run([sys.executable, "-c", code.replace(DEFAULT_BASE, base)], Server(base, env))
+    assert output.splitlines() == shown
 
 
 def test_dify_curl(shipped: Shipped) -> None:

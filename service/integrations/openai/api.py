@@ -1,7 +1,8 @@
-"""``POST /v1/vector_stores/{vector_store_id}/search``: OpenAI's Vector Store search over our index.
+"""``POST /v1/vector_stores/{vector_store_id}/search``: OpenAI's Vector Store search over a collection.
 
-Our index is one vector store (``integrations.vector_store_id``). Errors come in OpenAI's shape
-(``{"error": {"message", "type", "param", "code"}}``), so the ``openai`` client reports them well."""
+Each collection is a vector store (its name is the id; ``integrations.vector_store_id`` names the
+default one). Errors of every OpenAI-compatible endpoint come in OpenAI's shape (``{"error":
+{"message", "type", "param", "code"}}``), so the ``openai`` client reports them well."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from indexer.search import Hit
 from service import querying
 from service.admission.auth import API_SECURITY
 from service.admission.guards import require_json
+from service.admission.limits import check_query
 from service.api.bodies import StrictJSON
 from service.api.schemas import Citation
-from service.errors import NotFoundError, Refusal, exception_handlers
+from service.errors import InvalidInputError, NotFoundError, Refusal, exception_handlers
+from service.integrations.openai.identity import file_id_of, filename_of
 from service.integrations.openai.schemas import (
     DEFAULT_MAX_NUM_RESULTS,
     Content,
@@ -29,19 +32,30 @@ from service.integrations.openai.schemas import (
     VectorStoreSearchResult,
 )
 from service.querying import Ask, Caller
+from service.runtime.writes import Writes
 from service.settings import AppSettings
 
 OPENAI_ERRORS = {
     400: "The body is empty, not JSON or not a valid request (`param` names the field).",
     401: "The API key is missing or wrong (code `invalid_api_key`).",
-    404: "No vector store with this id (code `not_found`).",
-    413: "The request body is larger than the configured limit.",
-    415: "The body is not sent as application/json.",
+    403: "The API key may see this but not change it (a write, or an admin's action).",
+    404: "No such object, or not one this key may see (code `not_found`).",
+    409: "The object conflicts with one that exists, or a limit on how many is reached.",
+    413: "The request body (or the uploaded file) is larger than the configured limit.",
+    415: "The body is not sent in the media type this endpoint reads.",
     429: "Too many requests from this client (code `rate_limit_exceeded`); retry after the Retry-After "
     "seconds.",
-    503: "No index snapshot is loaded (type `server_error`).",
+    503: "No index snapshot is loaded, or the service is starting (type `server_error`).",
 }
-"""Every error this endpoint answers, in OpenAI's error body."""
+"""Every error the OpenAI-compatible endpoints answer, in OpenAI's error body."""
+
+
+def openai_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the OpenAI error bodies a handler may answer with."""
+    return {
+        status: ResponseSpec(OpenAIErrorBody, description=OPENAI_ERRORS[status], generate_examples=False)
+        for status in statuses
+    }
 
 
 def openai_error(request: Request[Any, Any, Any], refused: Refusal) -> Response[Any]:
@@ -61,15 +75,37 @@ def openai_error(request: Request[Any, Any, Any], refused: Refusal) -> Response[
 
 
 def _result(hit: Hit, base_url: str, default: str) -> VectorStoreSearchResult:
+    """A passage as OpenAI's search result: an uploaded file shows under its ``file-...`` id and
+    filename; ``attributes`` are the document's metadata (an upload's ``attributes``) and the
+    citation's fields (which win on a clash)."""
+    doc_id = hit.document.doc_id
+    citation = Citation.from_hit(hit, base=base_url, default=default).attributes(hit.chunk.chunk_id)
+    metadata = {k: v for k, v in hit.document.metadata.items() if isinstance(v, str | int | float | bool)}
     return VectorStoreSearchResult(
-        file_id=hit.document.doc_id,
-        filename=hit.document.doc_id,
+        file_id=file_id_of(doc_id),
+        filename=filename_of(doc_id),
         score=hit.score,
-        attributes=dict(
-            Citation.from_hit(hit, base=base_url, default=default).attributes(hit.chunk.chunk_id)
-        ),
+        attributes={**metadata, **citation},
         content=[Content(type="text", text=hit.chunk.text)],
     )
+
+
+def _check_queries(queries: tuple[str, ...], settings: AppSettings) -> None:
+    most = settings.service.max_queries
+    if not 1 <= len(queries) <= most:
+        raise InvalidInputError(
+            f"query must be a string or a list of 1 to {most} strings",
+            errors=[{"key": "query", "message": "wrong number of queries", "source": "body"}],
+        )
+    for query in queries:
+        check_query(query, settings.service)
+
+
+def _nothing_published(writes: Writes, name: str) -> bool:
+    """Whether ``name`` is a collection created over HTTP that has no snapshot yet: searching it
+    finds nothing (a configured collection without a snapshot is unavailable: 503)."""
+    holder = writes.collections.get(name)
+    return writes.registry.get(name) is not None and holder is not None and holder.current is None
 
 
 class VectorStoresController(Controller):
@@ -86,10 +122,7 @@ class VectorStoresController(Controller):
         tags=["chatbots"],
         status_code=200,
         security=API_SECURITY,
-        responses={
-            status: ResponseSpec(OpenAIErrorBody, description=description, generate_examples=False)
-            for status, description in OPENAI_ERRORS.items()
-        },
+        responses=openai_responses(400, 401, 404, 413, 415, 429, 503),
     )
     async def search(
         self,
@@ -97,6 +130,7 @@ class VectorStoresController(Controller):
         data: JSONBody[VectorStoreSearchRequest],
         settings: NamedDependency[AppSettings],
         caller: NamedDependency[Caller],
+        writes: NamedDependency[Writes],
     ) -> VectorStoreSearchPage:
         """OpenAI's ``vector_stores.search``: the passages that best match ``query``, best first, as
         ``vector_store.search_results.page``. ``filters`` select passages as on ``POST /v1/search``
@@ -114,6 +148,9 @@ class VectorStoresController(Controller):
         if not querying.reachable(caller, name):
             raise NotFoundError(f"No vector store found with id {vector_store_id[:128]!r}.")
         queries = (data.query,) if isinstance(data.query, str) else tuple(data.query)
+        if _nothing_published(writes, name):  # a store made over HTTP, nothing indexed in it yet
+            _check_queries(queries, settings)  # refused as a search would refuse them
+            return VectorStoreSearchPage(search_query=list(queries), data=[])
         threshold = data.ranking_options.score_threshold if data.ranking_options else None
         keys = querying.Keys(top_k="max_num_results")
         ask = Ask(

@@ -49,10 +49,13 @@ class Content(msgspec.Struct, frozen=True):
 
 
 class VectorStoreSearchResult(msgspec.Struct, frozen=True):
-    file_id: Annotated[str, Meta(description="The document id (also usable with GET /v1/documents/).")]
+    file_id: Annotated[
+        str,
+        Meta(description="The uploaded file's id (file-...), or the document id of a document not uploaded."),
+    ]
     filename: str
     score: float
-    attributes: dict[str, str | float | bool]
+    attributes: dict[str, str | int | float | bool]
     content: list[Content]
 
 
