@@ -178,6 +178,8 @@
   $("forget-key").addEventListener("click", () => {
     sessionStorage.removeItem(KEY_STORAGE);
     keyChanged();
+    state.collections = state.collections.map((collection) => ({ ...collection, permissions: [] }));
+    announceCollections();
     setStatus("The API key was removed from this tab.");
     $("query").focus();
   });
@@ -236,15 +238,17 @@
     }
   }
 
-  /** GET /v1/collections: a picker when the key sees more than one collection (else nothing shows). */
+  /** GET /v1/collections: a picker when the key sees more than one collection (else nothing shows);
+      with a key, also what it may do in each (writes.js offers uploads where it may write). */
   async function loadCollections() {
     let listed = [];
     try {
-      if (state.listed > 1) listed = (await (await api("/v1/collections")).json()).collections || [];
+      if (state.listed > 1 || storedKey()) listed = (await (await api("/v1/collections")).json()).collections || [];
     } catch {
       listed = []; // the search still runs on the default collection
     }
     state.collections = listed;
+    announceCollections();
     const chosen = chosenCollections();
     $("collection-list").replaceChildren(
       ...listed.map((collection) =>
@@ -268,6 +272,11 @@
     if (!list.length) return [];
     const first = list.find((collection) => collection.default) || list[0];
     return list.length === 1 && first.default ? [] : [first.name];
+  }
+
+  /** Tells writes.js (event ``citesearch:collections``) which collections the key sees, with its permissions. */
+  function announceCollections() {
+    document.dispatchEvent(new CustomEvent("citesearch:collections", { detail: state.collections }));
   }
 
   const collectionBoxes = () => [...$("collection-list").querySelectorAll("input[type=checkbox]")];
@@ -960,6 +969,14 @@
     if (!$("document-view").hidden) return;
     if (!$("query").value) $("query").focus();
   }
+
+  /** What writes.js shares with this script: the same requests, elements and words. */
+  window.citesearch = Object.freeze({
+    api, h, explain, plural, sentence, storedKey, encodeId,
+    collections: () => state.collections,
+    askForKey,
+    refresh: () => loadInfo(),
+  });
 
   start();
 })();
