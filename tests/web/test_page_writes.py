@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import msgspec
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -19,8 +20,9 @@ from service.settings import AppSettings, AuthSettings, KeySettings, WritesSetti
 from tests.conftest import make_settings
 from tests.documents import make_scanned_pdf
 from tests.hash_embedder import HashEmbedder
+from tests.service.helpers import build_collection, with_collections
 from tests.service.server import serve
-from tests.web.conftest import Tab, open_tab
+from tests.web.conftest import PHONE, Tab, open_tab
 from tests.web.test_contrast import low_contrast
 
 WRITER = "page-writer-key-0123456789"
@@ -59,7 +61,7 @@ def sign_in(page: Page, site: str, key: str) -> None:
     page.goto(site + "/")
     page.get_by_test_id("api-key").fill(key)
     page.keyboard.press("Enter")
-    expect(page.locator("#status")).to_contain_text("documents")
+    expect(page.locator("#status")).to_contain_text("indexed")
 
 
 def open_panel(page: Page) -> None:
@@ -234,3 +236,58 @@ def drop(page: Page, name: str, text: str) -> None:
     )
     page.get_by_test_id("drop-zone").dispatch_event("dragenter", {"dataTransfer": transfer})
     page.get_by_test_id("drop-zone").dispatch_event("drop", {"dataTransfer": transfer})
+
+
+def test_a_file_over_the_upload_limit_is_refused_with_the_limit(browser: Browser, site: str) -> None:
+    with open_tab(browser) as tab:
+        page = tab.page
+        sign_in(page, site, WRITER)
+        open_panel(page)
+        big = b"Too long a line of text.\n" * 60_000  # 1.5 MB, over writes.max_upload_mb: 1
+        page.get_by_test_id("upload-input").set_input_files(
+            {"name": "big.txt", "mimeType": "text/plain", "buffer": big}
+        )
+        refused = page.get_by_test_id("upload").filter(has_text="big.txt")
+        expect(refused).to_have_attribute("data-status", "failed")
+        expect(refused.get_by_test_id("upload-status")).to_contain_text("writes.max_upload_mb")
+
+
+EDITOR = "page-editor-key-0123456789"  # writes to default and papers
+
+
+@pytest.fixture(scope="module")
+def two_collections(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    settings = with_collections(tmp_path_factory.mktemp("page-writes-two"), ("default", "papers"))
+    for name in ("default", "papers"):
+        build_collection(settings, name, HashEmbedder(), {"seed.txt": f"The {name} seed document."})
+    both = {"default": ("search", "write"), "papers": ("search", "write")}
+    keys = (KeySettings(name="editor", key=EDITOR, collections=both),)
+    settings = msgspec.structs.replace(settings, auth=AuthSettings(keys=keys), writes=WritesSettings())
+    with serve(create_app(settings, embedder=HashEmbedder())) as base:
+        yield base
+
+
+def test_a_writer_of_several_collections_chooses_where_a_file_goes(
+    browser: Browser, two_collections: str
+) -> None:
+    with open_tab(browser, PHONE) as tab:  # on a phone's width
+        page = tab.page
+        sign_in(page, two_collections, EDITOR)
+        open_panel(page)
+        target = page.get_by_label("Collection", exact=True)
+        expect(target).to_have_value("default")
+        target.select_option("papers")
+        expect(page.get_by_role("table", name="Documents of papers")).to_be_visible()
+        page.get_by_test_id("upload-input").set_input_files(
+            {"name": "heron.txt", "mimeType": "text/plain", "buffer": b"Grey herons nest in colonies."}
+        )
+        upload = page.get_by_test_id("upload").filter(has_text="heron.txt")
+        expect(upload).to_contain_text("to papers")
+        expect(upload.get_by_test_id("upload-status")).to_contain_text("Indexed", timeout=30_000)
+        expect(page.get_by_test_id("document-row").filter(has_text="heron.txt")).to_have_count(1)
+        tab.screenshot("writes-phone", full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scroll
+    headers = {"Authorization": f"Bearer {EDITOR}"}
+    status = f"{two_collections}/v1/collections/%s/status/heron.txt"
+    assert httpx.get(status % "papers", headers=headers).json()["status"] == "indexed"
+    assert httpx.get(status % "default", headers=headers).status_code == 404

@@ -155,7 +155,7 @@
       h("td", { class: "doc-name", "data-testid": "doc-name" }, name),
       h("td", {}, statusNode(doc.status, doc.reason)),
       h("td", { class: "number", text: size(doc.bytes) }),
-      h("td", { text: when(doc.updated_at) }),
+      h("td", { class: "when", text: when(doc.updated_at) }),
       h("td", {}, remove),
     );
   }
