@@ -21,7 +21,7 @@ from service.admission.auth import PUBLIC
 ASSETS_PATH = "/static/app"
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-ASSETS = ("app.js", "app.css", "icon.svg")
+ASSETS = ("app.js", "writes.js", "app.css", "icon.svg")
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'none'",

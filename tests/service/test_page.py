@@ -92,7 +92,8 @@ def test_nothing_in_the_page_points_elsewhere() -> None:
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>|<style|\sstyle=|\son[a-z]+=", shell)
     css = sources["app.css"]
     assert "@import" not in css and "@font-face" not in css and "url(" not in css
-    assert ".innerHTML" not in sources["app.js"] and "insertAdjacentHTML" not in sources["app.js"]
+    for script in ("app.js", "writes.js"):
+        assert ".innerHTML" not in sources[script] and "insertAdjacentHTML" not in sources[script]
 
 
 def test_the_page_needs_no_key_and_is_not_rate_limited(settings: AppSettings) -> None:

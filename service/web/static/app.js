@@ -178,6 +178,8 @@
   $("forget-key").addEventListener("click", () => {
     sessionStorage.removeItem(KEY_STORAGE);
     keyChanged();
+    state.collections = state.collections.map((collection) => ({ ...collection, permissions: [] }));
+    announceCollections();
     setStatus("The API key was removed from this tab.");
     $("query").focus();
   });
@@ -238,13 +240,14 @@
 
   /** GET /v1/collections: a picker when the key sees more than one collection (else nothing shows); the
       header and the formats then describe every collection the key may search. A key that sees one
-      collection, not the default, searches the one GET /v1/index described, by name. */
+      collection, not the default, searches the one GET /v1/index described, by name. With a key, also
+      what it may do in each (writes.js offers uploads where it may write). */
   async function loadCollections() {
     let listed = [];
     const info = state.info || {};
     const named = Array.isArray(info.collections) ? info.collections : [];
     try {
-      if (state.listed > 1 || named.length > 1) listed = (await (await api("/v1/collections")).json()).collections || [];
+      if (state.listed > 1 || named.length > 1 || storedKey()) listed = (await (await api("/v1/collections")).json()).collections || [];
       else if (named.length === 1 && info.default === false) {
         listed = [{ name: info.collection, description: "", default: false, documents: info.documents, chunks: info.chunks, formats: info.formats }];
       }
@@ -253,6 +256,7 @@
     }
     state.collections = listed;
     showHoldings();
+    announceCollections();
     const chosen = chosenCollections();
     $("collection-list").replaceChildren(
       ...listed.map((collection) =>
@@ -276,6 +280,11 @@
     if (!list.length) return [];
     const first = list.find((collection) => collection.default) || list[0];
     return list.length === 1 && first.default ? [] : [first.name];
+  }
+
+  /** Tells writes.js (event ``citesearch:collections``) which collections the key sees, with its permissions. */
+  function announceCollections() {
+    document.dispatchEvent(new CustomEvent("citesearch:collections", { detail: state.collections }));
   }
 
   const collectionBoxes = () => [...$("collection-list").querySelectorAll("input[type=checkbox]")];
@@ -994,6 +1003,14 @@
     if (!$("document-view").hidden) return;
     if (!$("query").value) $("query").focus();
   }
+
+  /** What writes.js shares with this script: the same requests, elements and words. */
+  window.citesearch = Object.freeze({
+    api, h, explain, plural, sentence, storedKey, encodeId,
+    collections: () => state.collections,
+    askForKey,
+    refresh: () => loadInfo(),
+  });
 
   start();
 })();
