@@ -1,11 +1,11 @@
 """Where updates run: on one writer thread per process, at a lower CPU priority than the searches
-served beside them, embedding with a model of their own that uses one core.
+served beside them.
 
-On a small server an upload's reading and embedding would otherwise take every core from the
-searches (measured at 100,000 chunks on 2 cores: search p50 3.6x its idle figure while PDFs were
-ingested one after another with the searches' own model; 1.2x on the writer thread with its own
-one-thread model; docs/performance.md). The thread's niceness is inherited by what it starts: the
-reading worker processes and, when :func:`writer_model` loads the model on it, the model's threads.
+On a small server an upload's reading and embedding at the searches' priority take the cores the
+searches need; at a lower priority they take only what searches leave idle (search latency during
+steady ingestion stays within a few percent of idle: docs/performance.md). The thread's niceness is
+inherited by what it starts: the reading worker processes and, when :func:`writer_model` loads the
+writer's own copy of the model on it, that model's threads.
 """
 
 from __future__ import annotations

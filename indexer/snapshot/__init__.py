@@ -14,7 +14,7 @@ from indexer.snapshot.manifest import Manifest, read_manifest
 from indexer.snapshot.reader import Snapshot
 from indexer.snapshot.state import Target, read_state
 from indexer.snapshot.store import ChunkRecord, DocumentRecord
-from indexer.snapshot.view import SegmentedSnapshot, open_current, open_view
+from indexer.snapshot.view import SegmentedSnapshot, open_current, open_view, read_live_manifest
 
 __all__ = [
     "CURRENT_LINK",
@@ -29,6 +29,7 @@ __all__ = [
     "current_dir",
     "open_current",
     "open_view",
+    "read_live_manifest",
     "read_manifest",
     "read_state",
 ]

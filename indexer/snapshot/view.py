@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,10 +21,12 @@ import numpy.typing as npt
 
 from indexer.errors import SnapshotError
 from indexer.snapshot.fields import BUILTIN_FIELDS, merged
-from indexer.snapshot.manifest import Counts, FieldInfo, FieldType, Manifest
+from indexer.snapshot.layout import STORE_NAME
+from indexer.snapshot.manifest import Counts, FieldInfo, FieldType, Manifest, read_manifest
 from indexer.snapshot.parts import SegmentedIndex, SegmentedLexical, SegmentedStore
 from indexer.snapshot.reader import Mask, Part, Snapshot
 from indexer.snapshot.state import Target, read_state
+from indexer.snapshot.store import DocumentRecord, Store
 
 _OPEN_ATTEMPTS = 3
 
@@ -143,7 +145,8 @@ def compose(target: Target, snapshots: Sequence[Snapshot]) -> SegmentedSnapshot:
         parts.append(Part(snapshot, offset, _live_rows(snapshot, deleted), deleted))
         offset += snapshot.index.ntotal
     base = snapshots[0]
-    manifest = combined_manifest(target.state.id, parts)
+    listings = [Listing(p.snapshot.manifest, p.deleted, p.snapshot.store.documents) for p in parts]
+    manifest = combined_manifest(target.state.id, listings)
     if len(parts) == 1 and parts[0].live is None:
         whole = (base.index, base.lexical, base.store)
         return SegmentedSnapshot(base.path, manifest, *whole, segments=tuple(parts))
@@ -178,18 +181,61 @@ def _live_rows(snapshot: Snapshot, deleted: frozenset[str]) -> Mask | None:
     return live
 
 
-def combined_manifest(state_id: str, parts: Sequence[Part]) -> Manifest:
+@dataclass(frozen=True)
+class Listing:
+    """What one part lists: its manifest, its documents deleted since, and a reader of the metadata
+    of its documents by id (to take deleted documents out of the fields' counts)."""
+
+    manifest: Manifest
+    deleted: frozenset[str]
+    records: Callable[[list[str]], dict[str, DocumentRecord]]
+
+
+def read_live_manifest(index_dir: Path) -> Manifest:
+    """The manifest of what the collection in ``index_dir`` serves (its base and live deltas, as a
+    view opened on it shows it), read without opening any index: what a writer or a watcher compares
+    the source folder with."""
+    for attempt in range(_OPEN_ATTEMPTS):
+        target = read_state(index_dir)
+        try:
+            listings = [
+                Listing(
+                    read_manifest(target.directory(i)), frozenset(ref.deleted), _reader(target.directory(i))
+                )
+                for i, ref in enumerate(target.state.parts)
+            ]
+            return combined_manifest(target.state.id, listings)
+        except SnapshotError:
+            if attempt + 1 == _OPEN_ATTEMPTS or read_state(index_dir).state == target.state:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _reader(directory: Path) -> Callable[[list[str]], dict[str, DocumentRecord]]:
+    def records(doc_ids: list[str]) -> dict[str, DocumentRecord]:
+        if not doc_ids:
+            return {}
+        store = Store(directory / STORE_NAME)
+        try:
+            return store.documents(doc_ids)
+        finally:
+            store.close()
+
+    return records
+
+
+def combined_manifest(state_id: str, listings: Sequence[Listing]) -> Manifest:
     """The base's manifest, with the documents, skipped files, counts and fields of every part once
     deletions are taken out, and the state's id."""
-    base = parts[0].snapshot.manifest
-    if len(parts) == 1 and not parts[0].deleted:
+    base = listings[0].manifest
+    if len(listings) == 1 and not listings[0].deleted:
         return base
     documents = {}
     skipped = {}
-    for part in parts:
-        manifest = part.snapshot.manifest
-        documents.update({k: v for k, v in manifest.documents.items() if k not in part.deleted})
-        skipped.update({k: v for k, v in manifest.skipped.items() if k not in part.deleted})
+    for listing in listings:
+        manifest, deleted = listing.manifest, listing.deleted
+        documents.update({k: v for k, v in manifest.documents.items() if k not in deleted})
+        skipped.update({k: v for k, v in manifest.skipped.items() if k not in deleted})
     formats = Counter(entry.format for entry in documents.values())
     chunks = sum(entry.chunks for entry in documents.values())
     counts = Counts(
@@ -201,27 +247,27 @@ def combined_manifest(state_id: str, parts: Sequence[Part]) -> Manifest:
     return msgspec.structs.replace(
         base,
         snapshot_id=state_id,
-        created_at=max(part.snapshot.manifest.created_at for part in parts),
+        created_at=max(listing.manifest.created_at for listing in listings),
         counts=counts,
         documents=documents,
         skipped=skipped,
-        fields=_fields(parts),
+        fields=_fields(listings),
         index=msgspec.structs.replace(base.index, vectors=chunks),
     )
 
 
-def _fields(parts: Sequence[Part]) -> dict[str, FieldInfo]:
+def _fields(listings: Sequence[Listing]) -> dict[str, FieldInfo]:
     """The metadata fields of the served documents: every part's, less the deleted documents'."""
     kinds: dict[str, set[FieldType]] = {}
     multiple: set[str] = set()
     counts: Counter[str] = Counter()
-    for part in parts:
-        for key, info in part.snapshot.manifest.fields.items():
+    for listing in listings:
+        for key, info in listing.manifest.fields.items():
             kinds.setdefault(key, set()).add(info.type)
             if info.multiple:
                 multiple.add(key)
             counts[key] += info.documents
-        gone = part.snapshot.store.documents(sorted(part.deleted)) if part.deleted else {}
+        gone = listing.records(sorted(listing.deleted)) if listing.deleted else {}
         for record in gone.values():
             counts.subtract(key for key in record.metadata if key not in BUILTIN_FIELDS)
     return {

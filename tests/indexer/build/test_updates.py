@@ -18,7 +18,7 @@ from indexer.build.updates import merge, update
 from indexer.config import Settings
 from indexer.embedding import Embedder
 from indexer.search import SearchEngine, Searcher
-from indexer.snapshot import current_dir, open_current
+from indexer.snapshot import current_dir, open_current, read_live_manifest
 from indexer.snapshot.layout import SEGMENTS_DIR, STATE_NAME
 from indexer.snapshot.state import read_state
 
@@ -284,6 +284,7 @@ def test_filters_and_fields_follow_the_documents_across_segments(
     assert fields["warning"].documents == 1
     gale = {"type": "eq", "key": "warning", "value": "gale"}
     assert doc_ids(searcher, "steady wind", filters=gale) == ["storm.md"]
+    assert read_live_manifest(settings.index_dir) == searcher.manifest  # what writers compare with
     assert searcher.count({"type": "eq", "key": "shelf", "value": "new"}) == 1
     assert searcher.count({"type": "eq", "key": "shelf", "value": "3"}) == 0
     for mode in ("dense", "hybrid", "lexical"):
