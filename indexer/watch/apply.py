@@ -14,8 +14,7 @@ from indexer.build.builder import BuildReport, EmbedderFactory
 from indexer.config import Settings
 from indexer.errors import BuildLockedError, IndexerError, SnapshotError
 from indexer.reading.names import printable
-from indexer.snapshot.layout import current_dir
-from indexer.snapshot.manifest import read_manifest
+from indexer.snapshot.view import read_live_manifest
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,7 @@ class Served:
     @classmethod
     def read(cls, settings: Settings) -> Served:
         try:
-            manifest = read_manifest(current_dir(settings.index_dir))
+            manifest = read_live_manifest(settings.index_dir)
         except SnapshotError:
             return cls({}, {})
         return cls(

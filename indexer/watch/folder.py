@@ -14,8 +14,7 @@ from pathlib import Path
 import watchfiles
 
 from indexer.errors import SnapshotError
-from indexer.snapshot.layout import current_dir
-from indexer.snapshot.manifest import read_manifest
+from indexer.snapshot.view import read_live_manifest
 from indexer.watch.paths import SourcePaths
 from indexer.watch.settle import Settling
 
@@ -30,7 +29,7 @@ STEP_MS = 50
 def indexed_under(index_dir: Path, folders: Iterable[str]) -> set[str]:
     """The documents the served snapshot holds (indexed or skipped) inside any of ``folders``."""
     try:
-        manifest = read_manifest(current_dir(index_dir))
+        manifest = read_live_manifest(index_dir)
     except SnapshotError:
         return set()
     ids = sorted({*manifest.documents, *manifest.skipped})

@@ -7,8 +7,7 @@ from indexer.build.plan import known_files
 from indexer.config import Settings
 from indexer.errors import NoSnapshotError
 from indexer.reading.documents import load_sources
-from indexer.snapshot.layout import current_dir
-from indexer.snapshot.manifest import read_manifest
+from indexer.snapshot.view import read_live_manifest
 
 
 def differences(settings: Settings) -> set[str]:
@@ -16,7 +15,7 @@ def differences(settings: Settings) -> set[str]:
     snapshot, every file hashed as a build hashes it. A change of settings (limits, chunking) is not
     one: ``python -m indexer build`` applies those."""
     try:
-        known = known_files(read_manifest(current_dir(settings.index_dir)))
+        known = known_files(read_live_manifest(settings.index_dir))
     except NoSnapshotError:
         known = {}
     found = {

@@ -23,9 +23,9 @@ from indexer import cli
 from indexer.build import Builder
 from indexer.config import Settings, load_settings
 from indexer.errors import NoSnapshotError
-from indexer.snapshot.layout import current_dir
-from indexer.snapshot.manifest import Manifest, read_manifest
+from indexer.snapshot.manifest import Manifest
 from indexer.snapshot.publish import build_lock
+from indexer.snapshot.view import read_live_manifest
 from indexer.watch.claim import WatchClaim
 from indexer.watch.loop import WatchLoop
 from tests.hash_embedder import HashEmbedder
@@ -71,7 +71,7 @@ def watching(tmp_path: Path) -> Iterator[Callable[[Settings], WatchLoop]]:
 
 def _manifest(index: Path) -> Manifest | None:
     try:
-        return read_manifest(current_dir(index))
+        return read_live_manifest(index)
     except NoSnapshotError:
         return None
 
