@@ -210,7 +210,11 @@ class Writes:
     async def _start_writer(self, name: str) -> None:
         settings = self.collection_settings(name)
         writer = _Writer(name, settings)
-        recovered = await anyio.to_thread.run_sync(intake.pending, settings)
+        try:
+            recovered = await anyio.to_thread.run_sync(intake.pending, settings)
+        except OSError as exc:  # the collection is still served; its writes wait for the journal
+            log.error("collection %s: cannot read its journal of writes: %s", name, exc)
+            recovered = []
         for job_id, doc_id in recovered:
             action: Action = "put" if (settings.seeds_dir / doc_id).is_file() else "delete"
             job = Job(job_id, name, doc_id, action, "queued", created_at=time.time())
