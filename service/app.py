@@ -111,17 +111,22 @@ def _lifespan(
         collections.reload()  # a missing or refused snapshot leaves the service up, that collection 503
         # the model without the engine's query timing (a write's embeddings are not queries')
         model = getattr(engine.embedder, "inner", engine.embedder)
-        writes = Writes(settings, collections, lambda: model, created)
+        writes = Writes(settings, collections, lambda: model, created, registry)
         await writes.start()  # writes acknowledged before a crash are published again
         app.state.collections = collections
         app.state.snapshots = collections.default_holder
         app.state.writes = writes
         poll = settings.service.reload_poll_seconds
         watcher = asyncio.create_task(collections.watch(poll)) if poll > 0 else None
+        registry_watcher = asyncio.create_task(writes.watch(poll)) if poll > 0 else None
         try:
             yield
         finally:
             app.state.writes = None
+            if registry_watcher is not None:
+                registry_watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await registry_watcher
             await writes.close()
             if watcher is not None:
                 watcher.cancel()

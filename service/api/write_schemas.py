@@ -4,10 +4,12 @@ answers its routes document."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from msgspec import Meta
 
 from indexer.config import COLLECTION_NAME
@@ -126,3 +128,48 @@ def write_problems(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for status in statuses
     }
+
+
+_FILE = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description="The document's bytes.")
+_MULTIPART = OpenAPIMediaType(
+    schema=Schema(
+        type=OpenAPIType.OBJECT,
+        properties={
+            "file": _FILE,
+            "metadata": Schema(
+                type=OpenAPIType.STRING,
+                description="A JSON object, merged into the metadata: filterable like front matter.",
+            ),
+        },
+        required=["file"],
+    )
+)
+
+
+@dataclass
+class UploadOperation(Operation):
+    """An upload's body, read as it streams in (no Litestar ``data`` parameter declares it): the raw
+    bytes, or multipart with ``file`` and ``metadata``."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            content={
+                "application/octet-stream": OpenAPIMediaType(schema=_FILE),
+                "multipart/form-data": _MULTIPART,
+            },
+            description="The document's bytes (any Content-Type; the doc_id's suffix picks the reader), or "
+            "multipart/form-data with a `file` part and an optional `metadata` part.",
+            required=True,
+        )
+
+
+@dataclass
+class MultipartUploadOperation(Operation):
+    """A multipart upload (``POST .../documents``), the doc_id being the file's name."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            content={"multipart/form-data": _MULTIPART},
+            description="`file` (its filename is the doc_id) and an optional `metadata` JSON object.",
+            required=True,
+        )

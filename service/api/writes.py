@@ -20,8 +20,10 @@ from service.api.write_schemas import (
     DocumentStatusBody,
     DocumentStatusList,
     JobBody,
+    MultipartUploadOperation,
     NewCollection,
     StatusName,
+    UploadOperation,
     WriteAccepted,
     job_body,
     status_body,
@@ -53,8 +55,9 @@ def _check_length(request: Req, settings: AppSettings) -> None:
     """413 at once for a declared body larger than the upload limit (streamed bodies are cut off as
     they pass it)."""
     declared = request.headers.get("content-length", "")
-    limit = settings.writes.max_upload_bytes
-    if declared.isdigit() and int(declared) > limit + 65_536:  # room for multipart framing and metadata
+    # room for a multipart body's framing and its metadata part
+    limit = settings.writes.max_upload_bytes + settings.reading.max_front_matter_bytes + 65_536
+    if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLargeError(
             f"the document is larger than writes.max_upload_mb ({settings.writes.max_upload_mb:g} MB)"
         )
@@ -101,6 +104,7 @@ class CollectionWritesController(CollectionsController):
         "/{name:str}/documents/{doc_id:path}",
         summary="Add or replace a document",
         operation_id="putCollectionDocument",
+        operation_class=UploadOperation,
         tags=["writes"],
         security=API_SECURITY,
         status_code=202,
@@ -148,6 +152,7 @@ class CollectionWritesController(CollectionsController):
         "/{name:str}/documents",
         summary="Upload a document (multipart)",
         operation_id="postCollectionDocument",
+        operation_class=MultipartUploadOperation,
         tags=["writes"],
         security=API_SECURITY,
         status_code=202,

@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import secrets
-import shutil
+import time
 from collections.abc import AsyncIterable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 UPLOADS_DIR = ".uploads"
 JOURNAL_NAME = "writes.journal"
 MAX_DOC_ID_BYTES = 1024
+STALE_UPLOAD_SECONDS = 3600.0
+"""An upload being received is written to at least this often; one untouched for longer was cut short."""
 MAX_SEGMENT_BYTES = 255
 """A file name's longest on common file systems."""
 MEDIA_TYPES: dict[str, str] = {
@@ -54,6 +56,11 @@ MEDIA_TYPES: dict[str, str] = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
 }
 """Content types that name a format; others (``application/octet-stream``...) leave it to the suffix."""
+
+
+Data = bytes | Path | AsyncIterable[bytes]
+"""A document's bytes: in memory, in a file (read in blocks, e.g. one kept by ``POST /v1/files``), or
+as they stream in."""
 
 
 def check_doc_id(doc_id: str, *, check_suffix: bool = True) -> str:
@@ -102,6 +109,8 @@ def check_media_type(doc_id: str, media_type: str | None) -> None:
         return
     named = MEDIA_TYPES.get(media_type.partition(";")[0].strip().lower())
     expected = format_of(doc_id)
+    if named == "text" and expected == "markdown":  # Markdown is plain text, and often sent as it
+        return
     if named is not None and expected is not None and named != expected:
         raise UnsupportedMediaTypeError(
             f"Content-Type {media_type[:100]!r} is {named}, but {doc_id[:80]!r} is read as {expected}: "
@@ -146,7 +155,7 @@ class Staged:
             self.path.unlink()
 
 
-async def stage(seeds_dir: Path, doc_id: str, data: bytes | AsyncIterable[bytes], max_bytes: int) -> Staged:
+async def stage(seeds_dir: Path, doc_id: str, data: Data, max_bytes: int) -> Staged:
     """``data`` written to a hidden file of the source folder and fsynced; 413 past ``max_bytes``
     (checked while streaming: no more than that is ever written)."""
     uploads = seeds_dir / UPLOADS_DIR
@@ -176,11 +185,16 @@ async def stage(seeds_dir: Path, doc_id: str, data: bytes | AsyncIterable[bytes]
     return Staged(path, digest.hexdigest(), size)
 
 
-async def _chunks(data: bytes | AsyncIterable[bytes]) -> AsyncIterable[bytes]:
+async def _chunks(data: Data) -> AsyncIterable[bytes]:
     if isinstance(data, bytes | bytearray | memoryview):
         view = memoryview(data)
         for start in range(0, len(view), 1 << 20):
             yield bytes(view[start : start + (1 << 20)])
+        return
+    if isinstance(data, Path):
+        with await anyio.to_thread.run_sync(data.open, "rb") as fh:
+            while block := await anyio.to_thread.run_sync(fh.read, 1 << 20):
+                yield block
         return
     async for chunk in data:
         if chunk:
@@ -342,9 +356,20 @@ def _entries(settings: Settings) -> list[tuple[str, str]]:
 
 def pending(settings: Settings) -> list[tuple[str, str]]:
     """The writes acknowledged and perhaps not yet published (the journal's ``(job id, doc_id)``);
-    leftovers of uploads cut short by a crash are removed."""
-    shutil.rmtree(settings.seeds_dir / UPLOADS_DIR, ignore_errors=True)
+    stale leftovers of uploads cut short by a crash are removed."""
+    clear_uploads(settings.seeds_dir)
     return _entries(settings)
+
+
+def clear_uploads(seeds_dir: Path, older_than: float = STALE_UPLOAD_SECONDS) -> None:
+    """Remove uploads cut short (by a crash) from ``<source>/.uploads``: those untouched for
+    ``older_than`` seconds (another service process may be receiving the others)."""
+    now = time.time()
+    with contextlib.suppress(OSError):  # none there (the usual case), or a folder this process cannot list
+        for entry in os.scandir(seeds_dir / UPLOADS_DIR):
+            with contextlib.suppress(OSError):
+                if now - entry.stat(follow_symlinks=False).st_mtime > older_than:
+                    os.unlink(entry.path)
 
 
 def journal_done(settings: Settings, job_ids: Collection[str]) -> None:

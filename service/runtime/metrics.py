@@ -33,6 +33,7 @@ class Metrics:
         self._snapshots()
         self._collections()
         self._search_pool()
+        self._writes()
 
     def _http(self) -> None:
         registry, labels = self.registry, ("method", "route", "status")
@@ -188,6 +189,40 @@ class Metrics:
             "service.request_timeout_seconds (searches are refused; /ready answers 503), else 0.",
             registry=registry,
         )
+
+    def _writes(self) -> None:
+        registry, labels = self.registry, ("collection",)
+        self.writes = Counter(
+            "citesearch_writes",
+            "Writes acknowledged over HTTP (documents put and deleted).",
+            ("collection", "action"),
+            registry=registry,
+        )
+        self.writes_queued = Gauge(
+            "citesearch_writes_queued", "Documents written and not yet published.", labels, registry=registry
+        )
+        self.publish_seconds = Histogram(
+            "citesearch_publish_seconds",
+            "Time to publish one batch of writes (read, embed, write the snapshot, swap it in).",
+            labels,
+            buckets=(*LATENCY_BUCKETS, 30.0, 60.0, 300.0),
+            registry=registry,
+        )
+        self.writes_failed = Counter(
+            "citesearch_writes_failed",
+            "Documents written that could not be indexed.",
+            labels,
+            registry=registry,
+        )
+
+    def write_queued(self, collection: str, action: str, queued: int) -> None:
+        self.writes.labels(collection, action).inc()
+        self.writes_queued.labels(collection).set(queued)
+
+    def batch_published(self, collection: str, seconds: float, failed: int, queued: int) -> None:
+        self.publish_seconds.labels(collection).observe(seconds)
+        self.writes_failed.labels(collection).inc(failed)
+        self.writes_queued.labels(collection).set(queued)
 
     def watch_pool(self, busy: Callable[[str], int], saturated: Callable[[], bool]) -> None:
         """Report the search pool's busy threads (``busy("ordinary" | "expensive")``) and saturation at

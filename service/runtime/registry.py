@@ -6,18 +6,21 @@ build from it gives the same index), its snapshots beside them as a configured c
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import secrets
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
 
-from indexer.config import Settings
+from indexer.config import COLLECTION_NAME, Settings
+from indexer.errors import ConfigError
 from service.errors import ConflictError
 
 REGISTRY_NAME = "collections.json"
@@ -39,12 +42,42 @@ class CollectionRegistry:
     def __init__(self, index_dir: Path) -> None:
         self.path = index_dir / REGISTRY_NAME
         self._lock = threading.Lock()
-        self._entries: dict[str, CreatedCollection] = {}
-        with contextlib.suppress(FileNotFoundError):
-            for name, entry in json.loads(self.path.read_text("utf-8")).items():
-                self._entries[name] = CreatedCollection(
-                    name, str(entry.get("description", "")), float(entry.get("created_at", 0))
+        self._entries: dict[str, CreatedCollection] = self._read()
+
+    def _read(self) -> dict[str, CreatedCollection]:
+        """The file as it is now (another service process may have changed it)."""
+        try:
+            found = json.loads(self.path.read_text("utf-8"))
+            return {
+                str(name): CreatedCollection(
+                    str(name), str(entry.get("description", "")), float(entry.get("created_at", 0))
                 )
+                for name, entry in found.items()
+                if COLLECTION_NAME.match(str(name))
+            }
+        except FileNotFoundError:
+            return {}
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise ConfigError(f"{self.path} is damaged ({exc}); restore it or remove it") from exc
+
+    def reload(self) -> bool:
+        """Read the file again; whether the collections changed."""
+        with self._lock, self._file_lock():
+            found = self._read()
+            changed = found != self._entries
+            self._entries = found
+            return changed
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """The registry to this process, against other service processes (``--workers``)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with (self.path.parent / f".{REGISTRY_NAME}.lock").open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -66,7 +99,8 @@ class CollectionRegistry:
     def create(self, settings: Settings, name: str, description: str) -> CreatedCollection:
         """Record collection ``name`` and make its folders; :class:`ConflictError` if the name is taken
         or its folder is already there."""
-        with self._lock:
+        with self._lock, self._file_lock():
+            self._entries = self._read()
             folder = self.folder(settings, name)
             if name in self._entries or name in RESERVED or os.path.lexists(folder):
                 raise ConflictError(
@@ -80,7 +114,8 @@ class CollectionRegistry:
 
     def delete(self, settings: Settings, name: str) -> None:
         """Forget collection ``name`` (first, durably) and remove its folder."""
-        with self._lock:
+        with self._lock, self._file_lock():
+            self._entries = self._read()
             if name not in self._entries:
                 return
             kept = {k: v for k, v in self._entries.items() if k != name}

@@ -19,10 +19,9 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterable, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import anyio.to_thread
 
@@ -33,6 +32,7 @@ from indexer.search import Embedder
 from service.errors import ConflictError, NotFoundError
 from service.runtime import intake
 from service.runtime.collections import Collections
+from service.runtime.listing import SortedIds, page
 from service.runtime.registry import CollectionRegistry
 from service.settings import AppSettings
 
@@ -106,6 +106,14 @@ class DocumentPage:
     """Pass as ``after`` for the next page; None: this was the last."""
 
 
+class WriteObserver(Protocol):
+    """Told of writes and publishes (the service's metrics)."""
+
+    def write_queued(self, collection: str, action: str, queued: int) -> None: ...
+
+    def batch_published(self, collection: str, seconds: float, failed: int, queued: int) -> None: ...
+
+
 @dataclass
 class _Writer:
     """One collection's queue: the documents written and not yet published, and its task."""
@@ -133,8 +141,10 @@ class Writes:
         collections: Collections,
         embedder: Callable[[], Embedder],
         registry: CollectionRegistry,
+        observer: WriteObserver | None = None,
     ) -> None:
         self.settings = settings
+        self.observer = observer
         self.collections = collections
         self.embedder = embedder
         self.registry = registry
@@ -145,6 +155,7 @@ class Writes:
         """Per collection, the documents written since start: their latest status, None for a deletion
         acknowledged and not yet published (already gone from the write API, still found by search)."""
         self._changed = asyncio.Condition()
+        self._sorted: dict[str, SortedIds] = {}
         self._counter = itertools.count()
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -164,10 +175,46 @@ class Writes:
                 await task
         self._writers.clear()
 
+    async def watch(self, interval: float) -> None:
+        """Every ``interval`` seconds, serve the collections other service processes (``--workers``)
+        created or deleted over HTTP."""
+        while True:
+            await anyio.sleep(interval)
+            try:
+                await self.sync_collections()
+            except Exception:  # a damaged registry file leaves the collections as they are
+                log.exception("reading %s failed", self.registry.path)
+
+    async def sync_collections(self) -> None:
+        """Serve the collections ``<index_dir>/collections.json`` lists now, and no others of its."""
+        if not await anyio.to_thread.run_sync(self.registry.reload):
+            return
+        configured = set(self.settings.collection_names)
+        listed = set(self.registry.names) - configured
+        for name in sorted(listed - set(self.collections.names)):
+            entry = self.registry.get(name)
+            folder = self.registry.settings_of(self.settings, name).index_dir
+            self.collections.add(name, folder, entry.description if entry is not None else "")
+            await self._start_writer(name)
+        for name in sorted(set(self.collections.names) - listed - configured):
+            await self._stop_writer(name)
+            self.collections.remove(name)
+
+    async def _stop_writer(self, name: str) -> None:
+        writer = self._writers.pop(name, None)
+        if writer is not None and writer.task is not None:
+            writer.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer.task
+
     async def _start_writer(self, name: str) -> None:
         settings = self.collection_settings(name)
         writer = _Writer(name, settings)
-        recovered = await anyio.to_thread.run_sync(intake.pending, settings)
+        try:
+            recovered = await anyio.to_thread.run_sync(intake.pending, settings)
+        except OSError as exc:  # the collection is still served; its writes wait for the journal
+            log.error("collection %s: cannot read its journal of writes: %s", name, exc)
+            recovered = []
         for job_id, doc_id in recovered:
             action: Action = "put" if (settings.seeds_dir / doc_id).is_file() else "delete"
             job = Job(job_id, name, doc_id, action, "queued", created_at=time.time())
@@ -199,7 +246,7 @@ class Writes:
         self,
         collection: str,
         doc_id: str,
-        data: bytes | AsyncIterable[bytes],
+        data: intake.Data,
         *,
         media_type: str | None = None,
         metadata: Metadata = None,
@@ -276,6 +323,20 @@ class Writes:
             self._enqueue(writer, job)
             return job
 
+    async def changed(self, collection: str, doc_ids: Iterable[str]) -> list[Job]:
+        """Queue documents changed in the source folder by other means (a folder watcher): each is
+        published as the folder now has it (a missing file is a deletion), with the writes over HTTP
+        in the same batches. Nothing is journalled: the folder itself says what changed."""
+        writer = self._writer(collection)
+        jobs = []
+        async with writer.lock:
+            for doc_id in dict.fromkeys(doc_ids):
+                exists = await anyio.to_thread.run_sync((writer.settings.seeds_dir / doc_id).is_file)
+                job = self._new_job(collection, doc_id, "put" if exists else "delete")
+                self._enqueue(writer, job)
+                jobs.append(job)
+        return jobs
+
     # -- reading ------------------------------------------------------------------------------
 
     def job(self, collection: str, job_id: str) -> Job | None:
@@ -309,19 +370,24 @@ class Writes:
         when given: the served snapshot's documents and failures, with the writes since start over
         them."""
         self._writer(collection)
-        merged: dict[str, DocumentStatus | None] = {
-            doc.doc_id: doc for doc in self._snapshot_statuses(collection)
-        }
-        merged.update(self._docs.get(collection, {}))
-        shown = sorted(
-            (doc_id, doc)
-            for doc_id, doc in merged.items()
-            if doc is not None
-            and (status is None or doc.status == status)
-            and (after is None or doc_id > after)
+        holder = self.collections.get(collection)
+        searcher = holder.current if holder is not None else None
+        ids = self._sorted.setdefault(collection, SortedIds())
+        if searcher is None:
+            ids.refresh(None, (), ())
+        else:
+            manifest = searcher.manifest
+            ids.refresh(manifest.snapshot_id, manifest.documents, manifest.skipped)
+        written = self._docs.get(collection, {})
+        found, next_after = page(
+            ids,
+            written,
+            lambda doc_id: self.document_status(collection, doc_id),
+            status=status,
+            after=after,
+            limit=limit,
         )
-        page = [doc for _, doc in shown[:limit]]
-        return DocumentPage(page, page[-1].doc_id if len(shown) > limit else None)
+        return DocumentPage(found, next_after)
 
     # -- collections --------------------------------------------------------------------------
 
@@ -341,11 +407,7 @@ class Writes:
             raise NotFoundError(f"no collection {name[:80]!r}")
         if not self._created(name):
             raise ConflictError(f"collection {name!r} is configured in config.yaml; remove it there")
-        writer = self._writers.pop(name, None)
-        if writer is not None and writer.task is not None:
-            writer.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer.task
+        await self._stop_writer(name)
         self.collections.remove(name)
         await anyio.to_thread.run_sync(self.registry.delete, self.settings, name)
         self._docs.pop(name, None)
@@ -423,6 +485,8 @@ class Writes:
                 updated_at=time.time(),
             )
         writer.wake.set()
+        if self.observer is not None:
+            self.observer.write_queued(writer.name, job.action, len(writer.pending))
 
     async def _run(self, writer: _Writer) -> None:
         """The collection's writer: publish what is pending, one batch at a time."""
@@ -434,6 +498,7 @@ class Writes:
             async with writer.lock:
                 batch, writer.pending = writer.pending, {}
             await self._mark(writer.name, batch, "indexing")
+            started = time.perf_counter()
             try:
                 doc_ids = None if writer.full else sorted(batch)
                 report = await anyio.to_thread.run_sync(self._publish, writer, doc_ids)
@@ -458,6 +523,11 @@ class Writes:
                 jobs = {job_id for job_ids in batch.values() for job_id in job_ids}
                 await anyio.to_thread.run_sync(intake.journal_done, writer.settings, jobs)
             await self._settle(writer, batch, report)
+            if self.observer is not None:
+                failed = sum(1 for doc_id in batch if doc_id in report.skipped)
+                self.observer.batch_published(
+                    writer.name, time.perf_counter() - started, failed, len(writer.pending)
+                )
 
     def _publish(self, writer: _Writer, doc_ids: list[str] | None) -> BuildReport:
         """On a worker thread: publish ``doc_ids`` (None: every change in the folder) and serve the
@@ -561,15 +631,3 @@ class Writes:
         if failed is not None:
             return DocumentStatus(doc_id, "failed", reason=failed.reason, sha256=failed.sha256)
         return None
-
-    def _snapshot_statuses(self, collection: str) -> Iterator[DocumentStatus]:
-        documents, skipped = self._manifest_entries(collection)
-        for doc_id, entry in documents.items():
-            yield DocumentStatus(doc_id, "indexed", sha256=entry.sha256, bytes=entry.bytes)
-        for doc_id, failed in skipped.items():
-            yield DocumentStatus(doc_id, "failed", reason=failed.reason, sha256=failed.sha256)
-
-
-def writes_dir(settings: Settings) -> Path:
-    """Where a collection's pending-writes journal lives: its index folder."""
-    return settings.index_dir

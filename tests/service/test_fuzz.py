@@ -33,7 +33,12 @@ KEYS = {"no key": None, "search key": API_KEY, "admin key": ADMIN_KEY}
 EXCLUDED_CHECKS = [positive_data_acceptance]
 """The server is stricter than JSON Schema can say: it refuses unknown fields and ``5.0`` as an integer
 (both documented 422s), which schema-valid generated bodies contain."""
-KNOWN_IDS = {"doc_id": "lighthouse.txt", "vector_store_id": "vs_citesearch", "knowledge_id": "citesearch"}
+KNOWN_IDS = {
+    "name": "default",
+    "doc_id": "lighthouse.txt",
+    "vector_store_id": "vs_citesearch",
+    "knowledge_id": "citesearch",
+}
 """Ids that exist: random ones are all 404s, which would never reach the handlers' real work."""
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
 import pytest
+from litestar.testing import TestClient
 
 from indexer.build import Builder
 from indexer.snapshot.publish import build_lock
@@ -168,6 +169,9 @@ def test_without_wait_the_answer_is_202_and_the_job_finishes(base: str) -> None:
         assert time.monotonic() < deadline, job
         time.sleep(0.1)
     assert search(base, "axolotls regrow")[0]["citation"]["doc_id"] == "later.txt"
+    metrics = httpx.get(f"{base}/metrics").text
+    assert 'citesearch_writes_total{action="put",collection="default"}' in metrics
+    assert 'citesearch_publish_seconds_count{collection="default"}' in metrics
 
 
 def test_documents_are_listed_in_pages(base: str) -> None:
@@ -395,3 +399,55 @@ def test_a_new_collection_answers_searches_at_once(tmp_path: Path) -> None:
             assert response.status_code == 503 and time.monotonic() < deadline, response.text
             time.sleep(0.1)
         assert response.json()["results"] == []
+
+
+def test_files_changed_in_the_folder_go_through_the_same_writer(tmp_path: Path) -> None:
+    """What a folder watcher does: tell the writer which files changed; they are published with the
+    HTTP writes, a missing file as a deletion."""
+    settings = writes_settings(tmp_path)
+    with TestClient(create_app(settings, embedder=HashEmbedder())) as client:
+        writes = client.app.state.writes
+        (settings.seeds_dir / "dropped.txt").write_text("Ibises probe mud for food.")
+        with client.portal() as portal:
+            (job,) = portal.call(writes.changed, "default", ["dropped.txt"])
+            assert portal.call(writes.wait, "default", job.id, 30).status == "indexed"
+            hits = client.post("/v1/search", json={"query": "ibises mud"}, headers=auth()).json()["results"]
+            assert hits[0]["citation"]["doc_id"] == "dropped.txt"
+            (settings.seeds_dir / "dropped.txt").unlink()
+            (job,) = portal.call(writes.changed, "default", ["dropped.txt"])
+            assert job.action == "delete"
+            assert portal.call(writes.wait, "default", job.id, 30).status == "indexed"
+            kept = tmp_path / "kept.txt"  # a file kept elsewhere (the OpenAI files API's), put as it is
+            kept.write_text("Spoonbills sweep their bills through water.")
+            job = portal.call(writes.put, "default", "from-file.txt", kept)
+            assert portal.call(writes.wait, "default", job.id, 30).status == "indexed"
+        assert client.get("/v1/collections/default/documents/dropped.txt", headers=auth()).status_code == 404
+
+
+def test_collections_created_by_one_service_process_are_served_by_another(tmp_path: Path) -> None:
+    """As ``--workers`` runs them: two processes on one index folder."""
+    settings = writes_settings(tmp_path)
+    settings = msgspec.structs.replace(
+        settings, service=msgspec.structs.replace(settings.service, reload_poll_seconds=0.2)
+    )
+    admin = auth(ADMIN)
+
+    def eventually(check: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 30
+        while not check():
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+    with (
+        serve(create_app(settings, embedder=HashEmbedder())) as one,
+        serve(create_app(settings, embedder=HashEmbedder())) as two,
+    ):
+        assert httpx.post(f"{one}/v1/collections", json={"name": "shared"}, headers=admin).status_code == 201
+        eventually(lambda: httpx.get(f"{two}/v1/collections/shared", headers=admin).status_code == 200)
+        address = f"{two}/v1/collections/shared/documents/a.txt"
+        assert (
+            httpx.put(address, content=b"Storks fly south.", headers=admin, params={"wait": 1}).status_code
+            == 201
+        )
+        assert httpx.delete(f"{one}/v1/collections/shared", headers=admin).status_code == 204
+        eventually(lambda: httpx.get(f"{two}/v1/collections/shared", headers=admin).status_code == 404)

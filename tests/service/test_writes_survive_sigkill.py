@@ -1,11 +1,15 @@
 """Nothing acknowledged is lost: ``python -m service`` (the real packaged model) killed with SIGKILL
 after answering 202 to an upload and to a deletion publishes both after a restart, and the restored
-document is cited exactly. A build holding the index lock keeps the writes unpublished at the kill."""
+document is cited exactly. A build holding the index lock keeps the writes unpublished at the kill;
+an upload cut short by the kill leaves nothing behind."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +48,16 @@ def job_status(base: str, location: str) -> str:
     return str(response.json()["status"])
 
 
+def upload_slowly(url: str) -> None:
+    def body() -> Iterator[bytes]:
+        yield b"The first half of a document "
+        time.sleep(5)
+        yield b"and its second half."
+
+    with contextlib.suppress(httpx.HTTPError):
+        httpx.put(url, content=body(), headers=HEADERS, timeout=30)
+
+
 def test_writes_acknowledged_before_a_sigkill_are_published_after_restart(tmp_path: Path) -> None:
     (tmp_path / "seeds").mkdir()
     settings = make_settings(tmp_path)
@@ -69,9 +83,14 @@ def test_writes_acknowledged_before_a_sigkill_are_published_after_restart(tmp_pa
             )
             removed = httpx.delete(f"{documents}/old.txt", headers=HEADERS, timeout=30)
             assert (added.status_code, removed.status_code) == (202, 202), (added.text, removed.text)
+            cut_short = threading.Thread(target=upload_slowly, args=(f"{documents}/half.txt",))
+            cut_short.start()  # an upload still arriving when the service dies: never acknowledged
+            time.sleep(0.5)
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
+            cut_short.join(timeout=30)
     assert (settings.seeds_dir / "new.txt").is_file() and not (settings.seeds_dir / "old.txt").exists()
+    assert not (settings.seeds_dir / "half.txt").exists()
     with start(settings, port) as proc:
         wait_for(proc, lambda: httpx.get(f"{base}/health", timeout=1).status_code == 200)
         deadline = time.monotonic() + 120
@@ -86,3 +105,5 @@ def test_writes_acknowledged_before_a_sigkill_are_published_after_restart(tmp_pa
         assert text[citation["char_start"] : citation["char_end"]] == results[0]["text"]
         assert all(r["citation"]["doc_id"] != "old.txt" for r in search(base, "glaciers valleys"))
         assert httpx.get(f"{documents}/old.txt", headers=HEADERS, timeout=10).status_code == 404
+        listed = httpx.get(documents, headers=HEADERS, timeout=10).json()["documents"]
+        assert [d["doc_id"] for d in listed] == ["new.txt"]
