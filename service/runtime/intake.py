@@ -365,7 +365,7 @@ def clear_uploads(seeds_dir: Path, older_than: float = STALE_UPLOAD_SECONDS) -> 
     """Remove uploads cut short (by a crash) from ``<source>/.uploads``: those untouched for
     ``older_than`` seconds (another service process may be receiving the others)."""
     now = time.time()
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(OSError):  # none there (the usual case), or a folder this process cannot list
         for entry in os.scandir(seeds_dir / UPLOADS_DIR):
             with contextlib.suppress(OSError):
                 if now - entry.stat(follow_symlinks=False).st_mtime > older_than:

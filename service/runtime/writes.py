@@ -19,9 +19,8 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import anyio.to_thread
@@ -33,6 +32,7 @@ from indexer.search import Embedder
 from service.errors import ConflictError, NotFoundError
 from service.runtime import intake
 from service.runtime.collections import Collections
+from service.runtime.listing import SortedIds, page
 from service.runtime.registry import CollectionRegistry
 from service.settings import AppSettings
 
@@ -155,6 +155,7 @@ class Writes:
         """Per collection, the documents written since start: their latest status, None for a deletion
         acknowledged and not yet published (already gone from the write API, still found by search)."""
         self._changed = asyncio.Condition()
+        self._sorted: dict[str, SortedIds] = {}
         self._counter = itertools.count()
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -209,7 +210,11 @@ class Writes:
     async def _start_writer(self, name: str) -> None:
         settings = self.collection_settings(name)
         writer = _Writer(name, settings)
-        recovered = await anyio.to_thread.run_sync(intake.pending, settings)
+        try:
+            recovered = await anyio.to_thread.run_sync(intake.pending, settings)
+        except OSError as exc:  # the collection is still served; its writes wait for the journal
+            log.error("collection %s: cannot read its journal of writes: %s", name, exc)
+            recovered = []
         for job_id, doc_id in recovered:  # queued again, and shown as queued until published
             action: Action = "put" if (settings.seeds_dir / doc_id).is_file() else "delete"
             job = Job(job_id, name, doc_id, action, "queued", created_at=time.time())
@@ -404,19 +409,24 @@ class Writes:
         when given: the served snapshot's documents and failures, with the writes since start over
         them."""
         self._writer(collection)
-        merged: dict[str, DocumentStatus | None] = {
-            doc.doc_id: doc for doc in self._snapshot_statuses(collection)
-        }
-        merged.update(self._docs.get(collection, {}))
-        shown = sorted(
-            (doc_id, doc)
-            for doc_id, doc in merged.items()
-            if doc is not None
-            and (status is None or doc.status == status)
-            and (after is None or doc_id > after)
+        holder = self.collections.get(collection)
+        searcher = holder.current if holder is not None else None
+        ids = self._sorted.setdefault(collection, SortedIds())
+        if searcher is None:
+            ids.refresh(None, (), ())
+        else:
+            manifest = searcher.manifest
+            ids.refresh(manifest.snapshot_id, manifest.documents, manifest.skipped)
+        written = self._docs.get(collection, {})
+        found, next_after = page(
+            ids,
+            written,
+            lambda doc_id: self.document_status(collection, doc_id),
+            status=status,
+            after=after,
+            limit=limit,
         )
-        page = [doc for _, doc in shown[:limit]]
-        return DocumentPage(page, page[-1].doc_id if len(shown) > limit else None)
+        return DocumentPage(found, next_after)
 
     # -- collections --------------------------------------------------------------------------
 
@@ -660,15 +670,3 @@ class Writes:
         if failed is not None:
             return DocumentStatus(doc_id, "failed", reason=failed.reason, sha256=failed.sha256)
         return None
-
-    def _snapshot_statuses(self, collection: str) -> Iterator[DocumentStatus]:
-        documents, skipped = self._manifest_entries(collection)
-        for doc_id, entry in documents.items():
-            yield DocumentStatus(doc_id, "indexed", sha256=entry.sha256, bytes=entry.bytes)
-        for doc_id, failed in skipped.items():
-            yield DocumentStatus(doc_id, "failed", reason=failed.reason, sha256=failed.sha256)
-
-
-def writes_dir(settings: Settings) -> Path:
-    """Where a collection's pending-writes journal lives: its index folder."""
-    return settings.index_dir

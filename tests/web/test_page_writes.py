@@ -218,6 +218,11 @@ def test_a_key_that_may_only_search_sees_no_write_controls(browser: Browser, sit
         expect(page.get_by_test_id("writes")).to_be_visible()
         page.get_by_role("button", name="Forget API key").click()
         expect(page.get_by_test_id("writes")).to_be_hidden()
+        search(tab, "harbour ledger")  # asks for a key again: the writer's brings them back
+        page.get_by_test_id("api-key").fill(WRITER)
+        page.keyboard.press("Enter")
+        expect(page.get_by_test_id("result").first).to_be_visible()
+        expect(page.get_by_test_id("writes")).to_be_visible()
 
 
 def search(tab: Tab, query: str) -> None:

@@ -170,6 +170,7 @@
     const retry = state.pending;
     state.pending = null;
     if (retry) retry();
+    if (retry !== start && state.ready) loadCollections(); // what this key may do (writes.js)
   });
   $("key-cancel").addEventListener("click", () => $("key-dialog").close("cancel"));
   $("key-dialog").addEventListener("close", () => {

@@ -11,7 +11,7 @@
   if (!app) return;
   const { api, h, explain, plural, sentence, storedKey, encodeId } = app;
   const PAGE_SIZE = 25;
-  const POLL_MS = [400, 700, 1000, 1500, 2000]; // then every 2 s while a write is pending
+  const POLL_MS = [400, 700, 1000, 1500, 2000]; // then every 2 s while a write is pending (longer when many are)
   const STATUS_WORDS = {
     queued: "Queued: stored, waiting to be indexed",
     indexing: "Indexing…",
@@ -183,11 +183,16 @@
     state.pending.add(key);
     let last = job;
     try {
+      let wait = 0;
       for (let round = 0; last.status === "queued" || last.status === "indexing"; round += 1) {
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS[Math.min(round, POLL_MS.length - 1)]));
+        // many files at once: each job is asked less often, so the page stays within the rate limit
+        const spread = Math.max(1, state.pending.size / 2);
+        await new Promise((resolve) => setTimeout(resolve, Math.max(wait, POLL_MS[Math.min(round, POLL_MS.length - 1)] * spread)));
+        wait = 0;
         try {
           last = await (await api(`/v1/collections/${encodeURIComponent(collection)}/jobs/${encodeURIComponent(job.id)}`)).json();
         } catch (error) {
+          if (error.status === 429) wait = 1000 * (error.retryAfter || 1);
           if (error.status === 0 || error.status === 429 || error.status >= 500) continue; // try again
           throw error;
         }
@@ -199,10 +204,24 @@
     return last;
   }
 
-  /** After a write is published: the counts, the formats and the list show it. */
-  function published(collection) {
-    app.refresh();
-    if (collection === state.target && $("writes").open) loadDocuments();
+  /** After a write is published: the counts, the formats and the list show it (once for writes
+      published together). */
+  let refreshing = null;
+  function published() {
+    clearTimeout(refreshing);
+    refreshing = setTimeout(() => {
+      app.refresh();
+      listSoon();
+    }, 200);
+  }
+
+  /** The list again shortly (once for files sent one after another). */
+  let listing = null;
+  function listSoon() {
+    clearTimeout(listing);
+    listing = setTimeout(() => {
+      if ($("writes").open && state.target) loadDocuments();
+    }, 200);
   }
 
   // ---- adding files ---------------------------------------------------------------------------------
@@ -277,9 +296,9 @@
     view.progress.value = 100;
     view.progress.hidden = true;
     showJob(view, body.job);
-    if (collection === state.target && $("writes").open) loadDocuments();
+    listSoon();
     follow(collection, body.job, (job) => showJob(view, job))
-      .then(() => published(collection))
+      .then(published)
       .catch((error) => setUploadStatus(view, "failed", null, `Its status is unknown: ${problemText(error)}`));
   }
 
