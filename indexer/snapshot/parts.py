@@ -3,7 +3,9 @@ segments) seen as one: rows numbered across the parts (part ``i``'s row ``r`` is
 deleted rows never returned.
 
 Keyword scores stay comparable across parts: the base is scored as it was built (with its own term
-statistics), and each delta segment with the statistics of the whole collection (chunks and document
+statistics) and rescaled so that its share of the query's IDF mass (what calibration reads:
+:mod:`indexer.search.calibration`) is the one it has alone, whatever the deltas add, and each delta segment
+is scored with the statistics of the whole collection (chunks and document
 frequencies of every part added up), never with its own: in a 10-chunk delta a term in one chunk would
 otherwise weigh as a rare term does in the whole collection (an IDF of ~2.4 where the collection gives
 it ~13 or ~0.1) and its chunks would outrank or undercut the base's for no reason. The base's own
@@ -114,15 +116,20 @@ class SegmentedLexical:
         for part in self.parts:
             df += part.snapshot.lexical.frequencies(terms)
         idf = lucene_idf(float(self._size), df)
+        mass = float(idf.sum())
         out = np.zeros(self._size, dtype=np.float32)
         for i, part in enumerate(self.parts):
             lexical = part.snapshot.lexical
             if not part.rows or not terms:
                 continue
-            found = lexical.scores(query) if i == 0 else lexical.weighted_scores(terms, idf)
+            if i == 0:  # the base's share of the query, as it scores alone (see the module's docstring)
+                found, own_mass = lexical.scores_and_mass(query)
+                found = found * np.float32(mass / own_mass if own_mass > 0 else 0.0)
+            else:
+                found = lexical.weighted_scores(terms, idf)
             out[part.offset : part.offset + part.rows] = found
         out[self._dead] = 0
-        return out, float(idf.sum())
+        return out, mass
 
     def query_terms(self, query: str) -> list[str]:
         return self.parts[0].snapshot.lexical.query_terms(query)

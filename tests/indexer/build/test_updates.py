@@ -225,6 +225,23 @@ def test_a_delta_is_scored_with_the_collections_keyword_statistics(
     assert in_delta.score == pytest.approx(in_base.score, abs=0.05)
 
 
+def test_deltas_do_not_move_the_base_passages_calibrated_scores(
+    settings: Settings, embedder: Embedder, searcher_of: object
+) -> None:
+    """A base passage's calibrated score is its share of the query as the base scores it: documents
+    added in deltas (without the query's terms) do not lower it, so a threshold keeps its meaning."""
+    for i in range(20):
+        write(settings, f"note{i}.txt", f"Note {i}: the harbour ledger, page {i}.")
+    Builder(settings, lambda: embedder).build()
+    before = searcher_of(settings).search("harbour ledger", 1, "lexical")[0]  # type: ignore[operator]
+    for name in ("okapi.txt", "zebra.txt", "giraffe.txt"):
+        write(settings, name, f"The {name[:-4]} lives in the forest and eats leaves.")
+        update(settings, lambda: embedder, [name])
+    after = searcher_of(settings).search("harbour ledger", 1, "lexical")[0]  # type: ignore[operator]
+    assert after.chunk.doc_id.startswith("note")
+    assert after.score == pytest.approx(before.score, abs=0.01)
+
+
 def test_reloading_reuses_the_open_base(built: Settings, embedder: Embedder) -> None:
     engine = SearchEngine(built, embedder)
     first = engine.open_current()
