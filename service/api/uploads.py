@@ -43,7 +43,6 @@ class MultipartUpload:
         self._metadata: bytes | None = None
         self.filename: str | None = None
         self.content_type: str | None = None
-        self._done = False
 
     async def _parse(self, stream: AsyncIterator[bytes], boundary: bytes) -> AsyncIterator[Event]:
         try:
@@ -117,7 +116,6 @@ class MultipartUpload:
                         "the multipart body has a part other than one 'file' and 'metadata'"
                     )
                 await self._read_metadata()
-        self._done = True
 
     def metadata(self) -> dict[str, Any] | None:
         """The ``metadata`` part as a JSON object (None: there was none); 422 if it is not one."""

@@ -451,3 +451,25 @@ def test_collections_created_by_one_service_process_are_served_by_another(tmp_pa
         )
         assert httpx.delete(f"{one}/v1/collections/shared", headers=admin).status_code == 204
         eventually(lambda: httpx.get(f"{two}/v1/collections/shared", headers=admin).status_code == 404)
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b'--B\r\nContent-Disposition: form-data; name="file"; filename="cut.txt"\r\n\r\nno end', 400),
+        (b'--B\r\nContent-Disposition: form-data; name="other"\r\n\r\nx\r\n--B--\r\n', 422),
+        (b'--B\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"a": 1}\r\n--B--\r\n', 400),
+        (
+            b'--B\r\nContent-Disposition: form-data; name="file"; filename="m.txt"\r\n\r\nWords.\r\n'
+            b'--B\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n[1, 2]\r\n--B--\r\n',
+            422,
+        ),
+    ],
+)
+def test_bad_multipart_bodies_are_refused_and_store_nothing(base: str, body: bytes, status: int) -> None:
+    headers = {**auth(), "Content-Type": "multipart/form-data; boundary=B"}
+    response = httpx.post(f"{base}/v1/collections/default/documents", content=body, headers=headers)
+    assert response.status_code == status, response.text
+    for doc_id in ("cut.txt", "m.txt"):
+        found = httpx.get(f"{base}/v1/collections/default/status/{doc_id}", headers=auth())
+        assert found.status_code == 404
