@@ -15,7 +15,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 from service.admission.auth import ADMIN, ADMIN_SECURITY, API_SECURITY, Access
 from service.admission.guards import known_query, require_json
 from service.api.collections import CollectionsController
-from service.api.uploads import MultipartUpload, boundary_of, raw_media_type
+from service.api.uploads import Field, MultipartUpload, boundary_of, raw_media_type
 from service.api.write_schemas import (
     DocumentStatusBody,
     DocumentStatusList,
@@ -61,6 +61,23 @@ def _check_length(request: Req, settings: AppSettings) -> None:
         raise PayloadTooLargeError(
             f"the document is larger than writes.max_upload_mb ({settings.writes.max_upload_mb:g} MB)"
         )
+
+
+async def _multipart(request: Req, settings: AppSettings) -> MultipartUpload | None:
+    """A multipart body read up to its ``file`` part (None: the body is the document's raw bytes)."""
+    boundary = boundary_of(request.headers.get("content-type"))
+    if boundary is None:
+        return None
+    metadata = Field(settings.reading.max_front_matter_bytes, "reading.max_front_matter_kb")
+    upload = MultipartUpload(request.stream(), boundary, {"metadata": metadata})
+    await upload.start()
+    return upload
+
+
+async def _put(writes: Writes, name: str, doc_id: str, upload: MultipartUpload) -> Job:
+    """Store a multipart upload's ``file`` as ``doc_id``, its ``metadata`` beside it."""
+    media_type = raw_media_type(upload.content_type)
+    return await writes.put(name, doc_id, upload.chunks(), media_type=media_type, metadata=upload.metadata)
 
 
 async def _answer(writes: Writes, job: Job, wait: bool, settings: AppSettings) -> Response[WriteAccepted]:
@@ -132,20 +149,12 @@ class CollectionWritesController(CollectionsController):
         _writable(name, collections, access)
         _check_length(request, settings)
         doc_id = doc_id.lstrip("/")
-        boundary = boundary_of(request.headers.get("content-type", ""))
-        if boundary is None:
+        upload = await _multipart(request, settings)
+        if upload is None:
             media_type = raw_media_type(request.headers.get("content-type"))
             job = await writes.put(name, doc_id, request.stream(), media_type=media_type)
         else:
-            upload = MultipartUpload(request.stream(), boundary, settings.reading.max_front_matter_bytes)
-            await upload.start()
-            job = await writes.put(
-                name,
-                doc_id,
-                upload.chunks(),
-                media_type=raw_media_type(upload.content_type),
-                metadata=upload.metadata,
-            )
+            job = await _put(writes, name, doc_id, upload)
         return await _answer(writes, job, wait, settings)
 
     @post(
@@ -174,22 +183,14 @@ class CollectionWritesController(CollectionsController):
         ``file`` part's filename (``curl -F file=@report.pdf``)."""
         _writable(name, collections, access)
         _check_length(request, settings)
-        boundary = boundary_of(request.headers.get("content-type", ""))
-        if boundary is None:
+        upload = await _multipart(request, settings)
+        if upload is None:
             raise InvalidInputError(
                 "send multipart/form-data with a 'file' part (or PUT the document's bytes)"
             )
-        upload = MultipartUpload(request.stream(), boundary, settings.reading.max_front_matter_bytes)
-        await upload.start()
         if not upload.filename:
             raise InvalidInputError("the 'file' part has no filename; PUT to .../documents/{doc_id} instead")
-        job = await writes.put(
-            name,
-            upload.filename,
-            upload.chunks(),
-            media_type=raw_media_type(upload.content_type),
-            metadata=upload.metadata,
-        )
+        job = await _put(writes, name, upload.filename, upload)
         return await _answer(writes, job, wait, settings)
 
     @delete(
