@@ -23,7 +23,13 @@ from service.errors import InvalidInputError, NotFoundError
 from service.integrations.openai import vector_files
 from service.integrations.openai.file_store import FILES_DIR, FileStore, StoredFile
 from service.integrations.openai.files_api import find_file
-from service.integrations.openai.objects import CreateFileBatch, FileCounts, ListPage, VectorStoreFileObject
+from service.integrations.openai.objects import (
+    CreateFileBatch,
+    FileCounts,
+    ListPage,
+    VectorStoreFileObject,
+    list_page,
+)
 from service.integrations.openai.paging import Order, window
 from service.runtime.writes import DocumentStatus, Writes
 
@@ -176,9 +182,4 @@ async def files_page(
         span=vector_files.span,
     )
     shown = await vector_files.file_objects(writes, batch.vector_store_id, chosen)
-    return ListPage(
-        data=shown,
-        first_id=shown[0].id if shown else None,
-        last_id=shown[-1].id if shown else None,
-        has_more=more,
-    )
+    return list_page(shown, more)

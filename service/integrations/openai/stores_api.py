@@ -7,7 +7,7 @@ Search is ``POST /v1/vector_stores/{id}/search`` (:mod:`service.integrations.ope
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import anyio.to_thread
 from litestar import Controller, Response, delete, get, post
@@ -32,6 +32,7 @@ from service.integrations.openai.objects import (
     ListPage,
     VectorStoreFileObject,
     VectorStoreObject,
+    list_page,
 )
 from service.integrations.openai.paging import Order, window
 from service.integrations.openai.vector_files import OpenAIStatus
@@ -41,6 +42,7 @@ from service.settings import AppSettings
 
 POLL_AFTER_MS = "200"
 """``openai-poll-after-ms``: how soon the ``openai`` client's ``*_and_poll`` helpers ask again."""
+Polled = TypeVar("Polled")
 Limit = Annotated[int, QueryParameter(ge=1, le=100)]
 Cursor = Annotated[str | None, QueryParameter(max_length=1024)]
 
@@ -56,6 +58,11 @@ def _refuse_unsupported(body: CreateVectorStore) -> None:
             "vector store metadata is not kept: give a description instead",
             errors=[{"key": "metadata", "message": "not supported", "source": "body"}],
         )
+
+
+def _polled(body: Polled) -> Response[Polled]:
+    """An object the ``openai`` client polls until it is done, with how soon to ask again."""
+    return Response(body, headers={"openai-poll-after-ms": POLL_AFTER_MS})
 
 
 class VectorStoreAdminController(Controller):
@@ -122,12 +129,7 @@ class VectorStoreAdminController(Controller):
         names = sorted(access.visible(writes.collections.names))
         chosen, more = window(names, str, order=order, after=after, before=before, limit=limit)
         shown = [store_object(writes, name) for name in chosen]
-        return ListPage(
-            data=shown,
-            first_id=shown[0].id if shown else None,
-            last_id=shown[-1].id if shown else None,
-            has_more=more,
-        )
+        return list_page(shown, more)
 
     @get(
         "/{vector_store_id:str}",
@@ -204,7 +206,7 @@ class VectorStoreFilesController(Controller):
         vector_files.check_chunking(data.chunking_strategy, settings)
         record = find_file(files, data.file_id, access)
         attached = await vector_files.attach(writes, files, name, record, data.attributes)
-        return Response(attached, headers={"openai-poll-after-ms": POLL_AFTER_MS})
+        return _polled(attached)
 
     @get(
         "/",
@@ -251,7 +253,7 @@ class VectorStoreFilesController(Controller):
         ``in_progress``, ``completed`` or ``failed`` with ``last_error`` (e.g. ``no text layer``)."""
         name = visible(vector_store_id, settings, writes, access)
         found = await vector_files.describe(writes, name, file_id.lstrip("/"), files)
-        return Response(found, headers={"openai-poll-after-ms": POLL_AFTER_MS})
+        return _polled(found)
 
     @delete(
         "/{file_id:path}",
@@ -309,7 +311,7 @@ class VectorStoreFileBatchesController(Controller):
         name = writable(vector_store_id, settings, writes, access)
         store = BatchStore(settings.index_dir)
         batch = await batches.create(writes, files, store, name, data, access, settings)
-        return Response(batches.batch_object(writes, batch), headers={"openai-poll-after-ms": POLL_AFTER_MS})
+        return _polled(batches.batch_object(writes, batch))
 
     @get(
         "/{batch_id:str}",
@@ -330,7 +332,7 @@ class VectorStoreFileBatchesController(Controller):
         ``file_counts.failed``; a file deleted since in ``cancelled``)."""
         name = visible(vector_store_id, settings, writes, access)
         batch = await anyio.to_thread.run_sync(BatchStore(settings.index_dir).get, name, batch_id)
-        return Response(batches.batch_object(writes, batch), headers={"openai-poll-after-ms": POLL_AFTER_MS})
+        return _polled(batches.batch_object(writes, batch))
 
     @get(
         "/{batch_id:str}/files",
