@@ -14,7 +14,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 
 from service.admission.auth import ADMIN, ADMIN_SECURITY, API_SECURITY, Access
 from service.admission.guards import known_query, require_json
-from service.api.collections import CollectionsController
+from service.api.collections import CollectionsController, holder_of
 from service.api.uploads import Field, MultipartUpload, boundary_of, raw_media_type
 from service.api.write_schemas import (
     DocumentStatusBody,
@@ -35,18 +35,15 @@ from service.runtime.writes import Job, Writes
 from service.settings import AppSettings
 
 Req = Request[Any, Any, Any]
-WAIT_DESCRIPTION = "Answer once the write is published (at most writes.wait_seconds; then 202)."
-
-
-def _searchable(name: str, collections: Collections, access: Access) -> None:
-    if collections.get(name) is None or not access.may(name):
-        raise NotFoundError(f"no collection {name[:80]!r}")
+Wait = Annotated[
+    bool, Parameter(description="Answer once the write is published (at most writes.wait_seconds; then 202).")
+]
 
 
 def _writable(name: str, collections: Collections, access: Access) -> None:
     """404 for a collection this key may not search (as for one that does not exist), 403 for one it
     may search but not write."""
-    _searchable(name, collections, access)
+    holder_of(name, collections, access)
     if not access.may(name, "write"):
         raise ForbiddenError(f"this API key may search collection {name!r} but not write to it")
 
@@ -138,7 +135,7 @@ class CollectionWritesController(CollectionsController):
         collections: NamedDependency[Collections],
         access: NamedDependency[Access],
         settings: NamedDependency[AppSettings],
-        wait: Annotated[bool, Parameter(description=WAIT_DESCRIPTION)] = False,
+        wait: Wait = False,
     ) -> Response[WriteAccepted]:
         """Store the document's bytes as ``doc_id`` (a relative path whose suffix picks the reader:
         .txt .md .pdf .html .docx ...) in the collection's source folder, durably, and publish it:
@@ -177,7 +174,7 @@ class CollectionWritesController(CollectionsController):
         collections: NamedDependency[Collections],
         access: NamedDependency[Access],
         settings: NamedDependency[AppSettings],
-        wait: Annotated[bool, Parameter(description=WAIT_DESCRIPTION)] = False,
+        wait: Wait = False,
     ) -> Response[WriteAccepted]:
         """As ``PUT .../documents/{doc_id}`` with a ``multipart/form-data`` body, the doc_id being the
         ``file`` part's filename (``curl -F file=@report.pdf``)."""
@@ -211,7 +208,7 @@ class CollectionWritesController(CollectionsController):
         collections: NamedDependency[Collections],
         access: NamedDependency[Access],
         settings: NamedDependency[AppSettings],
-        wait: Annotated[bool, Parameter(description=WAIT_DESCRIPTION)] = False,
+        wait: Wait = False,
     ) -> Response[WriteAccepted]:
         """Remove the document from the collection's source folder (durably: it is not back after a
         crash) and publish its removal: 202 with the job; gone from search, documents and every other
@@ -243,7 +240,7 @@ class CollectionWritesController(CollectionsController):
     ) -> DocumentStatusList:
         """The collection's documents by doc_id, a page at a time: indexed, failed (with the reason,
         e.g. ``no text layer``), and those written and not yet published (queued, indexing)."""
-        _searchable(name, collections, access)
+        holder_of(name, collections, access)
         page = writes.documents(name, status=status, after=after, limit=limit)
         return DocumentStatusList([status_body(doc) for doc in page.documents], page.next_after)
 
@@ -265,7 +262,7 @@ class CollectionWritesController(CollectionsController):
     ) -> DocumentStatusBody:
         """Where a document is: queued, indexing, indexed or failed (with the reason). Its text is at
         ``GET .../documents/{doc_id}`` once it is indexed."""
-        _searchable(name, collections, access)
+        holder_of(name, collections, access)
         found = writes.document_status(name, doc_id.lstrip("/"))
         if found is None:
             raise NotFoundError(f"no document with id {doc_id.lstrip('/')[:200]!r} in collection {name!r}")
@@ -289,7 +286,7 @@ class CollectionWritesController(CollectionsController):
     ) -> JobBody:
         """A write acknowledged with 202 and how far it got (the service remembers the last
         ``writes.max_jobs``)."""
-        _searchable(name, collections, access)
+        holder_of(name, collections, access)
         job = writes.job(name, job_id)
         if job is None:
             raise NotFoundError(f"no job {job_id[:80]!r} in collection {name!r}")
