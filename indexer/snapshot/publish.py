@@ -94,12 +94,15 @@ def segment_staging_dir(index_dir: Path, segment_id: str) -> Path:
 
 def publish_segment(index_dir: Path, staged: Path, segment_id: str) -> Path:
     """Move a complete staged segment into place (fsynced); the live state names it afterwards."""
-    root = index_dir / SEGMENTS_DIR
-    final = root / segment_id
+    return _move_into_place(index_dir, staged, index_dir / SEGMENTS_DIR / segment_id)
+
+
+def _move_into_place(index_dir: Path, staged: Path, final: Path) -> Path:
+    """Rename the complete folder ``staged`` to ``final`` once every file in it is on disk."""
     with _writing(index_dir):
         _fsync_tree(staged)
         os.rename(staged, final)
-        fsync_dir(root)
+        fsync_dir(final.parent)
     return final
 
 
@@ -116,12 +119,7 @@ def _fsync_tree(path: Path) -> None:
 def publish(index_dir: Path, staged: Path, snapshot_id: str) -> Path:
     """Move a complete staged snapshot into place and point ``current`` at it. If only switching
     ``current`` fails, the complete snapshot stays in ``snapshots/`` and the next build reuses it."""
-    root = index_dir / SNAPSHOTS_DIR
-    final = root / snapshot_id
-    with _writing(index_dir):
-        _fsync_tree(staged)
-        os.rename(staged, final)
-        fsync_dir(root)
+    final = _move_into_place(index_dir, staged, index_dir / SNAPSHOTS_DIR / snapshot_id)
     switch_current(index_dir, snapshot_id)
     return final
 
