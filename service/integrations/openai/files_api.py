@@ -112,11 +112,16 @@ def _page(records: list[StoredFile], after: str | None, limit: int) -> ListPage[
     return list_page(shown, len(records) > limit)
 
 
-class FilesController(Controller):
-    path = "/v1/files"
+class FilesAreaController(Controller):
+    """A controller of OpenAI's files and vector stores: OpenAI's error bodies, the files area."""
+
     exception_handlers = exception_handlers(openai_error)
     dependencies = {"files": Provide(provide_files, sync_to_thread=False)}  # noqa: RUF012
     tags = ["chatbots"]  # noqa: RUF012
+
+
+class FilesController(FilesAreaController):
+    path = "/v1/files"
     security = API_SECURITY
 
     @post(

@@ -10,19 +10,19 @@ from __future__ import annotations
 from typing import Annotated, TypeVar
 
 import anyio.to_thread
-from litestar import Controller, Response, delete, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Response, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from service.admission.auth import ADMIN, ADMIN_SECURITY, Access
 from service.admission.guards import require_json
 from service.api.bodies import StrictJSON
-from service.errors import InvalidInputError, exception_handlers
+from service.errors import InvalidInputError
 from service.integrations.openai import batches, vector_files
-from service.integrations.openai.api import openai_error, openai_responses
+from service.integrations.openai.api import openai_responses
 from service.integrations.openai.batches import BatchStore, FileBatchObject
 from service.integrations.openai.file_store import FileStore
-from service.integrations.openai.files_api import find_file, provide_files
+from service.integrations.openai.files_api import FilesAreaController, find_file
 from service.integrations.openai.identity import collection_name, file_id_of
 from service.integrations.openai.objects import (
     CreateFileBatch,
@@ -65,11 +65,8 @@ def _polled(body: Polled) -> Response[Polled]:
     return Response(body, headers={"openai-poll-after-ms": POLL_AFTER_MS})
 
 
-class VectorStoreAdminController(Controller):
+class VectorStoreAdminController(FilesAreaController):
     path = "/v1/vector_stores"
-    exception_handlers = exception_handlers(openai_error)
-    dependencies = {"files": Provide(provide_files, sync_to_thread=False)}  # noqa: RUF012
-    tags = ["chatbots"]  # noqa: RUF012
 
     @post(
         "/",
@@ -171,11 +168,8 @@ class VectorStoreAdminController(Controller):
         return Deleted(id=vector_store_id, object="vector_store.deleted")
 
 
-class VectorStoreFilesController(Controller):
+class VectorStoreFilesController(FilesAreaController):
     path = "/v1/vector_stores/{vector_store_id:str}/files"
-    exception_handlers = exception_handlers(openai_error)
-    dependencies = {"files": Provide(provide_files, sync_to_thread=False)}  # noqa: RUF012
-    tags = ["chatbots"]  # noqa: RUF012
 
     @post(
         "/",
@@ -279,11 +273,8 @@ class VectorStoreFilesController(Controller):
         return Deleted(id=file_id_of(doc.doc_id), object="vector_store.file.deleted")
 
 
-class VectorStoreFileBatchesController(Controller):
+class VectorStoreFileBatchesController(FilesAreaController):
     path = "/v1/vector_stores/{vector_store_id:str}/file_batches"
-    exception_handlers = exception_handlers(openai_error)
-    dependencies = {"files": Provide(provide_files, sync_to_thread=False)}  # noqa: RUF012
-    tags = ["chatbots"]  # noqa: RUF012
 
     @post(
         "/",
