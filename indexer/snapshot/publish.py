@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from indexer.errors import BuildLockedError, IndexWriteError, SnapshotError
+from indexer.snapshot.durable import fsync_dir
 from indexer.snapshot.layout import CURRENT_LINK, SEGMENTS_DIR, SNAPSHOTS_DIR
 from indexer.snapshot.locks import remove_unless_read
 from indexer.snapshot.manifest import read_manifest
@@ -93,21 +94,16 @@ def segment_staging_dir(index_dir: Path, segment_id: str) -> Path:
 
 def publish_segment(index_dir: Path, staged: Path, segment_id: str) -> Path:
     """Move a complete staged segment into place (fsynced); the live state names it afterwards."""
-    root = index_dir / SEGMENTS_DIR
-    final = root / segment_id
+    return _move_into_place(index_dir, staged, index_dir / SEGMENTS_DIR / segment_id)
+
+
+def _move_into_place(index_dir: Path, staged: Path, final: Path) -> Path:
+    """Rename the complete folder ``staged`` to ``final`` once every file in it is on disk."""
     with _writing(index_dir):
         _fsync_tree(staged)
         os.rename(staged, final)
-        _fsync_dir(root)
+        fsync_dir(final.parent)
     return final
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _fsync_tree(path: Path) -> None:
@@ -117,18 +113,13 @@ def _fsync_tree(path: Path) -> None:
         elif child.is_file():
             with child.open("rb") as fh:
                 os.fsync(fh.fileno())
-    _fsync_dir(path)
+    fsync_dir(path)
 
 
 def publish(index_dir: Path, staged: Path, snapshot_id: str) -> Path:
     """Move a complete staged snapshot into place and point ``current`` at it. If only switching
     ``current`` fails, the complete snapshot stays in ``snapshots/`` and the next build reuses it."""
-    root = index_dir / SNAPSHOTS_DIR
-    final = root / snapshot_id
-    with _writing(index_dir):
-        _fsync_tree(staged)
-        os.rename(staged, final)
-        _fsync_dir(root)
+    final = _move_into_place(index_dir, staged, index_dir / SNAPSHOTS_DIR / snapshot_id)
     switch_current(index_dir, snapshot_id)
     return final
 
@@ -141,7 +132,7 @@ def switch_current(index_dir: Path, snapshot_id: str) -> None:
             tmp_link.unlink()
         os.symlink(Path(SNAPSHOTS_DIR) / snapshot_id, tmp_link)
         os.replace(tmp_link, index_dir / CURRENT_LINK)
-        _fsync_dir(index_dir)
+        fsync_dir(index_dir)
 
 
 def intact(directory: Path) -> bool:

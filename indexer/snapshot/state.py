@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import msgspec
 
 from indexer.errors import IndexWriteError, SnapshotError
+from indexer.snapshot.durable import fsync_dir, replace_durably
 from indexer.snapshot.layout import SEGMENTS_DIR, SNAPSHOTS_DIR, STATE_NAME, current_dir
 from indexer.snapshot.locks import remove_unless_read
 
@@ -113,24 +113,11 @@ def read_state(index_dir: Path) -> Target:
 def write_state(index_dir: Path, state: LiveState) -> None:
     """Publish ``state``: written beside, fsynced, renamed over ``segments.json``, folder fsynced."""
     path = index_dir / STATE_NAME
-    tmp = index_dir / f".{STATE_NAME}.tmp"
+    data = msgspec.json.format(msgspec.json.encode(state), indent=1)
     try:
-        with tmp.open("wb") as fh:
-            fh.write(msgspec.json.format(msgspec.json.encode(state), indent=1))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        fsync_dir(index_dir)
+        replace_durably(path, data, staged=index_dir / f".{STATE_NAME}.tmp")
     except OSError as exc:
         raise IndexWriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def remove_state(index_dir: Path) -> None:

@@ -5,17 +5,15 @@ search answers 404 exactly as one that does not exist: names do not leak."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
 import anyio.to_thread
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath
 
 from service.admission.auth import API_SECURITY, Access
 from service.api.documents import document_response
 from service.api.index import describe
-from service.api.pages import page_address, page_image
+from service.api.pages import ImageFormat, PageNumber, PageWidth, page_address, page_image
 from service.api.schemas import (
     CollectionInfo,
     CollectionList,
@@ -26,7 +24,7 @@ from service.api.schemas import (
 from service.errors import NotFoundError
 from service.runtime.collections import Collections
 from service.runtime.hot_swap import SnapshotHolder
-from service.runtime.page_images import DEFAULT_WIDTH, MAX_WIDTH, MIN_WIDTH, PageImages
+from service.runtime.page_images import DEFAULT_WIDTH, PageImages
 from service.settings import AppSettings
 
 PERMISSIONS = ("search", "write")
@@ -50,7 +48,7 @@ def _info(name: str, collections: Collections, access: Access) -> CollectionInfo
     )
 
 
-def _holder(name: str, collections: Collections, access: Access) -> SnapshotHolder:
+def holder_of(name: str, collections: Collections, access: Access) -> SnapshotHolder:
     """Collection ``name``'s holder; 404 when the key may not search it or it does not exist."""
     holder = collections.get(name)
     if holder is None or not access.may(name):
@@ -89,7 +87,7 @@ class CollectionsController(Controller):
         self, name: FromPath[str], collections: NamedDependency[Collections], access: NamedDependency[Access]
     ) -> CollectionInfo:
         """One collection, as listed by ``GET /v1/collections`` (404 if this key may not search it)."""
-        _holder(name, collections, access)
+        holder_of(name, collections, access)
         return _info(name, collections, access)
 
     @get(
@@ -109,7 +107,7 @@ class CollectionsController(Controller):
     ) -> IndexResponse:
         """As ``GET /v1/index`` for the default collection: the collection's documents per format,
         the fields its ``filters`` may name, and the search defaults."""
-        with _holder(name, collections, access).lease() as searcher:
+        with holder_of(name, collections, access).lease() as searcher:
             return describe(searcher, settings, name, access.visible(collections.names))
 
     @get(
@@ -133,7 +131,7 @@ class CollectionsController(Controller):
         """The document's text and metadata, as ``GET /v1/documents/{doc_id}`` gives them for the
         default collection: the target of the citations of this collection's passages."""
         doc_id = doc_id.lstrip("/")
-        with _holder(name, collections, access).lease() as searcher:
+        with holder_of(name, collections, access).lease() as searcher:
             record = await anyio.to_thread.run_sync(searcher.snapshot.store.document, doc_id)
             address = page_address(doc_id) if record is None else None
             if address is not None:  # .../pages/{n}: Litestar sends a Response as it is
@@ -158,22 +156,18 @@ class CollectionsController(Controller):
         request: Request,  # type: ignore[type-arg]
         name: FromPath[str],
         doc_id: FromPath[str],
-        page: Annotated[int, Parameter(ge=1, description="The page, 1-based (a citation's page_start).")],
+        page: PageNumber,
         collections: NamedDependency[Collections],
         access: NamedDependency[Access],
         settings: NamedDependency[AppSettings],
         page_images: NamedDependency[PageImages],
-        width: Annotated[
-            int, Parameter(ge=MIN_WIDTH, le=MAX_WIDTH, description="The image's width in pixels.")
-        ] = DEFAULT_WIDTH,
-        format: Annotated[
-            Literal["png", "webp"], Parameter(description="png (lossless) or webp (smaller).")
-        ] = "png",
+        width: PageWidth = DEFAULT_WIDTH,
+        format: ImageFormat = "png",
     ) -> Response[bytes]:
         """As ``GET /v1/documents/{doc_id}/pages/{page}`` for the default collection: page ``page`` of
         the PDF ``doc_id`` of this collection, rendered ``width`` pixels wide, to draw a citation's
         ``boxes`` over (404 if this key may not search the collection)."""
         del width, format  # read (and checked) from the query by page_image, as on the document route
-        with _holder(name, collections, access).lease() as searcher:
+        with holder_of(name, collections, access).lease() as searcher:
             seeds_dir = settings.collection(name).seeds_dir
             return await page_image(request, doc_id.lstrip("/"), page, searcher, page_images, seeds_dir)

@@ -89,6 +89,21 @@ async def page_image(
     return Response(image.data, media_type=image.media_type, headers=headers)
 
 
+PageNumber = Annotated[int, Parameter(ge=1, description="The page, 1-based (a citation's page_start).")]
+PageWidth = Annotated[
+    int,
+    Parameter(
+        ge=MIN_WIDTH,
+        le=MAX_WIDTH,
+        description="The image's width in pixels (a very tall page comes narrower: at most 4000 pixels "
+        "high).",
+    ),
+]
+ImageFormat = Annotated[Literal["png", "webp"], Parameter(description="png (lossless) or webp (smaller).")]
+"""The page-image routes' parameters (``width`` and ``format`` are read from the query by
+:func:`page_image`; declared for the schema and checked by Litestar)."""
+
+
 class PagesController(Controller):
     path = "/v1/documents"
 
@@ -105,21 +120,11 @@ class PagesController(Controller):
         self,
         request: Request,  # type: ignore[type-arg]
         doc_id: FromPath[str],
-        page: Annotated[int, Parameter(ge=1, description="The page, 1-based (a citation's page_start).")],
+        page: PageNumber,
         searcher: NamedDependency[Searcher],
         page_images: NamedDependency[PageImages],
-        width: Annotated[
-            int,
-            Parameter(
-                ge=MIN_WIDTH,
-                le=MAX_WIDTH,
-                description="The image's width in pixels (a very tall "
-                "page comes narrower: at most 4000 pixels high).",
-            ),
-        ] = DEFAULT_WIDTH,
-        format: Annotated[
-            Literal["png", "webp"], Parameter(description="png (lossless) or webp (smaller).")
-        ] = "png",
+        width: PageWidth = DEFAULT_WIDTH,
+        format: ImageFormat = "png",
     ) -> Response[bytes]:
         """Page ``page`` of the PDF ``doc_id`` rendered ``width`` pixels wide, to draw a citation's
         ``boxes`` over (multiply their 0-1 coordinates by the image's size). Rendered from the file

@@ -14,8 +14,8 @@ from litestar.params import FromPath, JSONBody, Parameter
 
 from service.admission.auth import ADMIN, ADMIN_SECURITY, API_SECURITY, Access
 from service.admission.guards import known_query, require_json
-from service.api.collections import CollectionsController
-from service.api.uploads import MultipartUpload, boundary_of, raw_media_type
+from service.api.collections import CollectionsController, holder_of
+from service.api.uploads import Field, MultipartUpload, boundary_of, raw_media_type
 from service.api.write_schemas import (
     DocumentStatusBody,
     DocumentStatusList,
@@ -35,18 +35,15 @@ from service.runtime.writes import Job, Writes
 from service.settings import AppSettings
 
 Req = Request[Any, Any, Any]
-WAIT_DESCRIPTION = "Answer once the write is published (at most writes.wait_seconds; then 202)."
-
-
-def _searchable(name: str, collections: Collections, access: Access) -> None:
-    if collections.get(name) is None or not access.may(name):
-        raise NotFoundError(f"no collection {name[:80]!r}")
+Wait = Annotated[
+    bool, Parameter(description="Answer once the write is published (at most writes.wait_seconds; then 202).")
+]
 
 
 def _writable(name: str, collections: Collections, access: Access) -> None:
     """404 for a collection this key may not search (as for one that does not exist), 403 for one it
     may search but not write."""
-    _searchable(name, collections, access)
+    holder_of(name, collections, access)
     if not access.may(name, "write"):
         raise ForbiddenError(f"this API key may search collection {name!r} but not write to it")
 
@@ -61,6 +58,23 @@ def _check_length(request: Req, settings: AppSettings) -> None:
         raise PayloadTooLargeError(
             f"the document is larger than writes.max_upload_mb ({settings.writes.max_upload_mb:g} MB)"
         )
+
+
+async def _multipart(request: Req, settings: AppSettings) -> MultipartUpload | None:
+    """A multipart body read up to its ``file`` part (None: the body is the document's raw bytes)."""
+    boundary = boundary_of(request.headers.get("content-type"))
+    if boundary is None:
+        return None
+    metadata = Field(settings.reading.max_front_matter_bytes, "reading.max_front_matter_kb")
+    upload = MultipartUpload(request.stream(), boundary, {"metadata": metadata})
+    await upload.start()
+    return upload
+
+
+async def _put(writes: Writes, name: str, doc_id: str, upload: MultipartUpload) -> Job:
+    """Store a multipart upload's ``file`` as ``doc_id``, its ``metadata`` beside it."""
+    media_type = raw_media_type(upload.content_type)
+    return await writes.put(name, doc_id, upload.chunks(), media_type=media_type, metadata=upload.metadata)
 
 
 async def _answer(writes: Writes, job: Job, wait: bool, settings: AppSettings) -> Response[WriteAccepted]:
@@ -121,7 +135,7 @@ class CollectionWritesController(CollectionsController):
         collections: NamedDependency[Collections],
         access: NamedDependency[Access],
         settings: NamedDependency[AppSettings],
-        wait: Annotated[bool, Parameter(description=WAIT_DESCRIPTION)] = False,
+        wait: Wait = False,
     ) -> Response[WriteAccepted]:
         """Store the document's bytes as ``doc_id`` (a relative path whose suffix picks the reader:
         .txt .md .pdf .html .docx ...) in the collection's source folder, durably, and publish it:
@@ -132,20 +146,12 @@ class CollectionWritesController(CollectionsController):
         _writable(name, collections, access)
         _check_length(request, settings)
         doc_id = doc_id.lstrip("/")
-        boundary = boundary_of(request.headers.get("content-type", ""))
-        if boundary is None:
+        upload = await _multipart(request, settings)
+        if upload is None:
             media_type = raw_media_type(request.headers.get("content-type"))
             job = await writes.put(name, doc_id, request.stream(), media_type=media_type)
         else:
-            upload = MultipartUpload(request.stream(), boundary, settings.reading.max_front_matter_bytes)
-            await upload.start()
-            job = await writes.put(
-                name,
-                doc_id,
-                upload.chunks(),
-                media_type=raw_media_type(upload.content_type),
-                metadata=upload.metadata,
-            )
+            job = await _put(writes, name, doc_id, upload)
         return await _answer(writes, job, wait, settings)
 
     @post(
@@ -168,28 +174,20 @@ class CollectionWritesController(CollectionsController):
         collections: NamedDependency[Collections],
         access: NamedDependency[Access],
         settings: NamedDependency[AppSettings],
-        wait: Annotated[bool, Parameter(description=WAIT_DESCRIPTION)] = False,
+        wait: Wait = False,
     ) -> Response[WriteAccepted]:
         """As ``PUT .../documents/{doc_id}`` with a ``multipart/form-data`` body, the doc_id being the
         ``file`` part's filename (``curl -F file=@report.pdf``)."""
         _writable(name, collections, access)
         _check_length(request, settings)
-        boundary = boundary_of(request.headers.get("content-type", ""))
-        if boundary is None:
+        upload = await _multipart(request, settings)
+        if upload is None:
             raise InvalidInputError(
                 "send multipart/form-data with a 'file' part (or PUT the document's bytes)"
             )
-        upload = MultipartUpload(request.stream(), boundary, settings.reading.max_front_matter_bytes)
-        await upload.start()
         if not upload.filename:
             raise InvalidInputError("the 'file' part has no filename; PUT to .../documents/{doc_id} instead")
-        job = await writes.put(
-            name,
-            upload.filename,
-            upload.chunks(),
-            media_type=raw_media_type(upload.content_type),
-            metadata=upload.metadata,
-        )
+        job = await _put(writes, name, upload.filename, upload)
         return await _answer(writes, job, wait, settings)
 
     @delete(
@@ -210,7 +208,7 @@ class CollectionWritesController(CollectionsController):
         collections: NamedDependency[Collections],
         access: NamedDependency[Access],
         settings: NamedDependency[AppSettings],
-        wait: Annotated[bool, Parameter(description=WAIT_DESCRIPTION)] = False,
+        wait: Wait = False,
     ) -> Response[WriteAccepted]:
         """Remove the document from the collection's source folder (durably: it is not back after a
         crash) and publish its removal: 202 with the job; gone from search, documents and every other
@@ -242,7 +240,7 @@ class CollectionWritesController(CollectionsController):
     ) -> DocumentStatusList:
         """The collection's documents by doc_id, a page at a time: indexed, failed (with the reason,
         e.g. ``no text layer``), and those written and not yet published (queued, indexing)."""
-        _searchable(name, collections, access)
+        holder_of(name, collections, access)
         page = writes.documents(name, status=status, after=after, limit=limit)
         return DocumentStatusList([status_body(doc) for doc in page.documents], page.next_after)
 
@@ -264,7 +262,7 @@ class CollectionWritesController(CollectionsController):
     ) -> DocumentStatusBody:
         """Where a document is: queued, indexing, indexed or failed (with the reason). Its text is at
         ``GET .../documents/{doc_id}`` once it is indexed."""
-        _searchable(name, collections, access)
+        holder_of(name, collections, access)
         found = writes.document_status(name, doc_id.lstrip("/"))
         if found is None:
             raise NotFoundError(f"no document with id {doc_id.lstrip('/')[:200]!r} in collection {name!r}")
@@ -288,7 +286,7 @@ class CollectionWritesController(CollectionsController):
     ) -> JobBody:
         """A write acknowledged with 202 and how far it got (the service remembers the last
         ``writes.max_jobs``)."""
-        _searchable(name, collections, access)
+        holder_of(name, collections, access)
         job = writes.job(name, job_id)
         if job is None:
             raise NotFoundError(f"no job {job_id[:80]!r} in collection {name!r}")

@@ -28,6 +28,7 @@ import anyio.to_thread
 from indexer.config import ReadingSettings, Settings
 from indexer.reading.formats import format_of, supported_suffixes
 from indexer.reading.sidecar import SIDECAR_SUFFIX, read_sidecar, sidecar_path
+from indexer.snapshot.durable import fsync_dir, replace_durably
 from service.errors import (
     BadRequestError,
     ConflictError,
@@ -222,14 +223,6 @@ def _unwritable(folder: Path, exc: OSError) -> UnavailableError:
     )
 
 
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def same_as_stored(seeds_dir: Path, doc_id: str, sha256: str, metadata: Mapping[str, Any]) -> bool:
     """Whether the folder already holds ``doc_id`` with these bytes and this metadata."""
     target = seeds_dir / doc_id
@@ -386,12 +379,7 @@ def _rewrite(settings: Settings, job_ids: Collection[str]) -> None:
     path = settings.index_dir / JOURNAL_NAME
     if not kept:
         path.unlink(missing_ok=True)
+        fsync_dir(settings.index_dir)
     else:
-        temporary = path.with_name(f".{JOURNAL_NAME}.{secrets.token_hex(4)}")
-        with temporary.open("w", encoding="utf-8") as fh:
-            for job, doc_id in kept:
-                fh.write(json.dumps({"job": job, "doc_id": doc_id}, ensure_ascii=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, path)
-    fsync_dir(settings.index_dir)
+        lines = (json.dumps({"job": job, "doc_id": doc_id}, ensure_ascii=False) for job, doc_id in kept)
+        replace_durably(path, "".join(f"{line}\n" for line in lines).encode())

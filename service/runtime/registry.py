@@ -21,6 +21,7 @@ import msgspec
 
 from indexer.config import COLLECTION_NAME, Settings
 from indexer.errors import ConfigError
+from indexer.snapshot.durable import replace_durably
 from service.errors import ConflictError
 
 REGISTRY_NAME = "collections.json"
@@ -130,17 +131,7 @@ class CollectionRegistry:
     def _save(self, entries: dict[str, CreatedCollection]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         body = {e.name: {"description": e.description, "created_at": e.created_at} for e in entries.values()}
-        temporary = self.path.with_name(f".{REGISTRY_NAME}.{secrets.token_hex(4)}")
-        with temporary.open("w", encoding="utf-8") as fh:
-            json.dump(body, fh, ensure_ascii=False, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, self.path)
-        fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        replace_durably(self.path, json.dumps(body, ensure_ascii=False, indent=1, sort_keys=True).encode())
 
 
 def created_collections(settings: Settings, registry: CollectionRegistry) -> dict[str, tuple[Path, str]]:

@@ -17,12 +17,19 @@ import anyio.to_thread
 import msgspec
 
 from indexer.config import Settings
+from indexer.snapshot.durable import replace_durably
 from service.admission.auth import Access
 from service.errors import InvalidInputError, NotFoundError
 from service.integrations.openai import vector_files
 from service.integrations.openai.file_store import FILES_DIR, FileStore, StoredFile
 from service.integrations.openai.files_api import find_file
-from service.integrations.openai.objects import CreateFileBatch, FileCounts, ListPage, VectorStoreFileObject
+from service.integrations.openai.objects import (
+    CreateFileBatch,
+    FileCounts,
+    ListPage,
+    VectorStoreFileObject,
+    list_page,
+)
 from service.integrations.openai.paging import Order, window
 from service.runtime.writes import DocumentStatus, Writes
 
@@ -51,14 +58,6 @@ class FileBatchObject(msgspec.Struct, frozen=True):
     object: Literal["vector_store.files_batch"] = "vector_store.files_batch"
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class BatchStore:
     """The batch records of one index folder (blocking methods: call them off the event loop)."""
 
@@ -71,12 +70,7 @@ class BatchStore:
         batch = Batch(batch_id, vector_store_id, int(time.time()), doc_ids)
         self.folder.mkdir(parents=True, exist_ok=True)
         staged = self.folder / f".tmp-{batch_id}.json"
-        with staged.open("xb") as out:
-            out.write(msgspec.json.encode(batch))
-            out.flush()
-            os.fsync(out.fileno())
-        os.rename(staged, self.folder / f"{batch_id}.json")
-        _fsync_dir(self.folder)
+        replace_durably(self.folder / f"{batch_id}.json", msgspec.json.encode(batch), staged=staged)
         self._prune()
         return batch
 
@@ -188,9 +182,4 @@ async def files_page(
         span=vector_files.span,
     )
     shown = await vector_files.file_objects(writes, batch.vector_store_id, chosen)
-    return ListPage(
-        data=shown,
-        first_id=shown[0].id if shown else None,
-        last_id=shown[-1].id if shown else None,
-        has_more=more,
-    )
+    return list_page(shown, more)

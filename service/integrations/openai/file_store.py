@@ -23,6 +23,7 @@ from typing import BinaryIO
 
 import msgspec
 
+from indexer.snapshot.durable import fsync_dir, replace_durably
 from service.errors import ConflictError, ServiceError, UnavailableError
 
 log = logging.getLogger(__name__)
@@ -52,14 +53,6 @@ class StoredFile(msgspec.Struct, frozen=True):
 def new_file_id() -> str:
     """``file-`` and 24 random hex digits (96 bits)."""
     return f"file-{secrets.token_hex(12)}"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Upload:
@@ -233,12 +226,7 @@ class FileStore:
     def _write_record(self, record: StoredFile) -> None:
         final = self.folder / f"{record.id}.json"
         staged = self.folder / f"{_TMP}{record.id}.json"
-        with staged.open("xb") as out:
-            out.write(msgspec.json.encode(record))
-            out.flush()
-            os.fsync(out.fileno())
-        os.rename(staged, final)
-        _fsync_dir(self.folder)
+        replace_durably(final, msgspec.json.encode(record), staged=staged)
 
     def get(self, file_id: str, owner: str | None) -> StoredFile | None:
         """File ``file_id`` if ``owner`` may see it (``None``: any owner, for admin keys), as the
@@ -283,7 +271,7 @@ class FileStore:
         try:
             (self.folder / f"{record.id}.json").unlink(missing_ok=True)
             self.data_path(record.id).unlink(missing_ok=True)
-            _fsync_dir(self.folder)
+            fsync_dir(self.folder)
         except OSError as exc:
             raise _unwritable(self.folder, exc) from exc
 

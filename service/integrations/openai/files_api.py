@@ -27,7 +27,7 @@ from service.integrations.openai import vector_files
 from service.integrations.openai.api import openai_error, openai_responses
 from service.integrations.openai.file_store import FileLimits, FileStore, FileTooLargeError, StoredFile
 from service.integrations.openai.identity import FILE_ID
-from service.integrations.openai.objects import Deleted, FileObject, ListPage
+from service.integrations.openai.objects import Deleted, FileObject, ListPage, list_page
 from service.integrations.openai.uploads import MULTIPART_SLACK, PURPOSES, receive
 from service.runtime.writes import Writes
 from service.settings import AppSettings
@@ -109,19 +109,19 @@ def _page(records: list[StoredFile], after: str | None, limit: int) -> ListPage[
         ids = [r.id for r in records]
         records = records[ids.index(after) + 1 :] if after in ids else []
     shown = [file_object(r) for r in records[:limit]]
-    return ListPage(
-        data=shown,
-        first_id=shown[0].id if shown else None,
-        last_id=shown[-1].id if shown else None,
-        has_more=len(records) > limit,
-    )
+    return list_page(shown, len(records) > limit)
 
 
-class FilesController(Controller):
-    path = "/v1/files"
+class FilesAreaController(Controller):
+    """A controller of OpenAI's files and vector stores: OpenAI's error bodies, the files area."""
+
     exception_handlers = exception_handlers(openai_error)
     dependencies = {"files": Provide(provide_files, sync_to_thread=False)}  # noqa: RUF012
     tags = ["chatbots"]  # noqa: RUF012
+
+
+class FilesController(FilesAreaController):
+    path = "/v1/files"
     security = API_SECURITY
 
     @post(

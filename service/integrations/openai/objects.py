@@ -4,7 +4,7 @@ clients may send more; fields we cannot honour are refused by the endpoints with
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, Protocol, TypeVar
 
 import msgspec
 from msgspec import Meta
@@ -47,6 +47,24 @@ class ListPage(msgspec.Struct, Generic[T], frozen=True):
     last_id: str | None
     has_more: bool
     object: Literal["list"] = "list"
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+Listed = TypeVar("Listed", bound=_Identified)
+
+
+def list_page(shown: list[Listed], has_more: bool) -> ListPage[Listed]:
+    """The page of ``shown`` objects, its cursors their first and last ids."""
+    return ListPage(
+        data=shown,
+        first_id=shown[0].id if shown else None,
+        last_id=shown[-1].id if shown else None,
+        has_more=has_more,
+    )
 
 
 class FileCounts(msgspec.Struct, frozen=True):

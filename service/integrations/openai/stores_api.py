@@ -7,22 +7,22 @@ Search is ``POST /v1/vector_stores/{id}/search`` (:mod:`service.integrations.ope
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import anyio.to_thread
-from litestar import Controller, Response, delete, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Response, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from service.admission.auth import ADMIN, ADMIN_SECURITY, Access
 from service.admission.guards import require_json
 from service.api.bodies import StrictJSON
-from service.errors import InvalidInputError, exception_handlers
+from service.errors import InvalidInputError
 from service.integrations.openai import batches, vector_files
-from service.integrations.openai.api import openai_error, openai_responses
+from service.integrations.openai.api import openai_responses
 from service.integrations.openai.batches import BatchStore, FileBatchObject
 from service.integrations.openai.file_store import FileStore
-from service.integrations.openai.files_api import find_file, provide_files
+from service.integrations.openai.files_api import FilesAreaController, find_file
 from service.integrations.openai.identity import collection_name, file_id_of
 from service.integrations.openai.objects import (
     CreateFileBatch,
@@ -32,6 +32,7 @@ from service.integrations.openai.objects import (
     ListPage,
     VectorStoreFileObject,
     VectorStoreObject,
+    list_page,
 )
 from service.integrations.openai.paging import Order, window
 from service.integrations.openai.vector_files import OpenAIStatus
@@ -41,6 +42,7 @@ from service.settings import AppSettings
 
 POLL_AFTER_MS = "200"
 """``openai-poll-after-ms``: how soon the ``openai`` client's ``*_and_poll`` helpers ask again."""
+Polled = TypeVar("Polled")
 Limit = Annotated[int, QueryParameter(ge=1, le=100)]
 Cursor = Annotated[str | None, QueryParameter(max_length=1024)]
 
@@ -58,11 +60,13 @@ def _refuse_unsupported(body: CreateVectorStore) -> None:
         )
 
 
-class VectorStoreAdminController(Controller):
+def _polled(body: Polled) -> Response[Polled]:
+    """An object the ``openai`` client polls until it is done, with how soon to ask again."""
+    return Response(body, headers={"openai-poll-after-ms": POLL_AFTER_MS})
+
+
+class VectorStoreAdminController(FilesAreaController):
     path = "/v1/vector_stores"
-    exception_handlers = exception_handlers(openai_error)
-    dependencies = {"files": Provide(provide_files, sync_to_thread=False)}  # noqa: RUF012
-    tags = ["chatbots"]  # noqa: RUF012
 
     @post(
         "/",
@@ -122,12 +126,7 @@ class VectorStoreAdminController(Controller):
         names = sorted(access.visible(writes.collections.names))
         chosen, more = window(names, str, order=order, after=after, before=before, limit=limit)
         shown = [store_object(writes, name) for name in chosen]
-        return ListPage(
-            data=shown,
-            first_id=shown[0].id if shown else None,
-            last_id=shown[-1].id if shown else None,
-            has_more=more,
-        )
+        return list_page(shown, more)
 
     @get(
         "/{vector_store_id:str}",
@@ -169,11 +168,8 @@ class VectorStoreAdminController(Controller):
         return Deleted(id=vector_store_id, object="vector_store.deleted")
 
 
-class VectorStoreFilesController(Controller):
+class VectorStoreFilesController(FilesAreaController):
     path = "/v1/vector_stores/{vector_store_id:str}/files"
-    exception_handlers = exception_handlers(openai_error)
-    dependencies = {"files": Provide(provide_files, sync_to_thread=False)}  # noqa: RUF012
-    tags = ["chatbots"]  # noqa: RUF012
 
     @post(
         "/",
@@ -204,7 +200,7 @@ class VectorStoreFilesController(Controller):
         vector_files.check_chunking(data.chunking_strategy, settings)
         record = find_file(files, data.file_id, access)
         attached = await vector_files.attach(writes, files, name, record, data.attributes)
-        return Response(attached, headers={"openai-poll-after-ms": POLL_AFTER_MS})
+        return _polled(attached)
 
     @get(
         "/",
@@ -251,7 +247,7 @@ class VectorStoreFilesController(Controller):
         ``in_progress``, ``completed`` or ``failed`` with ``last_error`` (e.g. ``no text layer``)."""
         name = visible(vector_store_id, settings, writes, access)
         found = await vector_files.describe(writes, name, file_id.lstrip("/"), files)
-        return Response(found, headers={"openai-poll-after-ms": POLL_AFTER_MS})
+        return _polled(found)
 
     @delete(
         "/{file_id:path}",
@@ -277,11 +273,8 @@ class VectorStoreFilesController(Controller):
         return Deleted(id=file_id_of(doc.doc_id), object="vector_store.file.deleted")
 
 
-class VectorStoreFileBatchesController(Controller):
+class VectorStoreFileBatchesController(FilesAreaController):
     path = "/v1/vector_stores/{vector_store_id:str}/file_batches"
-    exception_handlers = exception_handlers(openai_error)
-    dependencies = {"files": Provide(provide_files, sync_to_thread=False)}  # noqa: RUF012
-    tags = ["chatbots"]  # noqa: RUF012
 
     @post(
         "/",
@@ -309,7 +302,7 @@ class VectorStoreFileBatchesController(Controller):
         name = writable(vector_store_id, settings, writes, access)
         store = BatchStore(settings.index_dir)
         batch = await batches.create(writes, files, store, name, data, access, settings)
-        return Response(batches.batch_object(writes, batch), headers={"openai-poll-after-ms": POLL_AFTER_MS})
+        return _polled(batches.batch_object(writes, batch))
 
     @get(
         "/{batch_id:str}",
@@ -330,7 +323,7 @@ class VectorStoreFileBatchesController(Controller):
         ``file_counts.failed``; a file deleted since in ``cancelled``)."""
         name = visible(vector_store_id, settings, writes, access)
         batch = await anyio.to_thread.run_sync(BatchStore(settings.index_dir).get, name, batch_id)
-        return Response(batches.batch_object(writes, batch), headers={"openai-poll-after-ms": POLL_AFTER_MS})
+        return _polled(batches.batch_object(writes, batch))
 
     @get(
         "/{batch_id:str}/files",

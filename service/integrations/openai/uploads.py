@@ -1,6 +1,7 @@
-"""Receiving ``POST /v1/files``: a ``multipart/form-data`` body parsed as it streams in, the ``file``
-part written straight to the :class:`~service.integrations.openai.file_store.FileStore` (never whole
-in memory; 413 as soon as it passes the limit), the small fields (``purpose``) kept in memory."""
+"""Receiving ``POST /v1/files``: a ``multipart/form-data`` body parsed as it streams in (by
+:class:`~service.api.uploads.MultipartUpload`, as the native API's uploads), the ``file`` part written
+straight to the :class:`~service.integrations.openai.file_store.FileStore` (never whole in memory; 413
+as soon as it passes the limit), the small fields (``purpose``) kept in memory."""
 
 from __future__ import annotations
 
@@ -8,26 +9,25 @@ import functools
 import re
 import unicodedata
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import anyio.to_thread
-from multipart import (
-    MultipartSegment,
-    ParserError,
-    ParserLimitReached,
-    PushMultipartParser,
-    parse_options_header,
-)
 
-from service.errors import BadRequestError, InvalidInputError, UnsupportedMediaTypeError
-from service.integrations.openai.file_store import FileStore, StoredFile, Upload
+from service.api.uploads import Field, MultipartUpload, boundary_of
+from service.errors import InvalidInputError, UnsupportedMediaTypeError
+from service.integrations.openai.file_store import FileStore, StoredFile
 
 PURPOSES = ("assistants", "user_data")
 """The purposes a file may be uploaded for: both are files for vector stores (search)."""
 MAX_FIELD_BYTES = 1024
 """Largest form field other than ``file`` (``purpose``)."""
 MAX_PARTS = 16
+FIELDS = {
+    "purpose": Field(MAX_FIELD_BYTES),
+    # sent by the ``openai`` client when asked to; refused with a clear reason (see ``_purpose``)
+    "expires_after[anchor]": Field(MAX_FIELD_BYTES),
+    "expires_after[seconds]": Field(MAX_FIELD_BYTES),
+}
 MAX_FILENAME_BYTES = 255
 MULTIPART_SLACK = 65_536
 """Bytes a request may carry beyond the file: the multipart boundaries, part headers and fields."""
@@ -49,94 +49,28 @@ def clean_filename(name: str | None) -> str:
     return head.decode("utf-8", "ignore") + tail
 
 
-@dataclass
-class _Form:
-    """What the body held: the small fields, and the file part's name and type once seen."""
-
-    fields: dict[str, str] = field(default_factory=dict)
-    filename: str | None = None
-    media_type: str = "application/octet-stream"
-    _current: MultipartSegment | None = None
-    _value: bytearray = field(default_factory=bytearray)
-
-    def begin(self, segment: MultipartSegment) -> None:
-        if segment.name == "file":
-            if self.filename is not None:
-                raise BadRequestError("the body has more than one `file` part")
-            if segment.filename is None:
-                raise InvalidInputError("`file` must be a file part (with a filename)", errors=_at("file"))
-            self.filename = clean_filename(segment.filename)
-            self.media_type = segment.content_type or self.media_type
-        self._current = segment
-        self._value = bytearray()
-
-    def is_file(self) -> bool:
-        return self._current is not None and self._current.name == "file"
-
-    def add(self, chunk: bytes) -> None:
-        self._value.extend(chunk)
-        if len(self._value) > MAX_FIELD_BYTES:
-            name = self._current.name if self._current is not None else "?"
-            raise InvalidInputError(f"the form field {name!r} is too long", errors=_at(name))
-
-    def end(self) -> None:
-        if self._current is not None and not self.is_file() and self._current.name:
-            self.fields[self._current.name] = self._value.decode("utf-8", "replace")
-        self._current = None
-
-
 def _at(key: str) -> list[dict[str, Any]]:
     return [{"key": key, "message": "invalid", "source": "body"}]
 
 
-def boundary_of(content_type: str | None) -> str:
-    """The multipart boundary of a ``Content-Type`` (415 unless it is ``multipart/form-data``)."""
-    kind, options = parse_options_header(content_type or "")
-    if kind != "multipart/form-data":
+def _form(content_type: str | None, chunks: AsyncIterator[bytes]) -> MultipartUpload:
+    """The body's parser (415 unless it is ``multipart/form-data``)."""
+    boundary = boundary_of(content_type)
+    if boundary is None:
         raise UnsupportedMediaTypeError(
             "send the file as multipart/form-data, with the fields file and purpose"
         )
-    boundary = options.get("boundary")
-    if not boundary:
-        raise BadRequestError("the multipart/form-data Content-Type has no boundary")
-    return str(boundary)
+    return MultipartUpload(chunks, boundary, FIELDS, max_parts=MAX_PARTS)
 
 
-async def _feed(chunks: AsyncIterator[bytes], boundary: str, upload: Upload) -> _Form:
-    form = _Form()
-    try:
-        with PushMultipartParser(boundary, max_segment_count=MAX_PARTS, strict=True) as parser:
-            async for chunk in chunks:
-                pending: list[bytes] = []
-                for event in parser.parse(chunk):
-                    if isinstance(event, MultipartSegment):
-                        form.begin(event)
-                    elif event is None:
-                        form.end()
-                    elif form.is_file():
-                        pending.append(bytes(event))
-                    else:
-                        form.add(event)
-                if pending:
-                    await anyio.to_thread.run_sync(upload.write, b"".join(pending))
-                if parser.closed:
-                    break
-    except ParserLimitReached as exc:
-        raise BadRequestError(f"the multipart body has too many parts or too long headers: {exc}") from None
-    except ParserError as exc:
-        raise BadRequestError(f"the body is not valid multipart/form-data: {exc}") from None
-    return form
-
-
-def _purpose(form: _Form) -> str:
-    if form.filename is None:
-        raise InvalidInputError("the `file` part is missing", errors=_at("file"))
-    if any(name.startswith("expires_after") for name in form.fields):
+def _purpose(form: MultipartUpload) -> str:
+    if form.field("expires_after[anchor]") is not None or form.field("expires_after[seconds]") is not None:
         raise InvalidInputError(
             "files do not expire here: leave out expires_after and delete files with DELETE /v1/files/{id}",
             errors=_at("expires_after"),
         )
-    purpose = form.fields.get("purpose")
+    sent = form.field("purpose")
+    purpose = None if sent is None else sent.decode("utf-8", "replace")
     if purpose not in PURPOSES:
         raise InvalidInputError(
             f"purpose must be one of {', '.join(PURPOSES)} (files for vector stores), not {purpose!r}",
@@ -149,14 +83,20 @@ async def receive(
     chunks: AsyncIterator[bytes], content_type: str | None, store: FileStore, owner: str
 ) -> StoredFile:
     """Stream a ``POST /v1/files`` body into ``store`` as ``owner``'s; kept (fsynced) when it returns."""
-    boundary = boundary_of(content_type)
+    form = _form(content_type, chunks)
+    await form.start()
+    if form.filename is None:
+        raise InvalidInputError("`file` must be a file part (with a filename)", errors=_at("file"))
     upload = await anyio.to_thread.run_sync(store.start, owner)
     try:
-        form = await _feed(chunks, boundary, upload)
-        purpose = _purpose(form)
-        assert form.filename is not None
+        async for data in form.chunks():
+            await anyio.to_thread.run_sync(upload.write, data)
         commit = functools.partial(
-            store.commit, upload, filename=form.filename, purpose=purpose, media_type=form.media_type
+            store.commit,
+            upload,
+            filename=clean_filename(form.filename),
+            purpose=_purpose(form),
+            media_type=form.content_type or "application/octet-stream",
         )
         return await anyio.to_thread.run_sync(commit)
     except BaseException:

@@ -24,6 +24,7 @@ from service.integrations.openai.objects import (
     StaticChunking,
     StaticSizes,
     VectorStoreFileObject,
+    list_page,
 )
 from service.integrations.openai.paging import Order, window
 from service.runtime.collections import Collections
@@ -260,12 +261,7 @@ async def page(
         id_of: Callable[[DocumentStatus], str] = lambda doc: doc.doc_id  # noqa: E731
         docs, more = window(every, id_of, order=order, after=after, before=before, limit=limit, span=span)
     shown = await file_objects(writes, collection, docs)
-    return ListPage(
-        data=shown,
-        first_id=shown[0].id if shown else None,
-        last_id=shown[-1].id if shown else None,
-        has_more=more,
-    )
+    return list_page(shown, more)
 
 
 async def detach(writes: Writes, collection: str, doc: DocumentStatus) -> None:

@@ -34,6 +34,7 @@
     collections: [], // GET /v1/collections: the collections the key may see, the default first
     listed: 0, // how many collections /ready lists for the key (the picker is fetched only for two or more)
     pending: null, // what to retry once an API key is given
+    searchOpen: false, // GET /v1/index answered without a key: the header offers "Use an API key"
     shown: null, // the search on screen: {url, data}
     searchSeq: 0,
     docSeq: 0,
@@ -144,10 +145,17 @@
 
   // ---- API key ----------------------------------------------------------------------------------
 
+  /** The key dialog: ``retry`` runs once a key is given. Without a ``problem``, the person asked for it
+      (Use an API key): searching works without one, a key may let them add documents. */
   function askForKey(retry, problem) {
     state.pending = retry;
     const dialog = $("key-dialog");
-    $("key-error").textContent = storedKey() ? `That key was not accepted: ${problem}` : "";
+    const chosen = !problem;
+    $("key-title").textContent = chosen ? "Use an API key" : "An API key is needed";
+    $("key-why").textContent = chosen
+      ? "Searching here needs no key. A key that may write lets you add and manage documents."
+      : "This service only answers searches sent with an API key.";
+    $("key-error").textContent = storedKey() && !chosen ? `That key was not accepted: ${problem}` : "";
     $("key-input").value = "";
     if (!dialog.open) dialog.showModal();
     $("key-input").focus();
@@ -155,6 +163,16 @@
 
   function keyChanged() {
     $("forget-key").hidden = !storedKey();
+    $("use-key").hidden = Boolean(storedKey()) || !state.searchOpen;
+  }
+
+  /** After a key the person chose to give: say so when it may add documents nowhere (a service that
+      searches without a key answers a key it does not know as if none were given). */
+  async function keyChosen() {
+    await loadCollections();
+    if (!state.collections.some((collection) => (collection.permissions || []).includes("write"))) {
+      setStatus("This key may not add documents here (or it is not a key of this service); searching works as before.", true);
+    }
   }
 
   $("key-form").addEventListener("submit", (event) => {
@@ -170,12 +188,14 @@
     const retry = state.pending;
     state.pending = null;
     if (retry) retry();
+    if (retry === keyChosen) return;
     if (retry !== start && state.ready) loadCollections(); // what this key may do (writes.js)
   });
   $("key-cancel").addEventListener("click", () => $("key-dialog").close("cancel"));
   $("key-dialog").addEventListener("close", () => {
     if ($("key-dialog").returnValue !== "save") state.pending = null;
   });
+  $("use-key").addEventListener("click", () => askForKey(keyChosen, ""));
   $("forget-key").addEventListener("click", () => {
     sessionStorage.removeItem(KEY_STORAGE);
     keyChanged();
@@ -228,6 +248,8 @@
   async function loadInfo() {
     try {
       const info = await (await api("/v1/index")).json();
+      if (!storedKey()) state.searchOpen = true;
+      keyChanged();
       applyInfo(info);
       await loadCollections();
       return true;

@@ -219,6 +219,20 @@ def test_uploads_over_the_limit_or_malformed_are_refused(base_url: str) -> None:
         f"{base_url}/v1/files", headers=auth, files={"file": ("a.txt", b"a")}, data={"purpose": "fine-tune"}
     )
     assert fine_tune.status_code == 400 and "purpose" in fine_tune.json()["error"]["message"]
+    cut_short = httpx.post(
+        f"{base_url}/v1/files",
+        headers={**auth, "Content-Type": "multipart/form-data; boundary=b"},
+        content=b'--b\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nassistants\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhalf a fi',
+    )
+    assert cut_short.status_code == 400 and "multipart" in cut_short.json()["error"]["message"]
+    unknown = httpx.post(
+        f"{base_url}/v1/files",
+        headers=auth,
+        files={"file": ("a.txt", b"a")},
+        data={"purpose": "assistants", "colour": "red"},
+    )
+    assert unknown.status_code == 400 and unknown.json()["error"]["param"] == "colour", unknown.text
     after = {f["id"] for f in httpx.get(f"{base_url}/v1/files", headers=auth).json()["data"]}
     assert after == before  # nothing refused was kept
 
