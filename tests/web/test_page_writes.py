@@ -211,6 +211,7 @@ def test_a_key_that_may_only_search_sees_no_write_controls(browser: Browser, sit
         expect(page.get_by_test_id("upload-input")).to_be_hidden()
         assert page.get_by_role("button", name="Delete").count() == 0
         assert not [url for url in tab.requests if "/v1/collections/default/documents" in url]
+        assert not [url for url in tab.requests if "writes.js" in url], "a reader downloads no upload code"
 
     with open_tab(browser) as tab:  # a writer who forgets the key loses the controls at once
         page = tab.page

@@ -308,6 +308,12 @@
   /** Tells writes.js (event ``citesearch:collections``) which collections the key sees, with its permissions. */
   function announceCollections() {
     document.dispatchEvent(new CustomEvent("citesearch:collections", { detail: state.collections }));
+    const writer = state.collections.some((c) => Array.isArray(c.permissions) && c.permissions.includes("write"));
+    const script = document.querySelector('meta[name="citesearch-writes"]');
+    if (writer && script && !document.querySelector("script[data-writes]")) {
+      // Loaded only for a key that may write: readers never download it (it reads the collections itself).
+      document.head.append(h("script", { src: script.content, "data-writes": "" }));
+    }
   }
 
   const collectionBoxes = () => [...$("collection-list").querySelectorAll("input[type=checkbox]")];
