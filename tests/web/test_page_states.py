@@ -9,7 +9,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Route, expect
 
 from indexer.build import Builder
 from indexer.embedding import Embedder
@@ -18,7 +18,7 @@ from service.settings import AppSettings, AuthSettings
 from tests.conftest import SEEDS
 from tests.e2e.test_seed_question import ANSWER, QUESTION
 from tests.service.server import serve
-from tests.web.conftest import open_tab, variant
+from tests.web.conftest import Tab, open_tab, variant
 
 KEY = "page-test-key-0123456789"
 
@@ -113,3 +113,22 @@ def test_rate_limited_searches_say_when_to_try_again(
         expect(alert).to_contain_text("Too many requests")
         expect(alert).to_contain_text("Try again in")
         tab.screenshot("rate-limited")
+
+
+def test_what_a_person_types_while_the_page_starts_is_kept(tab: Tab, site: str) -> None:
+    """The page's start (GET /v1/index, the collections) may end after the person began: their
+    question and their choice of mode stay, and the search runs as they asked."""
+    page = tab.page
+    held: list[Route] = []
+    page.route("**/v1/index", lambda route: held.append(route) if not held else route.continue_())
+    page.goto(site + "/")
+    page.locator("#mode").select_option("lexical")
+    page.get_by_test_id("query").fill(QUESTION)
+    expect(page.locator("#status")).not_to_contain_text("indexed")
+    held[0].continue_()
+    expect(page.locator("#status")).to_contain_text("indexed")
+    expect(page.get_by_test_id("query")).to_have_value(QUESTION)
+    expect(page.locator("#mode")).to_have_value("lexical")
+    page.get_by_test_id("query").press("Enter")
+    expect(page.get_by_test_id("result").first).to_be_visible()
+    assert "mode=lexical" in page.url

@@ -401,10 +401,15 @@
     return params;
   }
 
+  /** The controls as ``params`` (from the address) say. The first time, a control the person already
+      changed while the page was starting keeps their value unless the address gives one. */
   function fillForm(params) {
+    const first = !state.formFilled;
+    state.formFilled = true;
     checkCollections(params.c ? params.c.split(",") : defaultCollections());
     for (const name of PARAMS) {
       if (name === "c") continue;
+      if (first && params[name] === undefined && $(controls[name]).dataset.touched) continue;
       const value = params[name] !== undefined ? params[name] : defaults[name] || "";
       $(controls[name]).value = value;
       if (name === "field") fieldChanged();
@@ -472,6 +477,12 @@
   }
   $("filters").addEventListener("change", countFilters);
   $("filters").addEventListener("input", countFilters);
+
+  for (const kind of ["input", "change"]) {
+    $("search-form").addEventListener(kind, (event) => {
+      if (!state.formFilled && event.target.dataset) event.target.dataset.touched = "1";
+    });
+  }
 
   $("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
