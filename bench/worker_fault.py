@@ -68,6 +68,19 @@ def _client(base_url: str, stop: threading.Event, outcomes: list[str], offset: i
             outcomes.append(type(exc).__name__)
 
 
+def _wait_stopped(pid: int) -> None:
+    """Until every thread of ``pid`` is stopped (state ``T`` in /proc), at most a second."""
+    deadline = time.monotonic() + 1
+    while time.monotonic() < deadline:
+        states = []
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
+                states.append(Path(f"/proc/{pid}/task/{task}/stat").read_text().rsplit(")", 1)[1].split()[0])
+        if all(state in ("T", "t") for state in states):
+            return
+        time.sleep(0.001)
+
+
 def stop_while_serving(pid: int, port: int) -> int:
     """SIGSTOP ``pid`` while it answers requests (it accepts nothing more: what it holds then is what it
     loses when killed); how many connections it holds."""
@@ -75,6 +88,7 @@ def stop_while_serving(pid: int, port: int) -> int:
     while time.monotonic() < deadline:
         if held_connections(pid, port):
             os.kill(pid, signal.SIGSTOP)
+            _wait_stopped(pid)  # kill() returns before the signal lands: it could still accept one more
             held = held_connections(pid, port)
             if held:
                 return held
