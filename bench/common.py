@@ -8,6 +8,8 @@ import os
 import platform
 import socket
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +102,13 @@ def first_documents(collection: Collection, count: int) -> Collection:
     """The collection with only the first ``count`` documents of its corpus (in file order)."""
     corpus = dict(list(collection.corpus.items())[:count])
     return Collection(f"{collection.name}-{len(corpus)}d", corpus, collection.queries, collection.qrels)
+
+
+def until(check: Callable[[], bool], what: str, timeout: float, poll: float) -> float:
+    """Seconds until ``check()`` holds (called every ``poll`` seconds); exits after ``timeout``."""
+    started = time.perf_counter()
+    while not check():
+        if time.perf_counter() - started > timeout:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(poll)
+    return time.perf_counter() - started

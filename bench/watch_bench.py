@@ -29,7 +29,7 @@ from functools import partial
 from pathlib import Path
 
 from bench.collections_bench import WORDS
-from bench.common import CONFIG, REPO, describe_machine, warn_unless_locked
+from bench.common import CONFIG, REPO, describe_machine, until, warn_unless_locked
 from indexer.errors import SnapshotError
 from indexer.snapshot.layout import current_dir
 from indexer.snapshot.manifest import read_manifest
@@ -55,12 +55,7 @@ def _listed(index: Path, doc_id: str, *, listed: bool = True) -> bool:
 
 def _until(check: Callable[[], bool], what: str) -> float:
     """Seconds until ``check()`` holds (polled every 10 ms)."""
-    started = time.perf_counter()
-    while not check():
-        if time.perf_counter() - started > TIMEOUT:
-            raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(POLL_SECONDS)
-    return time.perf_counter() - started
+    return until(check, what, TIMEOUT, POLL_SECONDS)
 
 
 def _percentiles(values: list[float]) -> str:

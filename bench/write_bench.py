@@ -213,20 +213,31 @@ def main() -> None:
     parser.add_argument("--centres", type=Path, help="a vectors.npy of real chunk vectors to draw around")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    workdir = args.workdir / f"{args.chunks}-{args.index_type}{'-real' if args.centres else ''}"
+    workdir = base_dir(args.workdir, args.chunks, args.index_type, args.centres)
     if args.measure:
         print(json.dumps(measure(workdir, args)), flush=True)
         return
     warn_unless_locked()
     print(describe_machine())
-    if not (workdir / "index" / "current").exists():
-        shutil.rmtree(workdir / "index", ignore_errors=True)
-        shutil.rmtree(workdir / "seeds", ignore_errors=True)
-        seconds = build_base(workdir, args.chunks, args.index_type, args.centres)
-        print(f"base build ({args.chunks} chunks): {seconds:.1f} s")
+    ensure_base(workdir, args.chunks, args.index_type, args.centres)
     command = [sys.executable, "-m", "bench.write_bench", "--measure", *sys.argv[1:]]
     result = subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True)
     report(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def base_dir(workdir: Path, chunks: int, index_type: str, centres: Path | None) -> Path:
+    """Where the base of this size and kind is kept (``seeds/`` and ``index/``)."""
+    return workdir / f"{chunks}-{index_type}{'-real' if centres else ''}"
+
+
+def ensure_base(workdir: Path, chunks: int, index_type: str, centres: Path | None) -> None:
+    """Write the base under ``workdir`` unless a published one is there (its build time printed)."""
+    if (workdir / "index" / "current").exists():
+        return
+    shutil.rmtree(workdir / "index", ignore_errors=True)
+    shutil.rmtree(workdir / "seeds", ignore_errors=True)
+    seconds = build_base(workdir, chunks, index_type, centres)
+    print(f"base build ({chunks} chunks): {seconds:.1f} s", flush=True)
 
 
 def report(figures: dict[str, Any]) -> None:
@@ -299,11 +310,13 @@ class Bench:
         return out
 
 
-def reset(workdir: Path) -> None:
-    """Back to the base alone: earlier runs' uploads, segments and state removed."""
+def reset(workdir: Path, uploads: tuple[str, ...] = ("uploads",)) -> None:
+    """Back to the base alone: earlier runs' uploads (these folders of the source folder), segments
+    and state removed."""
     from indexer.snapshot.layout import SEGMENTS_DIR, STATE_NAME
 
-    shutil.rmtree(workdir / "seeds" / "uploads", ignore_errors=True)
+    for folder in uploads:
+        shutil.rmtree(workdir / "seeds" / folder, ignore_errors=True)
     shutil.rmtree(workdir / "index" / SEGMENTS_DIR, ignore_errors=True)
     (workdir / "index" / STATE_NAME).unlink(missing_ok=True)
 

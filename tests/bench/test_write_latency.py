@@ -20,5 +20,6 @@ def test_write_latency_reports_every_figure() -> None:
     ]  # fmt: skip
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    for figure in ("upload -> searchable", "delete -> gone", "4 uploads at once", "during ingestion"):
+    figures = ("upload -> searchable", "delete -> invisible", "4 uploads at once", "during ingestion", "rss")
+    for figure in figures:
         assert figure in done.stdout, done.stdout
