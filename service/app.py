@@ -16,6 +16,7 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.types import ControllerRouterHandler
 
+from indexer.build.writer import writer_model
 from indexer.search import Embedder, SearchEngine, Searcher
 from service.admission.auth import KeyChecker, access_of, require_key
 from service.admission.cors import cors_config
@@ -111,9 +112,11 @@ def _lifespan(
         collections = Collections(settings, engine, registry, created=created_collections(settings, created))
         registry.report_readiness(lambda: not_ready(collections.not_ready, work))
         collections.reload()  # a missing or refused snapshot leaves the service up, that collection 503
-        # the model without the engine's query timing (a write's embeddings are not queries')
-        model = getattr(engine.embedder, "inner", engine.embedder)
-        writes = Writes(settings, collections, lambda: model, created, registry)
+        # Writes embed with their own one-thread copy of the model on the writer's lower-priority thread
+        # (sharing the searches' model put half their work on its normal-priority threads:
+        # docs/performance.md); a model handed in (tests, benchmarks) is shared as it is.
+        writer_embedder = writer_model(settings.model) if embedder is None else (lambda: embedder)
+        writes = Writes(settings, collections, writer_embedder, created, registry)
         await writes.start()  # writes acknowledged before a crash are published again
         folders = FolderWatching(settings, writes)
         await folders.start()  # collections with watch: true

@@ -18,6 +18,7 @@ SERVICE_MAY_IMPORT = (
     "indexer.search",
     "indexer.snapshot",
     "indexer.build.updates",
+    "indexer.build.writer",
     "indexer.reading.formats",
     "indexer.reading.sidecar",
     "indexer.watch.claim",
@@ -26,8 +27,9 @@ SERVICE_MAY_IMPORT = (
 )
 """The indexer's parts the service may use: its settings, its errors, the query engine and the
 snapshot format (the one contract between the two); for writes over HTTP, the one write door
-(``indexer.build.updates``), which file suffixes have a reader and the metadata sidecar's name; for
-watched folders, the folder watcher and what changed while nobody watched (``indexer.watch``)."""
+(``indexer.build.updates``) and the writer's own model (``indexer.build.writer``), which file
+suffixes have a reader and the metadata sidecar's name; for watched folders, the folder watcher and
+what changed while nobody watched (``indexer.watch``)."""
 MAX_FUNCTION_LINES = 60
 
 
