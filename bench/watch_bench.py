@@ -31,8 +31,7 @@ from pathlib import Path
 from bench.collections_bench import WORDS
 from bench.common import CONFIG, REPO, describe_machine, until, warn_unless_locked
 from indexer.errors import SnapshotError
-from indexer.snapshot.layout import current_dir
-from indexer.snapshot.manifest import read_manifest
+from indexer.snapshot.view import read_live_manifest
 
 POLL_SECONDS = 0.01
 TIMEOUT = 600.0
@@ -44,7 +43,7 @@ def _text(rng: random.Random) -> str:
 
 def _documents(index: Path) -> set[str]:
     try:
-        return set(read_manifest(current_dir(index)).documents)
+        return set(read_live_manifest(index).documents)
     except SnapshotError:
         return set()
 
