@@ -5,15 +5,14 @@ search answers 404 exactly as one that does not exist: names do not leak."""
 
 from __future__ import annotations
 
-import anyio.to_thread
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from service.admission.auth import API_SECURITY, Access
-from service.api.documents import document_response
+from service.api.documents import document_or_page
 from service.api.index import describe
-from service.api.pages import ImageFormat, PageNumber, PageWidth, page_address, page_image
+from service.api.pages import ImageFormat, PageNumber, PageWidth, page_image
 from service.api.schemas import (
     CollectionInfo,
     CollectionList,
@@ -130,17 +129,10 @@ class CollectionsController(Controller):
     ) -> DocumentResponse:
         """The document's text and metadata, as ``GET /v1/documents/{doc_id}`` gives them for the
         default collection: the target of the citations of this collection's passages."""
-        doc_id = doc_id.lstrip("/")
         with holder_of(name, collections, access).lease() as searcher:
-            record = await anyio.to_thread.run_sync(searcher.snapshot.store.document, doc_id)
-            address = page_address(doc_id) if record is None else None
-            if address is not None:  # .../pages/{n}: Litestar sends a Response as it is
-                seeds_dir = settings.collection(name).seeds_dir
-                image = await page_image(request, *address, searcher, page_images, seeds_dir)
-                return image  # type: ignore[return-value]
-            if record is None:
-                raise NotFoundError(f"no document with id {doc_id!r} in the index")
-            return document_response(searcher, record)
+            seeds_dir = settings.collection(name).seeds_dir
+            found = await document_or_page(request, doc_id, searcher, page_images, seeds_dir)
+            return found  # type: ignore[return-value]
 
     @get(
         "/{name:str}/documents/{doc_id:path}/pages/{page:int}",

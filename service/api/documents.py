@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio.to_thread
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
@@ -38,14 +40,27 @@ class DocumentsController(Controller):
         the document's path relative to the seeds folder, as given in every citation. ``text`` is what
         was indexed (for PDF, HTML and DOCX the extracted text): every citation's offsets, lines and
         pages refer to it."""
-        doc_id = doc_id.lstrip("/")
-        record = await anyio.to_thread.run_sync(searcher.snapshot.store.document, doc_id)
-        address = page_address(doc_id) if record is None else None
-        if address is not None:  # .../pages/{n} (service.api.pages): Litestar sends a Response as it is
-            return await page_image(request, *address, searcher, page_images)  # type: ignore[return-value]
-        if record is None:
-            raise NotFoundError(f"no document with id {doc_id!r} in the index")
-        return document_response(searcher, record)
+        return await document_or_page(request, doc_id, searcher, page_images)  # type: ignore[return-value]
+
+
+async def document_or_page(
+    request: Request,  # type: ignore[type-arg]
+    doc_id: str,
+    searcher: Searcher,
+    page_images: PageImages,
+    seeds_dir: Path | None = None,
+) -> DocumentResponse | Response[bytes]:
+    """Document ``doc_id`` of ``searcher``'s snapshot; for an address ``.../pages/{n}`` that names no
+    document, that page's image (:func:`~service.api.pages.page_image`, its PDF read under
+    ``seeds_dir``; Litestar sends a Response as it is); else 404."""
+    doc_id = doc_id.lstrip("/")
+    record = await anyio.to_thread.run_sync(searcher.snapshot.store.document, doc_id)
+    address = page_address(doc_id) if record is None else None
+    if address is not None:
+        return await page_image(request, *address, searcher, page_images, seeds_dir)
+    if record is None:
+        raise NotFoundError(f"no document with id {doc_id!r} in the index")
+    return document_response(searcher, record)
 
 
 def document_response(searcher: Searcher, record: DocumentRecord) -> DocumentResponse:
